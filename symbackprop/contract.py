@@ -1,0 +1,104 @@
+"""Kronecker-delta contraction of index-notation sums, and a canonical form for comparing them.
+
+Contract
+--------
+``sympy.diff`` of an index-notation expression by an indexed symbol leaves ``KroneckerDelta``
+factors inside ``Sum`` objects (∂wᵢⱼ/∂w_pq = δᵢₚδⱼq), which SymPy does not simplify reliably.
+:func:`contract_deltas` removes them: ``Σᵢ cᵢ δᵢₚ = c_p``. Every free index is taken to range over
+the same units as the summation index it meets, which holds for every sum symbackprop builds (a
+derivative by w⁽ᵏ⁾_pq has p over layer k's units). Factors that do not depend on the summation
+index are moved out of the sum, and terms free of it are multiplied by the number of terms.
+
+:func:`canonical` gives two expressions that differ only in the names of their summation indices
+the same form, so that index-form results can be compared by subtraction.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+def contract_deltas(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every Kronecker delta that meets a sum over one of its indices contracted."""
+    if not expr.args or isinstance(expr, (sp.Indexed, sp.IndexedBase, sp.KroneckerDelta)):
+        return expr
+    if isinstance(expr, sp.Sum):
+        summand = contract_deltas(expr.function)
+        for index, lower, upper in expr.limits:
+            summand = _contract_one(summand, index, lower, upper)
+        return summand
+    if isinstance(expr, sp.Piecewise):
+        return _pull_delta_out_of_piecewise(
+            sp.Piecewise(*((contract_deltas(e), c) for e, c in expr.args))
+        )
+    return expr.func(*(contract_deltas(arg) for arg in expr.args))
+
+
+def _contract_one(summand: sp.Expr, index: sp.Symbol, lower: sp.Expr, upper: sp.Expr) -> sp.Expr:
+    result = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand_mul(summand)):
+        if not term.has(index):
+            result += term * (upper - lower + 1)
+            continue
+        factors = sp.Mul.make_args(term)
+        delta = next((f for f in factors if _delta_partner(f, index) is not None), None)
+        if delta is not None:
+            rest = sp.Mul(*(f for f in factors if f is not delta))
+            result += rest.xreplace({index: _delta_partner(delta, index)})
+            continue
+        outside = sp.Mul(*(f for f in factors if not f.has(index)))
+        inside = sp.Mul(*(f for f in factors if f.has(index)))
+        result += outside * sp.Sum(inside, (index, lower, upper))
+    return result
+
+
+def _delta_partner(factor: sp.Expr, index: sp.Symbol) -> sp.Expr | None:
+    """The other index of a Kronecker delta δ(index, other), if ``factor`` is one."""
+    if not isinstance(factor, sp.KroneckerDelta):
+        return None
+    first, second = factor.args
+    if first == index and not second.has(index):
+        return second
+    if second == index and not first.has(index):
+        return first
+    return None
+
+
+def _pull_delta_out_of_piecewise(expr: sp.Piecewise) -> sp.Expr:
+    """Piecewise((0, c), (δᵢₚ·e, True)) → δᵢₚ·Piecewise((0, c), (e, True)), so the delta can meet
+    its sum; left alone unless every branch is zero or carries the same delta."""
+    deltas: set[sp.Expr] = set()
+    for branch, _ in expr.args:
+        if branch != 0:
+            deltas |= {f for f in sp.Mul.make_args(branch) if isinstance(f, sp.KroneckerDelta)}
+    if len(deltas) != 1:
+        return expr
+    (delta,) = deltas
+    branches = []
+    for branch, condition in expr.args:
+        if branch == 0:
+            branches.append((branch, condition))
+        elif delta in sp.Mul.make_args(branch):
+            branches.append((branch / delta, condition))
+        else:
+            return expr
+    return delta * sp.Piecewise(*branches)
+
+
+def canonical(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with its deltas contracted and its summation indices renamed by nesting depth."""
+    return _rename_dummies(sp.expand_mul(contract_deltas(expr)), 0)
+
+
+def _rename_dummies(expr: sp.Expr, depth: int) -> sp.Expr:
+    if not expr.args or isinstance(expr, (sp.Indexed, sp.IndexedBase)):
+        return expr
+    if isinstance(expr, sp.Sum):
+        summand = expr.function
+        limits = []
+        for offset, (index, lower, upper) in enumerate(expr.limits):
+            fresh = sp.Symbol(f"_s{depth + offset}", integer=True, positive=True)
+            summand = summand.xreplace({index: fresh})
+            limits.append((fresh, lower, upper))
+        return sp.Sum(_rename_dummies(summand, depth + len(limits)), *limits)
+    return expr.func(*(_rename_dummies(arg, depth) for arg in expr.args))

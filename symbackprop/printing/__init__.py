@@ -1,0 +1,27 @@
+"""The only place where SymPy expressions become text.
+
+Contract
+--------
+* :mod:`.text` prints derivations for a terminal (unicode pretty print).
+* Each printer recognises the symbols made by :mod:`symbackprop.equations` by their names, which
+  :func:`parse_name` decodes, so the naming scheme lives in one place on each side.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import pretty_derivation
+
+_NAME = re.compile(r"^(w|b|z|a|delta|dLda)(\d+)$")
+
+
+def parse_name(name: str) -> tuple[str, int] | None:
+    """``("w", 2)`` for the base ``w2`` of :func:`symbackprop.equations.weight`, else ``None``."""
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2))
+
+
+__all__ = ["parse_name", "pretty_derivation"]

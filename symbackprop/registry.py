@@ -1,0 +1,368 @@
+"""The one table of activations and losses; each is a SymPy expression written once.
+
+Contract
+--------
+* An :class:`Activation` holds f(x) as a SymPy expression in the real symbol ``x``. Its derivative
+  is always ``sympy.diff(f, x)``; an entry may also *claim* a form of f′ written in the layer's
+  output ``a = f(x)`` (σ′ = a(1 − a)), which lets generated code reuse cached activations. The
+  claim is proved equal to the derivative by the test-suite, entry by entry.
+* Softmax is the one non-elementwise activation: its entry holds the numerator ``exp(x)``, and the
+  index-form equations divide by the sum over the layer (see :meth:`Activation.index_form`).
+* A :class:`Loss` is a per-sample expression ``scale · Σᵢ term(ŷᵢ, yᵢ)`` in the symbols ``ŷ``,
+  ``y`` and the output width ``n``; the batch loss is the mean over samples.
+* Every LaTeX string, NumPy line and derivative in symbackprop is printed or derived from these
+  entries; nothing here is restated elsewhere.
+
+ReLU and its relatives are ``Piecewise`` with the kink in the first branch (``x <= 0``), so the
+derivative at 0 is the left one: f′(0) = 0 for ReLU, as PyTorch and JAX define it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from types import MappingProxyType
+
+import sympy as sp
+
+from .errors import SpecError
+from .exprparse import X, parse_expression
+
+#: The output a = f(x) of an activation, used by derivatives written in output form.
+A = sp.Symbol("a", real=True)
+#: A prediction ŷᵢ and its target yᵢ, the arguments of a loss term.
+YHAT = sp.Symbol("yhat", real=True)
+Y = sp.Symbol("y", real=True)
+#: The number of outputs n_L, which a loss's scale may use (mse divides by it).
+N_OUT = sp.Symbol("n", integer=True, positive=True)
+#: The parameter of parametric activations (leaky_relu's slope, elu's scale).
+ALPHA = sp.Symbol("alpha", positive=True)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function f, written once as a SymPy expression in :data:`X`."""
+
+    name: str
+    expr: sp.Expr
+    latex_name: str
+    output_range: sp.Set | None
+    init: str = "glorot"
+    output_derivative: sp.Expr | None = None
+    elementwise: bool = True
+    #: (symbol, value) pairs of a parametric entry, in the order users write them.
+    parameters: tuple[tuple[sp.Symbol, sp.Rational], ...] = ()
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name with its parameters, as a user would write it: ``leaky_relu(0.01)``."""
+        if not self.parameters:
+            return self.name
+        values = ", ".join(_format_number(value) for _, value in self.parameters)
+        return f"{self.name}({values})"
+
+    def bound(self) -> Activation:
+        """This entry with its parameters replaced by their values."""
+        if not self.parameters:
+            return self
+        values = dict(self.parameters)
+        output_derivative = self.output_derivative
+        if output_derivative is not None:
+            output_derivative = output_derivative.xreplace(values)
+        output_range = self.output_range
+        if output_range is not None:
+            output_range = output_range.xreplace(values)
+        return replace(
+            self,
+            expr=self.expr.xreplace(values),
+            output_derivative=output_derivative,
+            output_range=output_range,
+            parameters=(),
+        )
+
+    def with_parameters(self, *values: sp.Rational) -> Activation:
+        """A copy with the parameters set, in the order the entry lists them."""
+        names = [symbol for symbol, _ in self.parameters]
+        if len(values) != len(names):
+            raise SpecError(
+                f"activation '{self.name}' takes {len(names)} parameter(s)"
+                f" ({', '.join(str(s) for s in names) or 'none'}), got {len(values)}"
+            )
+        for symbol, value in zip(names, values):
+            if value <= 0:
+                raise SpecError(f"parameter {symbol} of '{self.name}' must be positive, got {value}")
+        return replace(self, parameters=tuple(zip(names, values)))
+
+    def at(self, argument: sp.Expr) -> sp.Expr:
+        """f(argument) for an elementwise activation."""
+        return self.bound().expr.xreplace({X: argument})
+
+    def derivative(self) -> sp.Expr:
+        """f′(x), by differentiation of the one expression."""
+        return sp.diff(self.bound().expr, X)
+
+    def derivative_in_output(self) -> sp.Expr | None:
+        """The claimed f′ written in the output a, or ``None`` when the entry has none."""
+        return self.bound().output_derivative
+
+    def index_form(self, z: sp.IndexedBase, i: sp.Symbol, j: sp.Symbol, n: sp.Expr) -> sp.Expr:
+        """aᵢ as a function of the layer's pre-activations z (n units, summation index j)."""
+        numerator = self.at(z[i])
+        if self.elementwise:
+            return numerator
+        return numerator / sp.Sum(self.at(z[j]), (j, 1, n))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-sample loss ``scale · Σᵢ term(ŷᵢ, yᵢ)``, written once as a SymPy expression."""
+
+    name: str
+    term: sp.Expr
+    scale: sp.Expr
+    latex_name: str
+    prediction_domain: sp.Set
+    targets: str
+    description: str
+    requires_output: str | None = None
+    #: Targets of the loss sum to one per sample (one-hot or probabilities), a fact the
+    #: derivation may use to simplify (softmax + cce gives δ = ŷ − y only under it).
+    targets_sum_to_one: bool = False
+
+    def index_form(self, yhat: sp.IndexedBase, y: sp.IndexedBase, i: sp.Symbol, n: sp.Expr) -> sp.Expr:
+        """The per-sample loss over n outputs, summed with index i."""
+        term = self.term.xreplace({YHAT: yhat[i], Y: y[i]})
+        return self.scale.xreplace({N_OUT: n}) * sp.Sum(term, (i, 1, n))
+
+    def term_derivative(self) -> sp.Expr:
+        """∂ term / ∂ŷ, by differentiation of the one expression."""
+        return sp.diff(self.term, YHAT)
+
+
+def _relu_like(negative_branch: sp.Expr) -> sp.Expr:
+    # The kink sits in the first branch so that diff gives the left derivative at 0.
+    return sp.Piecewise((negative_branch, X <= 0), (X, True))
+
+
+_SIGMOID = 1 / (1 + sp.exp(-X))
+_GELU_INNER = sp.sqrt(2 / sp.pi) * (X + sp.Rational(44715, 1000000) * X**3)
+
+_ACTIVATIONS = (
+    Activation(
+        name="identity",
+        expr=X,
+        latex_name=r"\operatorname{id}",
+        output_range=sp.Reals,
+        output_derivative=sp.Integer(1),
+        description="f(x) = x; for regression outputs",
+    ),
+    Activation(
+        name="sigmoid",
+        expr=_SIGMOID,
+        latex_name=r"\sigma",
+        output_range=sp.Interval.open(0, 1),
+        output_derivative=A * (1 - A),
+        description="logistic function 1/(1 + e^-x)",
+    ),
+    Activation(
+        name="tanh",
+        expr=sp.tanh(X),
+        latex_name=r"\tanh",
+        output_range=sp.Interval.open(-1, 1),
+        output_derivative=1 - A**2,
+        description="hyperbolic tangent",
+    ),
+    Activation(
+        name="relu",
+        expr=_relu_like(sp.Integer(0)),
+        latex_name=r"\operatorname{ReLU}",
+        output_range=sp.Interval(0, sp.oo),
+        init="he",
+        output_derivative=sp.Piecewise((0, A <= 0), (1, True)),
+        description="max(0, x), with f'(0) = 0",
+    ),
+    Activation(
+        name="leaky_relu",
+        expr=_relu_like(ALPHA * X),
+        latex_name=r"\operatorname{LeakyReLU}",
+        output_range=sp.Reals,
+        init="he",
+        output_derivative=sp.Piecewise((ALPHA, A <= 0), (1, True)),
+        parameters=((ALPHA, sp.Rational(1, 100)),),
+        description="x for x > 0, alpha*x otherwise (default alpha = 0.01), with f'(0) = alpha",
+    ),
+    Activation(
+        name="elu",
+        expr=_relu_like(ALPHA * (sp.exp(X) - 1)),
+        latex_name=r"\operatorname{ELU}",
+        output_range=sp.Interval.open(-ALPHA, sp.oo),
+        init="he",
+        output_derivative=sp.Piecewise((A + ALPHA, A <= 0), (1, True)),
+        parameters=((ALPHA, sp.Integer(1)),),
+        description="x for x > 0, alpha*(e^x - 1) otherwise (default alpha = 1)",
+    ),
+    Activation(
+        name="softplus",
+        expr=sp.log(1 + sp.exp(X)),
+        latex_name=r"\operatorname{softplus}",
+        output_range=sp.Interval.open(0, sp.oo),
+        output_derivative=1 - sp.exp(-A),
+        description="log(1 + e^x)",
+    ),
+    Activation(
+        name="silu",
+        expr=X * _SIGMOID,
+        latex_name=r"\operatorname{SiLU}",
+        output_range=None,
+        init="he",
+        description="x * sigmoid(x) (swish)",
+    ),
+    Activation(
+        name="gelu",
+        expr=X / 2 * (1 + sp.tanh(_GELU_INNER)),
+        latex_name=r"\operatorname{GELU}",
+        output_range=None,
+        init="he",
+        description="tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))",
+    ),
+    Activation(
+        name="softmax",
+        expr=sp.exp(X),
+        latex_name=r"\operatorname{softmax}",
+        output_range=sp.Interval.open(0, 1),
+        elementwise=False,
+        description="exp(z_i) / sum_j exp(z_j); output layer only, with cce",
+    ),
+)
+
+_LOSSES = (
+    Loss(
+        name="sse",
+        term=(Y - YHAT) ** 2,
+        scale=sp.Integer(1),
+        latex_name=r"\mathrm{SSE}",
+        prediction_domain=sp.Reals,
+        targets="real",
+        description="sum of squared errors sum_i (y_i - yhat_i)^2",
+    ),
+    Loss(
+        name="half_sse",
+        term=(YHAT - Y) ** 2,
+        scale=sp.Rational(1, 2),
+        latex_name=r"\tfrac{1}{2}\mathrm{SSE}",
+        prediction_domain=sp.Reals,
+        targets="real",
+        description="half the sum of squared errors 1/2 sum_i (yhat_i - y_i)^2",
+    ),
+    Loss(
+        name="mse",
+        term=(YHAT - Y) ** 2,
+        scale=1 / N_OUT,
+        latex_name=r"\mathrm{MSE}",
+        prediction_domain=sp.Reals,
+        targets="real",
+        description="mean squared error over the outputs (1/n_L) sum_i (yhat_i - y_i)^2",
+    ),
+    Loss(
+        name="bce",
+        term=-(Y * sp.log(YHAT) + (1 - Y) * sp.log(1 - YHAT)),
+        scale=sp.Integer(1),
+        latex_name=r"\mathrm{BCE}",
+        prediction_domain=sp.Interval.open(0, 1),
+        targets="binary",
+        description=(
+            "binary cross-entropy, summed over the outputs (several outputs are independent"
+            " binary labels)"
+        ),
+    ),
+    Loss(
+        name="cce",
+        term=-Y * sp.log(YHAT),
+        scale=sp.Integer(1),
+        latex_name=r"\mathrm{CCE}",
+        prediction_domain=sp.Interval.open(0, 1),
+        targets="one-hot",
+        description="categorical cross-entropy -sum_i y_i log(yhat_i); needs a softmax output",
+        requires_output="softmax",
+        targets_sum_to_one=True,
+    ),
+)
+
+#: The activations by name, parameters at their defaults.
+ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _ACTIVATIONS})
+#: The losses by name.
+LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _LOSSES})
+
+_ACTIVATION_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _format_number(value: sp.Rational) -> str:
+    if value.is_Integer:
+        return str(value)
+    return repr(float(value))
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known))}"
+
+
+def lookup_activation(
+    text: str, *, where: str = "activation", custom: Mapping[str, Activation] | None = None
+) -> Activation:
+    """The activation that ``text`` names: ``relu``, ``leaky_relu(0.2)``, or a custom name."""
+    table = {**ACTIVATIONS, **(custom or {})}
+    match = _ACTIVATION_CALL.match(text)
+    if match is None:
+        raise SpecError(f"{where}: '{text}' is not an activation name (like relu or leaky_relu(0.2))")
+    name, arguments = match.group(1), match.group(2)
+    if name not in table:
+        raise SpecError(f"{where}: unknown activation '{name}'{_suggestion(name, list(table))}")
+    entry = table[name]
+    if arguments is None:
+        return entry
+    values = []
+    for argument in (part.strip() for part in arguments.split(",")):
+        if not _NUMBER.match(argument):
+            raise SpecError(f"{where}: parameter '{argument}' of '{name}' is not a number")
+        values.append(sp.Rational(Fraction(argument)))
+    try:
+        return entry.with_parameters(*values)
+    except SpecError as error:
+        raise SpecError(f"{where}: {error}") from None
+
+
+def lookup_loss(text: str, *, where: str = "loss") -> Loss:
+    """The loss that ``text`` names."""
+    name = text.strip()
+    if name not in LOSSES:
+        raise SpecError(f"{where}: unknown loss '{name}'{_suggestion(name, list(LOSSES))}")
+    return LOSSES[name]
+
+
+def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "custom activation") -> Activation:
+    """An elementwise activation from a user's expression in x, parsed by our safe parser.
+
+    Its output range is unknown, so it is accepted with the regression losses only; its
+    derivative comes from differentiation like every other entry's.
+    """
+    if name in ACTIVATIONS:
+        raise SpecError(f"{where}: '{name}' is a built-in activation; choose another name")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+        raise SpecError(f"{where}: '{name}' is not a valid name (lower-case letters, digits, _)")
+    expr = parse_expression(expression, where=where) if isinstance(expression, str) else expression
+    if not isinstance(expr, sp.Expr) or expr.free_symbols != {X}:
+        raise SpecError(f"{where}: the expression of '{name}' must depend on x and nothing else")
+    escaped = name.replace("_", r"\_")
+    return Activation(
+        name=name,
+        expr=expr,
+        latex_name=rf"\operatorname{{{escaped}}}",
+        output_range=None,
+        description=f"custom: {expr}",
+    )

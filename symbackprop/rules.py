@@ -1,0 +1,131 @@
+"""The hand-derived matrix-form rules of back-propagation, as data.
+
+Contract
+--------
+A :class:`Rule` computes one quantity of layer k from a :class:`MatrixView` of the network:
+
+========================  =======================================  ===================
+target                    textbook rule (column vectors)           shape
+========================  =======================================  ===================
+``loss_gradient``         ∇ₐL = ∂L/∂ŷ                                (n_L, 1)
+``output_delta``          δᴸ = ∇ₐL ⊙ f′(zᴸ)                          (n_L, 1)
+``hidden_delta``          δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ)                   (n_l, 1)
+``weight``                ∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ                          (n_l, n_{l-1})
+``bias``                  ∂L/∂bˡ = δˡ                                 (n_l, 1)
+========================  =======================================  ===================
+
+A view hands out the same names in two modes: symbolic (``MatrixSymbol`` objects with symbolic
+widths, compared element by element with the derivation) and concrete (explicit matrices of
+high-precision numbers from a small copy of the network, compared with SymPy's derivative of
+the composed loss). A rule is a plain function of the view and the layer number, so a user can
+hand in a :class:`RuleSet` of their own; :data:`TEXTBOOK` is the correct one, and
+:data:`TUTORIAL_MISTAKES` carries two errors found in a popular tutorial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import sympy as sp
+
+from .errors import SpecError
+from .registry import Activation
+
+MatrixLike = sp.MatrixBase | sp.MatrixExpr
+
+TARGETS = ("loss_gradient", "output_delta", "hidden_delta", "weight", "bias")
+
+
+class MatrixView(Protocol):
+    """The quantities a rule may use; symbolic or concrete, with the same names."""
+
+    depth: int
+
+    def W(self, k: int) -> MatrixLike: ...
+    def b(self, k: int) -> MatrixLike: ...
+    def z(self, k: int) -> MatrixLike: ...
+    def a(self, k: int) -> MatrixLike: ...
+    def delta(self, k: int) -> MatrixLike: ...
+    def fprime(self, k: int) -> MatrixLike: ...
+    def ones(self, k: int) -> MatrixLike: ...
+    def hadamard(self, first: MatrixLike, second: MatrixLike) -> MatrixLike: ...
+
+    @property
+    def y(self) -> MatrixLike: ...
+    @property
+    def grad_a(self) -> MatrixLike: ...
+    @property
+    def loss_derivative(self) -> MatrixLike: ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One matrix-form rule: ``build(view, k)`` gives the target quantity of layer k."""
+
+    name: str
+    target: str
+    formula: str
+    build: Callable[[MatrixView, int], MatrixLike]
+    #: Which output activations the rule is for (``None``: every elementwise one).
+    activations: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise SpecError(f"rule '{self.name}': unknown target '{self.target}'; one of {', '.join(TARGETS)}")
+
+    def applies_to(self, activation: Activation) -> bool:
+        if self.activations is None:
+            return activation.elementwise
+        return activation.name in self.activations
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules to verify a derivation against; later rules for a target take precedence."""
+
+    name: str
+    rules: tuple[Rule, ...]
+
+    def rule_for(self, target: str, activation: Activation) -> Rule | None:
+        for rule in reversed(self.rules):
+            if rule.target == target and rule.applies_to(activation):
+                return rule
+        return None
+
+    def replacing(self, *rules: Rule, name: str | None = None) -> RuleSet:
+        """This set with ``rules`` taking precedence, e.g. a mutant for a test."""
+        return replace(self, name=name or self.name, rules=self.rules + rules)
+
+
+TEXTBOOK = RuleSet(
+    name="textbook",
+    rules=(
+        Rule("∇ₐL", "loss_gradient", "∂L/∂ŷ = (∂ℓ/∂ŷᵢ)ᵢ", lambda v, k: v.loss_derivative),
+        Rule("BP1", "output_delta", "δᴸ = ∇ₐL ⊙ f′(zᴸ)", lambda v, k: v.hadamard(v.grad_a, v.fprime(k))),
+        Rule(
+            "BP1 (softmax)",
+            "output_delta",
+            "δᴸ = aᴸ ⊙ (∇ₐL − ⟨∇ₐL, aᴸ⟩)",
+            lambda v, k: v.hadamard(v.a(k), v.grad_a - v.ones(k) * (v.a(k).T * v.grad_a)),
+            activations=("softmax",),
+        ),
+        Rule(
+            "BP2",
+            "hidden_delta",
+            "δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ)",
+            lambda v, k: v.hadamard(v.W(k + 1).T * v.delta(k + 1), v.fprime(k)),
+        ),
+        Rule("BP3", "bias", "∂L/∂bˡ = δˡ", lambda v, k: v.delta(k)),
+        Rule("BP4", "weight", "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", lambda v, k: v.delta(k) * v.a(k - 1).T),
+    ),
+)
+
+#: The textbook rules with two mistakes of a popular tutorial: the sign of ∂L/∂ŷ for
+#: L = Σᵢ(yᵢ − ŷᵢ)², and aᵏ where aᵏ⁻¹ belongs in ∂L/∂Wᵏ.
+TUTORIAL_MISTAKES = TEXTBOOK.replacing(
+    Rule("∇ₐL (sign slip)", "loss_gradient", "∂L/∂ŷᵢ = 2(yᵢ − ŷᵢ)", lambda v, k: 2 * (v.y - v.a(k))),
+    Rule("BP4 (a_k for a_k-1)", "weight", "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ", lambda v, k: v.delta(k) * v.a(k).T),
+    name="tutorial mistakes",
+)

@@ -1,0 +1,317 @@
+"""The validated description of a multilayer perceptron: sizes, activations and a loss.
+
+Contract
+--------
+A :class:`Network` is frozen and valid by construction; the three ways to write one give equal
+objects:
+
+* Python: ``Network(sizes=[2, 4, 3, 1], activations=["relu", "relu", "sigmoid"], loss="bce")``
+  (``activations`` may be one name for every layer);
+* the command line: ``2-4-3-1 --activations relu,relu,sigmoid --loss bce`` (:func:`from_cli`);
+* a TOML file (:func:`load_toml`) with ``sizes``, ``activations``, ``loss`` and an optional
+  ``[custom_activations]`` table of ``name = "expression in x"``;
+
+and the compact one-string form (:func:`parse_compact`)::
+
+    network    := width ("->" width activation)+ ":" loss
+    activation := name | name "(" number ("," number)* ")"
+    e.g.          "2 -> 4 relu -> 3 relu -> 1 sigmoid : bce"
+
+Invalid input raises :class:`~symbackprop.errors.SpecError` with one message that names the
+problem and its place (``activations[2] (layer 3)``), and a close match for a misspelt name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .errors import SpecError
+from .exprparse import parse_activation_definition
+from .registry import Activation, Loss, custom_activation, lookup_activation, lookup_loss
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+#: Widths above this are refused: nobody means them, and they would only exhaust memory later.
+MAX_WIDTH = 1_000_000
+_SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
+
+
+def _range_text(interval: sp.Set) -> str:
+    return sp.pretty(interval, use_unicode=True).replace("\n", " ")
+
+
+@dataclass(frozen=True, init=False)
+class Network:
+    """A validated multilayer perceptron: ``sizes[0]`` inputs, then one activation per layer."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations: str | Activation | Sequence[str | Activation],
+        loss: str | Loss,
+        *,
+        custom_activations: Mapping[str, str | Activation] | None = None,
+        where: str = "",
+    ) -> None:
+        prefix = f"{where}: " if where else ""
+        custom = _custom_table(custom_activations or {}, prefix)
+        checked_sizes = _check_sizes(sizes, prefix)
+        layers = len(checked_sizes) - 1
+        if isinstance(activations, (str, Activation)):
+            activations = [activations] * layers
+        activations = list(activations)
+        if len(activations) != layers:
+            raise SpecError(
+                f"{prefix}activations: {len(activations)} given for {layers} layer(s);"
+                f" sizes {'-'.join(map(str, checked_sizes))} have {layers} layer(s) after the input,"
+                " and each needs one activation (or give one name for all)"
+            )
+        resolved = tuple(
+            _resolve_activation(entry, custom, f"{prefix}activations[{index}] (layer {index + 1})")
+            for index, entry in enumerate(activations)
+        )
+        resolved_loss = loss if isinstance(loss, Loss) else lookup_loss(str(loss), where=f"{prefix}loss")
+        _check_combination(checked_sizes, resolved, resolved_loss, prefix)
+        object.__setattr__(self, "sizes", checked_sizes)
+        object.__setattr__(self, "activations", resolved)
+        object.__setattr__(self, "loss", resolved_loss)
+
+    @property
+    def depth(self) -> int:
+        """The number of layers with weights, L."""
+        return len(self.sizes) - 1
+
+    @property
+    def compact(self) -> str:
+        """The compact one-string form, e.g. ``2 -> 4 relu -> 1 sigmoid : bce``."""
+        layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations))
+        return f"{self.sizes[0]} -> {layers} : {self.loss.name}"
+
+    @property
+    def cli_arguments(self) -> str:
+        """The command-line form, e.g. ``2-4-1 --activations relu,sigmoid --loss bce``."""
+        sizes = "-".join(map(str, self.sizes))
+        names = ",".join(f.label for f in self.activations)
+        custom = "".join(
+            f' --activation-def "{f.name}={f.expr}"'
+            for f in dict.fromkeys(f for f in self.activations if f.description.startswith("custom"))
+        )
+        return f"{sizes} --activations {names} --loss {self.loss.name}{custom}"
+
+    def __str__(self) -> str:
+        return self.compact
+
+    def derive(self) -> Derivation:
+        """The symbolic back-propagation derivation of this network."""
+        from .derive import derive
+
+        return derive(self)
+
+
+def _custom_table(definitions: Mapping[str, str | Activation], prefix: str) -> dict[str, Activation]:
+    table = {}
+    for name, definition in definitions.items():
+        where = f"{prefix}custom activation '{name}'"
+        if isinstance(definition, Activation):
+            table[name] = definition
+        else:
+            table[name] = custom_activation(name, definition, where=where)
+    return table
+
+
+def _check_sizes(sizes: Any, prefix: str) -> tuple[int, ...]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise SpecError(f"{prefix}sizes: expected a list of layer widths like [2, 4, 1], got {sizes!r}")
+    checked = tuple(sizes)
+    if len(checked) < 2:
+        raise SpecError(f"{prefix}sizes: need an input width and at least one layer, got {list(checked)}")
+    for index, width in enumerate(checked):
+        place = "input" if index == 0 else f"layer {index}"
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {width!r} is not an integer")
+        if width <= 0:
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width must be positive, got {width}")
+        if width > MAX_WIDTH:
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {width} exceeds {MAX_WIDTH}")
+    return checked
+
+
+def _resolve_activation(entry: str | Activation, custom: Mapping[str, Activation], where: str) -> Activation:
+    if isinstance(entry, Activation):
+        return entry
+    if not isinstance(entry, str):
+        raise SpecError(f"{where}: expected an activation name, got {entry!r}")
+    return lookup_activation(entry, where=where, custom=custom)
+
+
+def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ...], loss: Loss, prefix: str) -> None:
+    output = activations[-1]
+    for index, activation in enumerate(activations[:-1]):
+        if not activation.elementwise:
+            raise SpecError(
+                f"{prefix}activations[{index}] (layer {index + 1}): {activation.name} is only allowed"
+                f" on the output layer (layer {len(activations)})"
+            )
+    if not output.elementwise and loss.name != "cce":
+        raise SpecError(
+            f"{prefix}loss: a {output.name} output needs the categorical cross-entropy loss 'cce',"
+            f" not '{loss.name}'"
+        )
+    if loss.requires_output is not None and output.name != loss.requires_output:
+        raise SpecError(
+            f"{prefix}loss: '{loss.name}' needs a {loss.requires_output} output layer, but layer"
+            f" {len(activations)} is {output.label}"
+        )
+    if not output.elementwise and sizes[-1] < 2:
+        raise SpecError(
+            f"{prefix}sizes[{len(sizes) - 1}] (layer {len(activations)}): {output.name} over one"
+            " output is the constant 1; use sigmoid with 'bce' for two classes"
+        )
+    if loss.prediction_domain == sp.Reals:
+        return
+    domain = _range_text(loss.prediction_domain)
+    produced = output.bound().output_range
+    if produced is None:
+        raise SpecError(
+            f"{prefix}loss: '{loss.name}' needs predictions in {domain}, and the range of the output"
+            f" activation {output.label} is not known; use sigmoid (or softmax with cce)"
+        )
+    if not produced.is_subset(loss.prediction_domain):
+        raise SpecError(
+            f"{prefix}loss: '{loss.name}' needs predictions in {domain}, but the output activation"
+            f" {output.label} gives values in {_range_text(produced)}, where the loss's logarithms are"
+            " undefined; use sigmoid (or softmax with cce) on the output layer"
+        )
+
+
+def parse_sizes(text: str, *, where: str = "sizes") -> tuple[int, ...]:
+    """Layer widths from ``2-4-3-1``."""
+    if not _SIZES.match(text):
+        raise SpecError(
+            f"{where}: '{text}' is not a list of widths; write them joined by '-', like 2-4-3-1"
+        )
+    return tuple(int(part) for part in text.split("-"))
+
+
+def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activation] | None = None) -> Network:
+    """A network from the compact form ``"2 -> 4 relu -> 3 relu -> 1 sigmoid : bce"``."""
+    where = "compact spec"
+    body, colon, loss = text.rpartition(":")
+    if not colon or not loss.strip():
+        raise SpecError(f"{where}: '{text}' has no ': loss' at the end (e.g. '2 -> 1 sigmoid : bce')")
+    parts = [part.strip() for part in body.split("->")]
+    if len(parts) < 2:
+        raise SpecError(f"{where}: '{body.strip()}' needs at least 'inputs -> width activation'")
+    if not parts[0].isdigit():
+        raise SpecError(f"{where}: the input width '{parts[0]}' is not a positive integer")
+    sizes = [int(parts[0])]
+    activations = []
+    for position, part in enumerate(parts[1:], start=1):
+        width, _, activation = part.partition(" ")
+        if not width.isdigit() or not activation.strip():
+            raise SpecError(
+                f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'"
+            )
+        sizes.append(int(width))
+        activations.append(activation.strip())
+    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations)
+
+
+def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activation]:
+    """Custom activations from ``name=expression`` strings (the ``--activation-def`` option)."""
+    table = {}
+    for definition in definitions:
+        name, expr = parse_activation_definition(definition)
+        table[name] = custom_activation(name, expr, where=f"--activation-def '{name}'")
+    return table
+
+
+def load_toml(path: str | Path) -> Network:
+    """A network from a TOML file with ``sizes``, ``activations``, ``loss`` (or ``spec``)."""
+    where = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpecError(f"{where}: no such file") from None
+    except OSError as error:
+        raise SpecError(f"{where}: cannot read it ({error.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"{where}: not valid TOML ({error})") from None
+    known = {"sizes", "activations", "loss", "spec", "custom_activations"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
+    custom = data.get("custom_activations", {})
+    if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
+        raise SpecError(f"{where}: custom_activations must be a table of name = \"expression in x\"")
+    if "spec" in data:
+        if set(data) - {"spec", "custom_activations"}:
+            raise SpecError(f"{where}: give either 'spec' or 'sizes'/'activations'/'loss', not both")
+        if not isinstance(data["spec"], str):
+            raise SpecError(f"{where}: spec must be a string like \"2 -> 1 sigmoid : bce\"")
+        try:
+            return parse_compact(data["spec"], custom_activations=custom)
+        except SpecError as error:
+            raise SpecError(f"{where}: {error}") from None
+    missing = [key for key in ("sizes", "activations", "loss") if key not in data]
+    if missing:
+        raise SpecError(f"{where}: missing key(s) {', '.join(missing)}")
+    if not isinstance(data["loss"], str):
+        raise SpecError(f"{where}: loss must be a name like \"bce\", got {data['loss']!r}")
+    return Network(data["sizes"], data["activations"], data["loss"], custom_activations=custom, where=where)
+
+
+def from_cli(
+    network: str,
+    activations: str | None = None,
+    loss: str | None = None,
+    activation_definitions: Iterable[str] = (),
+) -> Network:
+    """A network from the command line: ``SIZES --activations ... --loss ...``, a TOML file,
+    or the compact form in one argument."""
+    custom = parse_activation_definitions(activation_definitions)
+    if network.endswith(".toml") or (Path(network).is_file() and "->" not in network):
+        if activations is not None or loss is not None:
+            raise SpecError("--activations/--loss: not allowed with a TOML file, which holds them")
+        loaded = load_toml(network)
+        if custom:
+            raise SpecError("--activation-def: put custom activations in the TOML file's [custom_activations]")
+        return loaded
+    if "->" in network:
+        if activations is not None or loss is not None:
+            raise SpecError("--activations/--loss: not allowed with the compact form, which holds them")
+        return parse_compact(network, custom_activations=custom)
+    sizes = parse_sizes(network)
+    if activations is None:
+        raise SpecError("--activations: missing; give one name per layer (relu,relu,sigmoid) or one for all")
+    if loss is None:
+        raise SpecError("--loss: missing; one of sse, half_sse, mse, bce, cce")
+    names = [name.strip() for name in _split_activations(activations)]
+    return Network(sizes, names if len(names) > 1 else names[0], loss, custom_activations=custom)
+
+
+def _split_activations(text: str) -> list[str]:
+    # Commas separate layers except inside the parentheses of a parameter list.
+    names, depth, current = [], 0, ""
+    for character in text:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            names.append(current)
+            current = ""
+        else:
+            current += character
+    names.append(current)
+    return names

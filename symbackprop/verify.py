@@ -1,0 +1,512 @@
+"""Verification of a derivation against matrix-form rules, layer by layer, by two witnesses.
+
+Contract
+--------
+:func:`verify` checks every rule of a :class:`~symbackprop.rules.RuleSet` that applies to a
+layer, for each layer from the output back, and returns a :class:`VerificationReport`:
+
+(a) **symbolic**: the rule's element (p) or (p, q), computed from ``MatrixSymbol`` objects with
+    symbolic widths, equals the contracted index form of the derivation (with the next layer's
+    δ and the derivation's ∂L/∂ŷ as inputs, so each rule is judged on its own);
+(b) **composed**: in a small concrete copy of the network (same depth, activations and loss,
+    widths capped at :data:`CAP`), the fully composed loss is differentiated by SymPy with respect
+    to every weight, bias and a perturbation of every z (which gives δ), evaluated at a random
+    point with :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must
+    agree to :data:`RELATIVE_TOLERANCE`.
+
+A rule fails when either witness disagrees, and its row says which, with a counterexample (an
+element, the rule's value and the true one, or the shapes that do not match).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from . import equations as eq
+from .contract import canonical, contract_deltas
+from .derive import _apply_target_facts
+from .exprparse import X
+from .registry import YHAT, Y, N_OUT
+from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
+
+if TYPE_CHECKING:
+    from .derive import Derivation
+
+#: Widths of the concrete copy are capped here; 3 tells a transpose from the right matrix.
+CAP = 3
+#: Working precision of the composed witness, in significant digits.
+DIGITS = 40
+RELATIVE_TOLERANCE = sp.Float("1e-25", DIGITS)
+
+_QUANTITY = {
+    "loss_gradient": "∂L/∂ŷ",
+    "output_delta": "δ⁽{k}⁾",
+    "hidden_delta": "δ⁽{k}⁾",
+    "weight": "∂L/∂W⁽{k}⁾",
+    "bias": "∂L/∂b⁽{k}⁾",
+}
+
+
+@dataclass(frozen=True)
+class Witness:
+    """One witness's verdict on one rule, with the evidence when it disagrees."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One row of the report: a rule applied to one layer, judged by both witnesses."""
+
+    layer: int
+    target: str
+    quantity: str
+    rule: str
+    formula: str
+    symbolic: Witness
+    composed: Witness
+
+    @property
+    def ok(self) -> bool:
+        return self.symbolic.ok and self.composed.ok
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """Every rule check of a derivation; ``ok`` when all agree."""
+
+    network: str
+    rule_set: str
+    rows: tuple[RuleCheck, ...]
+    concrete_sizes: tuple[int, ...]
+    seed: int
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    @property
+    def failures(self) -> tuple[RuleCheck, ...]:
+        return tuple(row for row in self.rows if not row.ok)
+
+    def table(self) -> str:
+        """A plain-text table, one row per layer and quantity, then the failures explained."""
+        header = ("layer", "quantity", "rule", "formula", "symbolic", "composed")
+        body = [
+            (
+                str(row.layer),
+                row.quantity,
+                row.rule,
+                row.formula,
+                "ok" if row.symbolic.ok else "FAIL",
+                "ok" if row.composed.ok else "FAIL",
+            )
+            for row in self.rows
+        ]
+        widths = [max(len(line[c]) for line in [header, *body]) for c in range(len(header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        sizes = "-".join(map(str, self.concrete_sizes))
+        lines.append("")
+        lines.append(
+            f"{self.network}: rules '{self.rule_set}', composed witness on widths {sizes}, seed {self.seed}"
+        )
+        for row in self.failures:
+            for name, witness in (("symbolic", row.symbolic), ("composed", row.composed)):
+                if not witness.ok:
+                    lines.append(f"FAIL layer {row.layer} {row.quantity} by {row.rule} ({name}): {witness.detail}")
+        lines.append("all rules verified" if self.ok else f"{len(self.failures)} rule check(s) failed")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def verify(derivation: Derivation, rules: RuleSet | None = None, *, seed: int = 0) -> VerificationReport:
+    """Check ``derivation`` against ``rules`` (the textbook rules by default)."""
+    rules = rules or TEXTBOOK
+    symbolic = SymbolicView(derivation)
+    concrete = ConcreteNetwork(derivation, seed=seed)
+    rows = []
+    depth = derivation.network.depth
+    for k in range(depth, 0, -1):
+        layer = derivation.layer(k)
+        targets = ["loss_gradient", "output_delta"] if k == depth else ["hidden_delta"]
+        for target in [*targets, "weight", "bias"]:
+            rule = rules.rule_for(target, layer.activation)
+            if rule is None:
+                continue
+            quantity = _QUANTITY[target].format(k=k)
+            rows.append(
+                RuleCheck(
+                    layer=k,
+                    target=target,
+                    quantity=quantity,
+                    rule=rule.name,
+                    formula=rule.formula,
+                    symbolic=symbolic.check(rule, k),
+                    composed=concrete.check(rule, k),
+                )
+            )
+    return VerificationReport(
+        network=derivation.network.compact,
+        rule_set=rules.name,
+        rows=tuple(rows),
+        concrete_sizes=concrete.sizes,
+        seed=seed,
+    )
+
+
+def _expected_shape(view_width, target: str, k: int) -> tuple:  # type: ignore[no-untyped-def]
+    if target == "weight":
+        return (view_width(k), view_width(k - 1))
+    return (view_width(k), 1)
+
+
+def _rule_matrix(rule: Rule, view: object, k: int) -> tuple[MatrixLike | None, str]:
+    try:
+        return rule.build(view, k), ""  # type: ignore[arg-type]
+    except (sp.ShapeError, ValueError, TypeError) as error:
+        return None, f"the rule cannot be evaluated: {error}"
+
+
+class SymbolicView:
+    """Witness (a): the rules on ``MatrixSymbol`` objects with the symbolic widths n_k."""
+
+    def __init__(self, derivation: Derivation) -> None:
+        self.derivation = derivation
+        self.depth = derivation.network.depth
+        self._elements = {}
+        for k in range(0, self.depth + 1):
+            self._elements[f"a{k}"] = lambda r, c, k=k: eq.activation_output(k)[r]
+        for k in range(1, self.depth + 1):
+            layer = derivation.layer(k)
+            self._elements[f"w{k}"] = lambda r, c, k=k: eq.weight(k)[r, c]
+            self._elements[f"b{k}"] = lambda r, c, k=k: eq.bias(k)[r]
+            self._elements[f"z{k}"] = lambda r, c, k=k: eq.preactivation(k)[r]
+            self._elements[f"delta{k}"] = lambda r, c, k=k: eq.delta(k)[r]
+            if layer.derivative is not None:
+                self._elements[f"fprime{k}"] = lambda r, c, d=layer.derivative: d.xreplace({eq.P: r})
+        self._elements["y"] = lambda r, c: eq.target()[r]
+        self._elements["dLda"] = lambda r, c: derivation.loss_gradient.xreplace({eq.P: r})
+        loss = derivation.network.loss
+        term = loss.scale.xreplace({N_OUT: eq.width(self.depth)}) * loss.term_derivative()
+        output = eq.activation_output(self.depth)
+        self._elements["lossprime"] = lambda r, c: term.xreplace({YHAT: output[r], Y: eq.target()[r]})
+
+    def _vector(self, name: str, k: int) -> sp.MatrixSymbol:
+        return sp.MatrixSymbol(name, eq.width(k), 1)
+
+    def W(self, k: int) -> MatrixLike:
+        return sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+
+    def b(self, k: int) -> MatrixLike:
+        return self._vector(f"b{k}", k)
+
+    def z(self, k: int) -> MatrixLike:
+        return self._vector(f"z{k}", k)
+
+    def a(self, k: int) -> MatrixLike:
+        return self._vector(f"a{k}", k)
+
+    def delta(self, k: int) -> MatrixLike:
+        return self._vector(f"delta{k}", k)
+
+    def fprime(self, k: int) -> MatrixLike:
+        if self.derivation.layer(k).derivative is None:
+            raise ValueError(f"layer {k}'s activation is not elementwise, so f′(z) is no vector")
+        return self._vector(f"fprime{k}", k)
+
+    def ones(self, k: int) -> MatrixLike:
+        return sp.OneMatrix(eq.width(k), 1)
+
+    def hadamard(self, first: MatrixLike, second: MatrixLike) -> MatrixLike:
+        if first.shape != second.shape:
+            raise sp.ShapeError(f"⊙ of shapes {first.shape} and {second.shape}")
+        return sp.hadamard_product(first, second)
+
+    @property
+    def y(self) -> MatrixLike:
+        return self._vector("y", self.depth)
+
+    @property
+    def grad_a(self) -> MatrixLike:
+        return self._vector("dLda", self.depth)
+
+    @property
+    def loss_derivative(self) -> MatrixLike:
+        return self._vector("lossprime", self.depth)
+
+    def check(self, rule: Rule, k: int) -> Witness:
+        matrix, problem = _rule_matrix(rule, self, k)
+        if matrix is None:
+            return Witness(False, problem)
+        expected = _expected_shape(eq.width, rule.target, k)
+        mismatch = _inner_mismatch(matrix)
+        if mismatch:
+            return Witness(False, mismatch)
+        if tuple(matrix.shape) != expected:
+            return Witness(False, f"the rule gives shape {_shape(matrix.shape)}, the quantity has {_shape(expected)}")
+        column = eq.Q - 1 if rule.target == "weight" else 0
+        element = _apply_target_facts(
+            contract_deltas(self._index_form(matrix[eq.P - 1, column])), self.derivation.network.loss
+        )
+        derived = self._derived(rule.target, k)
+        difference = _comparable(element) - _comparable(derived)
+        if sp.expand_mul(difference) == 0 or sp.simplify(difference) == 0:
+            return Witness(True)
+        return Witness(
+            False,
+            f"element {_element_name(rule.target, k)} by the rule is {sp.sstr(element)},"
+            f" the derivation gives {sp.sstr(derived)}",
+        )
+
+    def _derived(self, target: str, k: int) -> sp.Expr:
+        layer = self.derivation.layer(k)
+        return {
+            "loss_gradient": layer.output_gradient,
+            "output_delta": layer.delta,
+            "hidden_delta": layer.delta,
+            "weight": layer.weight_gradient,
+            "bias": layer.bias_gradient,
+        }[target]
+
+    def _index_form(self, element: sp.Expr) -> sp.Expr:
+        """MatrixSymbol elements (0-based) as the derivation's indexed symbols (1-based)."""
+        element = element.replace(
+            lambda e: isinstance(e, MatrixElement),
+            lambda e: self._elements[e.parent.name](e.i + 1, e.j + 1),
+        )
+        return element.replace(
+            lambda e: isinstance(e, sp.Sum) and any(lower == 0 for _, lower, _ in e.limits),
+            _one_based,
+        )
+
+
+def _one_based(total: sp.Sum) -> sp.Sum:
+    summand, limits = total.function, []
+    for index, lower, upper in total.limits:
+        if lower == 0:
+            summand = summand.xreplace({index: index - 1})
+            lower, upper = lower + 1, upper + 1
+        limits.append((index, lower, upper))
+    return sp.Sum(summand, *limits)
+
+
+def _comparable(expr: sp.Expr) -> sp.Expr:
+    return sp.piecewise_fold(canonical(expr))
+
+
+def _inner_mismatch(matrix: MatrixLike) -> str:
+    """The first product whose inner widths differ (SymPy cannot tell n_1 from n_2 itself)."""
+    for node in sp.preorder_traversal(matrix):
+        if isinstance(node, sp.MatMul):
+            factors = [f for f in node.args if isinstance(f, sp.MatrixExpr)]
+            for left, right in zip(factors, factors[1:]):
+                if left.shape[1] != right.shape[0]:
+                    return (
+                        f"the product {sp.sstr(left)}·{sp.sstr(right)} joins shapes"
+                        f" {_shape(left.shape)} and {_shape(right.shape)}"
+                    )
+        if isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
+            shapes = {tuple(arg.shape) for arg in node.args if isinstance(arg, sp.MatrixExpr)}
+            if len(shapes) > 1:
+                return f"{sp.sstr(node)} combines shapes {', '.join(_shape(s) for s in sorted(shapes, key=str))}"
+    return ""
+
+
+def _shape(shape: tuple) -> str:  # type: ignore[type-arg]
+    return "(" + ", ".join(sp.sstr(s) for s in shape) + ")"
+
+
+def _element_name(target: str, k: int) -> str:
+    return _QUANTITY[target].format(k=k) + ("[p, q]" if target == "weight" else "[p]")
+
+
+class ConcreteNetwork:
+    """Witness (b): a small copy of the network, its composed loss and SymPy's derivatives."""
+
+    def __init__(self, derivation: Derivation, *, seed: int) -> None:
+        network = derivation.network
+        self.derivation = derivation
+        self.depth = network.depth
+        self.sizes = tuple(min(n, CAP) for n in network.sizes)
+        rng = random.Random(seed)
+
+        def number() -> sp.Float:
+            return sp.Float(rng.uniform(-1, 1), DIGITS)
+
+        self.weights = [
+            sp.Matrix(self.sizes[k], self.sizes[k - 1], lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}"))
+            for k in range(1, self.depth + 1)
+        ]
+        self.biases = [
+            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"b{k}_{i}")) for k in range(1, self.depth + 1)
+        ]
+        self.shifts = [
+            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"e{k}_{i}")) for k in range(1, self.depth + 1)
+        ]
+        x = sp.Matrix(self.sizes[0], 1, lambda i, j: number())
+        self.target_values = _targets(network.loss.targets, self.sizes[-1], rng)
+        values = {}
+        for matrix in [*self.weights, *self.biases]:
+            values.update({symbol: number() for symbol in matrix})
+        for matrix in self.shifts:
+            values.update({symbol: sp.Integer(0) for symbol in matrix})
+        self.values = values
+
+        activations = [x]
+        inputs_jacobians, parameter_jacobians = [], []
+        for k in range(1, self.depth + 1):
+            inputs = sp.Matrix(self.sizes[k - 1], 1, lambda i, j: sp.Symbol(f"u_{i}"))
+            parameters = self._parameters(k)
+            layer = _apply(
+                network.activations[k - 1],
+                self.weights[k - 1] * inputs + self.biases[k - 1] + self.shifts[k - 1],
+            )
+            point = {**self.values, **dict(zip(inputs, activations[-1]))}
+            inputs_jacobians.append(layer.jacobian(inputs).xreplace(point).evalf(DIGITS))
+            parameter_jacobians.append(layer.jacobian(parameters).xreplace(point).evalf(DIGITS))
+            activations.append(layer.xreplace(point).evalf(DIGITS))
+        self.forward = activations
+        outputs = sp.Matrix(self.sizes[-1], 1, lambda i, j: sp.Symbol(f"yhat_{i}"))
+        loss = _loss(network.loss, outputs, self.target_values)
+        self.true_loss_gradient = loss_gradient = (
+            sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1]))).T
+        )
+        # The chain rule over the composition: dL/dθ_k = dL/dŷ · J_L ⋯ J_{k+1} · ∂a_k/∂θ_k.
+        gradient = {}
+        through = loss_gradient.T
+        for k in range(self.depth, 0, -1):
+            gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1]))
+            through = through * inputs_jacobians[k - 1]
+        self.true_weight_gradients = [m.applyfunc(gradient.__getitem__) for m in self.weights]
+        self.true_bias_gradients = [m.applyfunc(gradient.__getitem__) for m in self.biases]
+        self.true_deltas = [m.applyfunc(gradient.__getitem__) for m in self.shifts]
+        self.view = ConcreteView(self)
+
+    def _parameters(self, k: int) -> list[sp.Symbol]:
+        return [s for m in (self.weights[k - 1], self.biases[k - 1], self.shifts[k - 1]) for s in m]
+
+    def _numbers(self, matrix: sp.Matrix) -> sp.Matrix:
+        return matrix.xreplace(self.values)
+
+    def check(self, rule: Rule, k: int) -> Witness:
+        matrix, problem = _rule_matrix(rule, self.view, k)
+        if matrix is None:
+            return Witness(False, f"{problem} (widths {'-'.join(map(str, self.sizes))})")
+        truth = {
+            "loss_gradient": self.true_loss_gradient,
+            "output_delta": self.true_deltas[k - 1],
+            "hidden_delta": self.true_deltas[k - 1],
+            "weight": self.true_weight_gradients[k - 1],
+            "bias": self.true_bias_gradients[k - 1],
+        }[rule.target]
+        matrix = sp.Matrix(matrix).evalf(DIGITS)
+        if matrix.shape != truth.shape:
+            return Witness(
+                False,
+                f"the rule gives shape {matrix.shape}, the true gradient has {truth.shape}"
+                f" (widths {'-'.join(map(str, self.sizes))})",
+            )
+        worst, worst_error = None, sp.Float(0)
+        scale = max([abs(v) for v in truth] + [sp.Float(1)])
+        for index in range(len(truth)):
+            error = abs(matrix[index] - truth[index]) / scale
+            if error > worst_error:
+                worst, worst_error = index, error
+        if worst is None or worst_error <= RELATIVE_TOLERANCE:
+            return Witness(True)
+        row, column = divmod(worst, truth.shape[1])
+        place = f"[{row + 1}, {column + 1}]" if rule.target == "weight" else f"[{row + 1}]"
+        return Witness(
+            False,
+            f"{_QUANTITY[rule.target].format(k=k)}{place}: the rule gives {sp.N(matrix[worst], 12)},"
+            f" SymPy's derivative of the composed loss is {sp.N(truth[worst], 12)}"
+            f" (widths {'-'.join(map(str, self.sizes))}, 1-based indices)",
+        )
+
+
+class ConcreteView:
+    """The rules' names bound to the numbers of a :class:`ConcreteNetwork`."""
+
+    def __init__(self, network: ConcreteNetwork) -> None:
+        self._network = network
+        self.depth = network.depth
+
+    def _number(self, matrix: sp.Matrix) -> sp.Matrix:
+        return matrix.xreplace(self._network.values)
+
+    def W(self, k: int) -> MatrixLike:
+        return self._number(self._network.weights[k - 1])
+
+    def b(self, k: int) -> MatrixLike:
+        return self._number(self._network.biases[k - 1])
+
+    def z(self, k: int) -> MatrixLike:
+        return self.W(k) * self.a(k - 1) + self.b(k)
+
+    def a(self, k: int) -> MatrixLike:
+        return self._network.forward[k]
+
+    def delta(self, k: int) -> MatrixLike:
+        return self._network.true_deltas[k - 1]
+
+    def fprime(self, k: int) -> MatrixLike:
+        activation = self._network.derivation.network.activations[k - 1]
+        if not activation.elementwise:
+            raise ValueError(f"layer {k}'s activation is not elementwise, so f′(z) is no vector")
+        derivative = activation.derivative()
+        return self.z(k).applyfunc(lambda value: derivative.xreplace({X: value}).evalf(DIGITS))
+
+    def ones(self, k: int) -> MatrixLike:
+        return sp.ones(self._network.sizes[k], 1)
+
+    def hadamard(self, first: MatrixLike, second: MatrixLike) -> MatrixLike:
+        return sp.Matrix(first).multiply_elementwise(sp.Matrix(second))
+
+    @property
+    def y(self) -> MatrixLike:
+        return self._network.target_values
+
+    @property
+    def grad_a(self) -> MatrixLike:
+        return self._network.true_loss_gradient
+
+    @property
+    def loss_derivative(self) -> MatrixLike:
+        loss = self._network.derivation.network.loss
+        n = self._network.sizes[-1]
+        term = loss.scale.xreplace({N_OUT: n}) * loss.term_derivative()
+        outputs = self.a(self.depth)
+        return sp.Matrix(
+            [term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)]
+        )
+
+
+def _apply(activation, z: sp.Matrix) -> sp.Matrix:  # type: ignore[no-untyped-def]
+    values = z.applyfunc(activation.at)
+    if activation.elementwise:
+        return values
+    return values / sum(values)
+
+
+def _loss(loss, outputs: sp.Matrix, targets: sp.Matrix) -> sp.Expr:  # type: ignore[no-untyped-def]
+    n = outputs.shape[0]
+    terms = [loss.term.xreplace({YHAT: outputs[i], Y: targets[i]}) for i in range(n)]
+    return loss.scale.xreplace({N_OUT: n}) * sp.Add(*terms)
+
+
+def _targets(kind: str, n: int, rng: random.Random) -> sp.Matrix:
+    if kind == "binary":
+        return sp.Matrix([rng.randint(0, 1) for _ in range(n)])
+    if kind == "one-hot":
+        hot = rng.randrange(n)
+        return sp.Matrix([int(i == hot) for i in range(n)])
+    return sp.Matrix([sp.Float(rng.uniform(-1, 1), DIGITS) for _ in range(n)])
