@@ -97,6 +97,21 @@ class Derivation:
 
         return pretty_derivation(self)
 
+    def latex(self, **options: object) -> str:
+        """The step-by-step LaTeX document (options as :func:`symbackprop.latex.render_latex`)."""
+        from .latex import render_latex
+
+        return render_latex(self, **options)
+
+    def markdown(self, **options: object) -> str:
+        """The derivation as Markdown with ``$...$`` math (GitHub, Jupyter)."""
+        from .latex import render_markdown
+
+        return render_markdown(self, **options)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
     def __str__(self) -> str:
         return self.pretty()
 
