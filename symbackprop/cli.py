@@ -73,20 +73,127 @@ def _verify(arguments: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_network_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, help="the Python module to write, e.g. mlp.py")
+    parser.add_argument("--force", action="store_true", help="replace a file that symbackprop did not write")
+
+
+def _generate(arguments: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .codegen import generate_module, write_module
+
+    network = network_from_arguments(arguments)
+    output = Path(arguments.output)
+    write_module(output, generate_module(network, output_name=output.name), force=arguments.force)
+    print(f"wrote {output}")
+    return 0
+
+
+def _add_regenerate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="generated", help="the folder to rebuild (default: generated)")
+
+
+def _regenerate(arguments: argparse.Namespace) -> int:
+    from .codegen import regenerate_reference_modules
+
+    for path in regenerate_reference_modules(arguments.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    add_network_arguments(parser)
+    parser.add_argument("--data", required=True, help="a CSV file with a header line")
+    parser.add_argument(
+        "--target", required=True, help="the target column(s), comma-separated (one class-index column for cce)"
+    )
+    parser.add_argument("--epochs", type=int, default=100, help="passes over the data (default: 100)")
+    parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
+    parser.add_argument("--batch-size", type=int, default=None, help="rows per step; omit for full-batch descent")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
+    parser.add_argument("--report-every", type=int, default=1, metavar="N", help="print every N epochs")
+    parser.add_argument("--out", default="run", help="folder for weights.npz, history.csv, history.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train(arguments: argparse.Namespace) -> int:
+    from .training import load_csv, run_training
+
+    network = network_from_arguments(arguments)
+    targets = [name.strip() for name in arguments.target.split(",") if name.strip()]
+    X, Y, _ = load_csv(arguments.data, targets)
+    result = run_training(
+        network,
+        X,
+        Y,
+        epochs=arguments.epochs,
+        lr=arguments.lr,
+        batch_size=arguments.batch_size,
+        out=arguments.out,
+        seed=arguments.seed,
+        report_every=arguments.report_every,
+        progress=not arguments.quiet,
+    )
+    for kind, path in result.files.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="symbackprop-demo", help="folder for the demo's files")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _demo(arguments: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .codegen import generate_module, write_atomic, write_module
+    from .training import run_training, two_class_data
+
     network = from_cli(DEFAULT_NETWORK, DEFAULT_ACTIVATIONS, DEFAULT_LOSS)
     derivation = network.derive()
     print(derivation.pretty())
     print()
     report = derivation.verify()
     print(report.table())
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    module_path, derivation_path = out / "mlp.py", out / "derivation.txt"
+    write_module(module_path, generate_module(derivation, output_name=str(module_path)))
+    write_atomic(derivation_path, derivation.pretty() + "\n")
+    X, Y = two_class_data(400, seed=0)
+    print(f"\ntraining {network.compact} on 400 points of two interleaved half-moons")
+    result = run_training(
+        network, X, Y, epochs=300, lr=0.5, batch_size=32, out=out, seed=0, report_every=50, progress=not arguments.quiet
+    )
+    print(f"accuracy before training: {result.accuracy_before:.3f} (chance is about 0.5)")
+    print(f"accuracy after training:  {result.accuracy_after:.3f}")
+    print(f"\nfiles in {out}/:")
+    for label, path in [("generated module", module_path), ("derivation", derivation_path)] + [
+        (kind, path) for kind, path in result.files.items()
+    ]:
+        print(f"  {label:<17} {path}")
+    return 0
 
 
 COMMANDS: list[Command] = [
     Command("derive", "print the index-form derivation of a network", add_network_arguments, _derive),
     Command("verify", "check the derivation against the matrix-form rules", _add_verify_arguments, _verify),
-    Command("demo", "derive and verify the default network (2-4-3-1 relu,relu,sigmoid bce)", lambda p: None, _demo),
+    Command("generate", "write the NumPy module of a network (forward, backward, trainer)", _add_generate_arguments,
+            _generate),
+    Command("train", "train a network on a CSV file; write weights, history and a plot", _add_train_arguments, _train),
+    Command("regenerate", "rebuild the committed reference modules in generated/", _add_regenerate_arguments,
+            _regenerate),
+    Command(
+        "demo",
+        "derive, verify, generate and train the default network (2-4-3-1 relu,relu,sigmoid bce)",
+        _add_demo_arguments,
+        _demo,
+    ),
 ]
 
 

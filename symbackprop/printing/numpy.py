@@ -1,0 +1,404 @@
+"""NumPy code from registry expressions and derivation results, for a batch with samples as rows.
+
+Contract
+--------
+:class:`BatchNumPyPrinter` prints the per-sample, index-form expressions of
+:mod:`symbackprop.equations` and :mod:`symbackprop.derive` as NumPy code over a batch:
+
+* an indexed quantity with one index, ``a3[p]``, ``z1[i]``, ``y[p]``, ``delta2[p]``,
+  ``dLda1[p]``, is the whole batch array ``A3``, ``Z1``, ``Y``, ``D2``, ``dL_dA1`` (one row per
+  sample, one column per unit); elementwise arithmetic on them is NumPy broadcasting;
+* a sum over units of a product with a weight, ``Σⱼ w⁽ᵏ⁾ᵢⱼ a⁽ᵏ⁻¹⁾ⱼ`` or ``Σᵢ δ⁽ᵏ⁺¹⁾ᵢ w⁽ᵏ⁺¹⁾ᵢₚ``,
+  is a matrix product, ``A0 @ W1.T`` or ``D2 @ W2``; any other sum over units is
+  ``numpy.sum(..., axis=1, keepdims=True)`` (one value per sample);
+* :meth:`BatchNumPyPrinter.batch_sum` prints a per-sample gradient (``a0[q]*delta1[p]``,
+  ``delta1[p]``) summed over the samples of the batch: ``D1.T @ A0``, ``numpy.sum(D1, axis=0)``.
+
+Numerically stable forms are rules keyed on the SymPy structure, so they apply wherever the
+structure occurs, whichever registry entry or derivative produced it:
+
+* ``1/(1 + exp(-u))`` (the logistic function) prints as ``exp(-logaddexp(0, -u))``;
+* ``log(1 + exp(u))`` (softplus) prints as ``logaddexp(0, u)``;
+* ``exp(u) - 1`` prints as ``expm1(u)``;
+* ``log(Σⱼ exp(uⱼ))`` prints as ``_logsumexp(U)`` and ``exp(uᵢ)/Σⱼ exp(uⱼ)`` (softmax) as
+  ``exp(U - _logsumexp(U))``; the helpers a printout uses are listed by
+  :attr:`BatchNumPyPrinter.support` and their source is :data:`SUPPORT_SOURCE`;
+* a ``Piecewise`` prints as ``numpy.where`` and a branch is evaluated on its own side of the kink
+  only (``u <= 0`` makes ``u`` read ``numpy.minimum(u, 0)`` inside that branch), so the branch
+  that is not taken cannot overflow; ``(0, u <= 0), (u, True)`` is ``numpy.maximum(u, 0)`` and the
+  step ``(0, c), (1, True)`` is the boolean ``not c``.
+
+What remains can underflow to zero (``exp(-1e4)``), which is the exact intended result; the
+generated module ignores underflow, and only underflow, around the code printed here.
+A structure the printer does not know raises ``NotImplementedError`` naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from . import parse_name
+
+#: Source of the helpers that stable printouts call, defined once in each generated module.
+SUPPORT_SOURCE: Mapping[str, str] = {
+    "_logsumexp": '''def _logsumexp(U: Array) -> Array:
+    """log Σⱼ exp(uⱼ) of each row, shifted by the row's maximum so that exp cannot overflow."""
+    shift = numpy.max(U, axis=1, keepdims=True)
+    return shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+''',
+}
+
+#: Batch array names of the per-sample quantities, by the letter of :func:`parse_name`.
+_ARRAY_PREFIX = {"a": "A", "z": "Z", "delta": "D", "dLda": "dL_dA", "w": "W", "b": "b"}
+#: Quantities that are not numbered by layer: the target, and the predictions a loss reads.
+_PLAIN_ARRAYS = {"y": "Y", "Y_hat": "Y_hat"}
+_CALL = re.compile(r"^numpy\.(\w+)\(")
+
+
+def array_name(base: sp.IndexedBase) -> str:
+    """The batch array that holds an indexed quantity: ``a3`` → ``A3``, ``y`` → ``Y``."""
+    name = base.label.name
+    if name in _PLAIN_ARRAYS:
+        return _PLAIN_ARRAYS[name]
+    parsed = parse_name(name)
+    if parsed is None:
+        raise NotImplementedError(f"no batch array is known for the indexed quantity '{name}'")
+    letter, k = parsed
+    return f"{_ARRAY_PREFIX[letter]}{k}"
+
+
+def _is_logistic_denominator(expr: sp.Expr) -> sp.Expr | None:
+    """``u`` when expr is ``1 + exp(-u)``."""
+    if isinstance(expr, sp.Add) and len(expr.args) == 2 and sp.S.One in expr.args:
+        other = expr.args[0] if expr.args[1] == sp.S.One else expr.args[1]
+        if isinstance(other, sp.exp):
+            return -other.args[0]
+    return None
+
+
+def _exp_sum_argument(expr: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
+    """``(u[j], j)`` when expr is ``Σⱼ exp(u[j])`` over the units of one layer."""
+    if isinstance(expr, sp.Sum) and len(expr.limits) == 1 and isinstance(expr.function, sp.exp):
+        return expr.function.args[0], expr.limits[0][0]
+    return None
+
+
+class BatchNumPyPrinter(NumPyPrinter):
+    """Prints index-form expressions as NumPy code over a batch (see the module docstring)."""
+
+    printmethod = "_batch_numpycode"
+
+    def __init__(self, settings: dict[str, object] | None = None) -> None:
+        super().__init__({"fully_qualified_modules": True, **(settings or {})})
+        #: Names of the helpers of :data:`SUPPORT_SOURCE` used by the printouts so far.
+        self.support: set[str] = set()
+
+    def doprint(self, expr: sp.Expr, assign_to: object = None) -> str:
+        return super().doprint(prepare(expr), assign_to)
+
+    # -- symbols -------------------------------------------------------------------------
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        if len(expr.indices) != 1:
+            raise NotImplementedError(
+                f"{expr}: a weight can only appear inside a sum that forms a matrix product"
+            )
+        return array_name(expr.base)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        # A float literal keeps the array's dtype (NumPy treats Python scalars as weak).
+        return repr(float(expr))
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return str(int(expr))
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    # -- sums over units -----------------------------------------------------------------
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        if len(expr.limits) != 1:
+            raise NotImplementedError(f"a sum over several indices has no batch form: {expr}")
+        product = self._matrix_product(expr)
+        if product is not None:
+            return product
+        return f"numpy.sum({self._print(expr.function)}, axis=1, keepdims=True)"
+
+    def _matrix_product(self, expr: sp.Sum) -> str | None:
+        index = expr.limits[0][0]
+        factors = sp.Mul.make_args(expr.function)
+        weights = [f for f in factors if isinstance(f, sp.Indexed) and len(f.indices) == 2]
+        vectors = [f for f in factors if isinstance(f, sp.Indexed) and len(f.indices) == 1]
+        if len(factors) != 2 or len(weights) != 1 or len(vectors) != 1 or vectors[0].indices[0] != index:
+            return None
+        weight, vector = weights[0], vectors[0]
+        name = array_name(weight.base)
+        if weight.indices[1] == index:  # Σⱼ wᵢⱼ aⱼ: rows of W against each sample
+            return f"{array_name(vector.base)} @ {name}.T"
+        if weight.indices[0] == index:  # Σᵢ δᵢ wᵢₚ: columns of W against each sample
+            return f"{array_name(vector.base)} @ {name}"
+        return None
+
+    def batch_sum(self, expr: sp.Expr) -> str:
+        """A per-sample gradient summed over the samples of the batch (rows)."""
+        factors = sp.Mul.make_args(expr)
+        indexed = [f for f in factors if isinstance(f, sp.Indexed)]
+        if len(factors) == 1 and len(indexed) == 1:
+            return f"numpy.sum({array_name(indexed[0].base)}, axis=0)"
+        if len(factors) == 2 and len(indexed) == 2:
+            from ..equations import P, Q
+
+            by_index = {f.indices[0]: f for f in indexed}
+            if set(by_index) == {P, Q}:
+                return f"{array_name(by_index[P].base)}.T @ {array_name(by_index[Q].base)}"
+        raise NotImplementedError(f"no batch-sum form is known for the gradient {expr}")
+
+    # -- stable forms --------------------------------------------------------------------
+    def _print_BatchTotal(self, expr: BatchTotal) -> str:
+        return f"numpy.sum({self._print(expr.args[0])})"
+
+    def _print_Logistic(self, expr: Logistic) -> str:
+        return f"numpy.exp(-numpy.logaddexp(0.0, {self._print(-expr.args[0])}))"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        base, exponent = expr.args
+        if exponent == -1:
+            if _exp_sum_argument(base) is not None:
+                return f"numpy.exp(-{self._logsumexp(base)})"
+            return f"1.0 / {self.parenthesize(base, PRECEDENCE['Mul'])}"
+        if exponent.is_Integer and exponent > 0:
+            return f"{self.parenthesize(base, PRECEDENCE['Pow'])}**{int(exponent)}"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        sums = {f: sp.Symbol(f"({self._print(f)})") for f in sp.Mul.make_args(expr) if isinstance(f, sp.Sum)}
+        if sums and not any(_exp_sum_argument(f) for f in sums):
+            # A matrix product binds like *, so it is parenthesised inside a product.
+            return self._print(expr.xreplace(sums))
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_Rational and not coefficient.is_Integer:
+            return f"{float(coefficient)!r}*{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        factors = list(sp.Mul.make_args(expr))
+        for position, factor in enumerate(factors):
+            if isinstance(factor, sp.Pow) and factor.exp == -1:
+                exp_sum = _exp_sum_argument(factor.base)
+                if exp_sum is None:
+                    continue
+                argument, index = exp_sum
+                # exp(uᵢ)/Σⱼ exp(uⱼ): softmax, as exp(U − logsumexp U).
+                for other, numerator in enumerate(factors):
+                    if isinstance(numerator, sp.exp) and _same_quantity(numerator.args[0], argument, index):
+                        rest = [f for n, f in enumerate(factors) if n not in (position, other)]
+                        softmax = f"numpy.exp({self._print(numerator.args[0])} - {self._logsumexp(factor.base)})"
+                        if not rest:
+                            return softmax
+                        return f"{self.parenthesize(sp.Mul(*rest), 50)} * {softmax}"
+        return super()._print_Mul(expr)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        terms = sp.Add.make_args(expr)
+        products = [t for t in terms if isinstance(t, sp.Sum)]
+        if products and len(products) < len(terms):
+            # z = W a + b reads in the order of the equation: the product first.
+            rest = sp.Add(*[t for t in terms if not isinstance(t, sp.Sum)])
+            return f"{' + '.join(self._print(t) for t in products)} + {self._print(rest)}"
+        if len(terms) == 2 and sp.S.NegativeOne in terms:
+            other = terms[0] if terms[1] == sp.S.NegativeOne else terms[1]
+            if isinstance(other, sp.exp):
+                return f"numpy.expm1({self._print(other.args[0])})"
+        return super()._print_Add(expr, order=order)
+
+    def _print_log(self, expr: sp.log) -> str:
+        argument = expr.args[0]
+        softplus = _is_logistic_denominator(argument)
+        if softplus is not None:
+            return f"numpy.logaddexp(0.0, {self._print(-softplus)})"
+        if _exp_sum_argument(argument) is not None:
+            return self._logsumexp(argument)
+        return f"numpy.log({self._print(argument)})"
+
+    def _logsumexp(self, total: sp.Sum) -> str:
+        self.support.add("_logsumexp")
+        argument, _ = _exp_sum_argument(total)  # type: ignore[misc]
+        return f"_logsumexp({self._print(argument)})"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        pieces = list(expr.args)
+        if len(pieces) != 2 or pieces[1].cond != sp.true:
+            raise NotImplementedError(f"only two-branch Piecewise (one kink) is printed: {expr}")
+        (below, condition), (above, _) = pieces
+        if not isinstance(condition, sp.LessThan) or condition.rhs != 0:
+            raise NotImplementedError(f"only a kink at 'u <= 0' is printed: {expr}")
+        variable = condition.lhs
+        if below == 0 and above == variable:
+            return f"numpy.maximum({self._print(variable)}, 0.0)"
+        if below == 0 and above == 1:
+            return f"({self._print(variable)} > 0)"
+        # Each branch reads the variable clipped to its own side, so the other side cannot overflow.
+        below_side = self._side(below, variable, "minimum")
+        above_side = self._side(above, variable, "maximum")
+        return f"numpy.where({self._print(condition)}, {below_side}, {above_side})"
+
+    def _side(self, branch: sp.Expr, variable: sp.Expr, clip: str) -> str:
+        if not branch.has(sp.exp) or not branch.has(variable):
+            return self._print(branch)
+        clipped = sp.Symbol(f"numpy.{clip}({self._print(variable)}, 0.0)")
+        return self._print(branch.xreplace({variable: clipped}))
+
+    def _print_LessThan(self, expr: sp.LessThan) -> str:
+        return f"{self._print(expr.lhs)} <= {self._print(expr.rhs)}"
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return expr.name
+
+    def _print_Function(self, expr: sp.Function) -> str:
+        raise NotImplementedError(f"no NumPy form is known for the function {expr.func}")
+
+    # -- output into a preallocated buffer -----------------------------------------------
+    def print_into(self, expr: sp.Expr, out: str) -> list[str]:
+        """Statements that write expr into the existing array ``out`` with as few temporaries as
+        the top of the tree allows: a matrix product and the last ufunc call take ``out=``."""
+        expr = prepare(expr)
+        if isinstance(expr, sp.Sum) and self._matrix_product(expr) is not None:
+            left, right = self._matrix_product(expr).split(" @ ")  # type: ignore[union-attr]
+            return [f"numpy.matmul({left}, {right}, out={out})"]
+        if isinstance(expr, sp.Add):
+            products = [t for t in expr.args if isinstance(t, sp.Sum) and self._matrix_product(t) is not None]
+            if len(products) == 1:
+                rest = expr - products[0]
+                return [*self.print_into(products[0], out), f"numpy.add({out}, {self._print(rest)}, out={out})"]
+        text = self._print(expr)
+        call = _CALL.match(text)
+        if call and _closes_at_end(text, call.end() - 1) and isinstance(getattr(numpy, call.group(1)), numpy.ufunc):
+            return [f"{text[:-1]}, out={out})"]
+        if isinstance(expr, sp.Mul) and not any(isinstance(f, sp.Sum) for f in expr.args):
+            head, last = _split_last(expr, sp.Mul)
+            return [f"numpy.multiply({self._print(head)}, {self._print(last)}, out={out})"]
+        if isinstance(expr, sp.Add):
+            head, last = _split_last(expr, sp.Add)
+            if last.could_extract_minus_sign():
+                return [f"numpy.subtract({self._print(head)}, {self._print(-last)}, out={out})"]
+            return [f"numpy.add({self._print(head)}, {self._print(last)}, out={out})"]
+        return [f"numpy.copyto({out}, {text})"]
+
+    def batch_sum_into(self, expr: sp.Expr, out: str, ones: str) -> str:
+        """:meth:`batch_sum` written into ``out``; a sum over rows is a product with ``ones``."""
+        text = self.batch_sum(expr)
+        if text.startswith("numpy.sum("):
+            return f"numpy.matmul({ones}, {text[len('numpy.sum('):-len(', axis=0)')]}, out={out})"
+        left, right = text.split(" @ ")
+        return f"numpy.matmul({left}, {right}, out={out})"
+
+
+class BatchTotal(sp.Function):
+    """Σ over every sample and unit of the batch: the outer sum of a loss, before the mean."""
+
+    nargs = 1
+
+
+class Logistic(sp.Function):
+    """σ(u) = 1/(1 + exp(-u)), a name for the structure so that it prints in its stable form."""
+
+    nargs = 1
+
+
+def _logistic_form(expr: sp.Expr) -> sp.Expr:
+    """Every ``(1 + exp(-u))**-k`` as ``σ(u)**k``; then every ``exp(-u)`` beside a σ(u) as
+    ``(1 - σ(u))/σ(u)`` when that leaves no division by σ (σ′ = exp(-u)σ² becomes σ(1 - σ)),
+    so that no exp(±u) is left to overflow."""
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Pow)
+        and e.exp.is_Integer
+        and e.exp < 0
+        and _is_logistic_denominator(e.base) is not None,
+        lambda e: Logistic(_is_logistic_denominator(e.base)) ** (-e.exp),
+    )
+    for logistic in expr.atoms(Logistic):
+        exponential = sp.exp(-logistic.args[0])
+        if not expr.has(exponential):
+            continue
+        rewritten = sp.expand(expr.xreplace({exponential: (1 - logistic) / logistic}))
+        divides = rewritten.has(1 / logistic) or any(
+            isinstance(p, sp.Pow) and p.base == logistic and p.exp.is_negative for p in rewritten.atoms(sp.Pow)
+        )
+        if not divides and not rewritten.has(exponential):
+            expr = sp.factor_terms(rewritten)
+    return expr
+
+
+def prepare(expr: sp.Expr) -> sp.Expr:
+    """expr made ready for printing: the logistic function named (see :func:`_logistic_form`),
+    numeric constants (sqrt(2/pi)) as floats, so the code keeps the arrays' dtype (a NumPy
+    scalar would up-cast float32), and a product with a Piecewise folded into its branches, so
+    a step with constant branches cannot turn float32 into float64."""
+    expr = _logistic_form(expr)
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Expr) and e.is_number and not e.is_Rational and not e.is_Float,
+        lambda e: sp.Float(float(e)),
+    )
+    return expr.replace(
+        lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sp.Piecewise) and not _is_step(f) for f in e.args),
+        sp.piecewise_fold,
+    )
+
+
+def _is_step(expr: sp.Piecewise) -> bool:
+    """``(0, c), (1, True)``: a boolean mask, which multiplies without changing the dtype."""
+    return len(expr.args) == 2 and expr.args[0].expr == 0 and expr.args[1].expr == 1
+
+
+def _split_last(expr: sp.Expr, kind: type[sp.Mul] | type[sp.Add]) -> tuple[sp.Expr, sp.Expr]:
+    """(everything but the last operand, the last operand), in printing order, with numbers first."""
+    operands = list(expr.as_ordered_factors() if kind is sp.Mul else expr.as_ordered_terms())
+    scalars = [o for o in operands if o.is_Number or isinstance(o, sp.Symbol)]
+    others = [o for o in operands if not (o.is_Number or isinstance(o, sp.Symbol))]
+    if kind is sp.Mul and scalars and others:
+        # Scalar factors go last so the array expression is evaluated once, then scaled.
+        return kind(*others), kind(*scalars)
+    return kind(*operands[:-1]), operands[-1]
+
+
+def _same_quantity(first: sp.Expr, second: sp.Expr, index: sp.Symbol) -> bool:
+    """Whether uᵢ and uⱼ name the same layer quantity (they differ only in the unit index)."""
+    if not (isinstance(first, sp.Indexed) and isinstance(second, sp.Indexed)):
+        return False
+    return first.base == second.base and second.indices == (index,)
+
+
+def _closes_at_end(text: str, opening: int) -> bool:
+    depth = 0
+    for position in range(opening, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return position == len(text) - 1
+    return False
+
+
+_DISPLAY = {"delta": "δ", "dLda": "∂L/∂a"}
+
+
+def equation_text(lhs: sp.Expr | str, rhs: sp.Expr) -> str:
+    """``lhs = rhs`` on one line for a code comment, with δ and ∂L/∂a spelled out and a⁽⁰⁾ as x."""
+
+    def shown(expr: sp.Expr) -> str:
+        renamed = {}
+        for base in expr.atoms(sp.IndexedBase):
+            parsed = parse_name(base.label.name)
+            if parsed is None:
+                continue
+            letter, k = parsed
+            renamed[base] = sp.IndexedBase("x" if (letter, k) == ("a", 0) else f"{_DISPLAY.get(letter, letter)}{k}")
+        return sp.sstr(expr.xreplace(renamed))
+
+    left = lhs if isinstance(lhs, str) else shown(lhs)
+    return f"{left} = {shown(rhs)}"
+
+
+def numpy_code(expr: sp.Expr, printer: BatchNumPyPrinter | None = None) -> str:
+    """expr printed as batch NumPy code (a fresh printer unless one is given)."""
+    return (printer or BatchNumPyPrinter()).doprint(expr)

@@ -1,0 +1,255 @@
+"""Training a generated module from the command line: data, validation, progress and outputs.
+
+Contract
+--------
+* :func:`load_csv` reads a CSV file with a header into features X and targets Y (the ``target``
+  columns), refusing an empty file, a wrong column count, non-numeric cells and NaN or infinity.
+* :func:`prepare_targets` checks the targets against the loss: labels in {0, 1} for bce; one-hot
+  rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others.
+* :func:`run_training` generates the module in memory, trains it with a progress bar and writes
+  ``weights.npz``, ``history.csv`` and ``history.png`` (loss and accuracy per epoch) into the
+  output folder, each atomically. Every bad input raises :class:`TrainingError`.
+* :func:`two_class_data` makes the demo's data set at run time: two interleaved half-moons in 2-D.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from .codegen import generate_module, load_module, write_atomic
+from .errors import SymbackpropError
+from .spec import Network
+
+
+class TrainingError(SymbackpropError):
+    """Training data, options or the training run itself are not usable."""
+
+
+def load_csv(path: str | Path, targets: Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarray, list[str]]:
+    """(X, Y, feature names) from a CSV file whose header names the columns."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TrainingError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise TrainingError(f"{path}: cannot read it ({error})") from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise TrainingError(f"{path}: the file is empty; expected a header line and rows of numbers")
+    header = [name.strip() for name in rows[0]]
+    if len(rows) == 1:
+        raise TrainingError(f"{path}: the file has a header but no data rows")
+    missing = [name for name in targets if name not in header]
+    if missing:
+        raise TrainingError(f"{path}: no column named {', '.join(missing)} (columns: {', '.join(header)})")
+    values = numpy.empty((len(rows) - 1, len(header)))
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise TrainingError(f"{path}, line {line}: {len(row)} values, but the header has {len(header)} columns")
+        for column, cell in enumerate(row):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise TrainingError(
+                    f"{path}, line {line}, column '{header[column]}': '{cell.strip()}' is not a number"
+                ) from None
+            if not math.isfinite(value):
+                raise TrainingError(f"{path}, line {line}, column '{header[column]}': {cell.strip()} is not finite")
+            values[line - 2, column] = value
+    target_columns = [header.index(name) for name in targets]
+    feature_columns = [c for c in range(len(header)) if c not in target_columns]
+    return values[:, feature_columns], values[:, target_columns], [header[c] for c in feature_columns]
+
+
+def prepare_targets(Y: numpy.ndarray, network: Network) -> numpy.ndarray:
+    """Y checked against the loss's kind of targets, class indices one-hot encoded for cce."""
+    outputs = network.sizes[-1]
+    kind = network.loss.targets
+    if kind == "one-hot":
+        if Y.shape[1] == 1:
+            labels = Y[:, 0]
+            if not numpy.all((labels == numpy.round(labels)) & (labels >= 0) & (labels < outputs)):
+                bad = labels[~((labels == numpy.round(labels)) & (labels >= 0) & (labels < outputs))][0]
+                raise TrainingError(
+                    f"targets: class index {bad:g} is not one of 0..{outputs - 1} for {outputs} softmax outputs"
+                )
+            return numpy.eye(outputs)[labels.astype(numpy.int64)]
+        if Y.shape[1] != outputs:
+            raise TrainingError(f"targets: {Y.shape[1]} columns, expected {outputs} one-hot columns or 1 class index")
+        if not numpy.all(numpy.isin(Y, (0.0, 1.0))) or not numpy.all(Y.sum(axis=1) == 1):
+            row = int(numpy.flatnonzero(~(numpy.isin(Y, (0.0, 1.0)).all(axis=1) & (Y.sum(axis=1) == 1)))[0])
+            raise TrainingError(f"targets: row {row + 1} is not one-hot (a single 1, the rest 0): {Y[row].tolist()}")
+        return Y
+    if Y.shape[1] != outputs:
+        raise TrainingError(f"targets: {Y.shape[1]} column(s), but the network has {outputs} output(s)")
+    if kind == "binary" and not numpy.all(numpy.isin(Y, (0.0, 1.0))):
+        bad = Y[~numpy.isin(Y, (0.0, 1.0))][0]
+        raise TrainingError(f"targets: label {bad:g} is not 0 or 1, which '{network.loss.name}' needs")
+    return Y
+
+
+def check_features(X: numpy.ndarray, network: Network) -> None:
+    if X.shape[1] != network.sizes[0]:
+        raise TrainingError(
+            f"data: {X.shape[1]} feature column(s), but the network has {network.sizes[0]} input(s)"
+        )
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    params: dict[str, numpy.ndarray]
+    history: dict[str, list[float]]
+    files: dict[str, Path]
+    accuracy_before: float | None
+    accuracy_after: float | None
+
+
+def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
+    columns = list(history)
+    lines = [",".join(columns)]
+    lines += [",".join(f"{history[c][row]:.10g}" for c in columns) for row in range(len(history["epoch"]))]
+    write_atomic(path, "\n".join(lines) + "\n")
+
+
+def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
+    """Loss (and accuracy, when known) per epoch as a PNG, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    panels = [name for name in ("loss", "accuracy") if name in history]
+    figure, axes = pyplot.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    for axis, name in zip(axes[0], panels, strict=True):
+        axis.plot(history["epoch"], history[name])
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(name)
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    pyplot.close(figure)
+    write_atomic(path, buffer.getvalue())
+
+
+def run_training(
+    network: Network,
+    X: numpy.ndarray,
+    Y: numpy.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int | None,
+    out: str | Path,
+    seed: int = 0,
+    report_every: int = 1,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> TrainingResult:
+    """Train the generated module of ``network`` on (X, Y) and write its outputs into ``out``."""
+    if epochs < 1:
+        raise TrainingError(f"--epochs: must be at least 1, got {epochs}")
+    if batch_size is not None and batch_size < 1:
+        raise TrainingError(f"--batch-size: must be at least 1 (omit it for full-batch descent), got {batch_size}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise TrainingError(f"--lr: must be a positive number, got {lr}")
+    if report_every < 1:
+        raise TrainingError(f"--report-every: must be at least 1, got {report_every}")
+    check_features(X, network)
+    Y = prepare_targets(Y, network)
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrainingError(f"--out: cannot create the folder {folder} ({error.strerror})") from None
+    module = load_module(generate_module(network))
+    classifier = hasattr(module, "accuracy")
+    params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
+    accuracy_before = module.accuracy(params, X, Y) if classifier else None
+    accuracies: list[float] = []
+    bar = _progress(epochs, progress)
+
+    def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
+        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}"
+        if classifier:
+            accuracies.append(module.accuracy(current, X, Y))
+            line += f"  accuracy {accuracies[-1]:.3f}"
+        bar.update(1)
+        bar.set_postfix_str(line.split("  ", 1)[1])
+        if epoch % report_every == 0 or epoch == epochs:
+            bar.write(line) if progress else echo(line)
+
+    try:
+        params, history = module.train(
+            X, Y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, params=params, callback=report
+        )
+    except module.TrainingDiverged as error:
+        raise TrainingError(f"{error} (--lr)") from None
+    except ValueError as error:
+        raise TrainingError(f"data: {error}") from None
+    finally:
+        bar.close()
+    history = dict(history)
+    if classifier:
+        history["accuracy"] = accuracies
+    files = {"weights": folder / "weights.npz", "history": folder / "history.csv", "plot": folder / "history.png"}
+    _save_weights(module, files["weights"], params)
+    write_history_csv(files["history"], history)
+    write_plot(files["plot"], history, network.compact)
+    return TrainingResult(
+        params=params,
+        history=history,
+        files=files,
+        accuracy_before=accuracy_before,
+        accuracy_after=accuracies[-1] if accuracies else None,
+    )
+
+
+def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray]) -> None:
+    try:
+        module.save(path, params)
+    except OSError as error:
+        raise TrainingError(f"{path}: cannot write the weights ({error.strerror})") from None
+
+
+class _Silent:
+    """The progress bar's interface, doing nothing (for --quiet and tests)."""
+
+    def update(self, _: int) -> None: ...
+    def set_postfix_str(self, _: str) -> None: ...
+    def write(self, _: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(epochs: int, enabled: bool) -> Any:
+    if not enabled:
+        return _Silent()
+    from tqdm import tqdm
+
+    return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
+
+
+def two_class_data(samples: int = 400, *, noise: float = 0.15, seed: int = 0) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Two interleaved half-moons in 2-D (like scikit-learn's make_moons), classes 0 and 1,
+    standardised; Y has shape (samples, 1)."""
+    rng = numpy.random.default_rng(seed)
+    first = samples // 2
+    angles = numpy.concatenate([rng.uniform(0, numpy.pi, first), rng.uniform(0, numpy.pi, samples - first)])
+    upper = numpy.stack([numpy.cos(angles[:first]), numpy.sin(angles[:first])], axis=1)
+    lower = numpy.stack([1 - numpy.cos(angles[first:]), 0.5 - numpy.sin(angles[first:])], axis=1)
+    X = numpy.concatenate([upper, lower]) + rng.normal(0, noise, (samples, 2))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    Y = numpy.concatenate([numpy.zeros(first), numpy.ones(samples - first)]).reshape(-1, 1)
+    order = rng.permutation(samples)
+    return X[order], Y[order]
+
