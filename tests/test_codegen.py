@@ -1,0 +1,338 @@
+"""The generated NumPy module: printed forms, gradients against independent oracles, stability,
+determinism and the committed reference modules."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
+from symbackprop import equations as eq
+from symbackprop.cli import main
+from symbackprop.codegen import (
+    GENERATED_MARKER,
+    REGENERATE_COMMAND,
+    GenerationError,
+    generate_module,
+    load_module,
+    loss_from_preactivation,
+    reference_sources,
+    write_module,
+)
+from symbackprop.printing.numpy import BatchNumPyPrinter, numpy_code
+from symbackprop.registry import A as OUTPUT
+from symbackprop.verify import ConcreteNetwork
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def accepted_pairs(sizes: list[int]) -> list[tuple[str, str, str]]:
+    """Every (hidden activation, output activation, loss) the spec accepts, from the registries."""
+    pairs = []
+    for hidden, output, loss in itertools.product(ACTIVATIONS, ACTIVATIONS, LOSSES):
+        try:
+            Network(sizes, [hidden, output], loss)
+        except SpecError:
+            continue
+        pairs.append((hidden, output, loss))
+    return pairs
+
+
+PAIRS = accepted_pairs([3, 4, 3])
+
+
+@functools.cache
+def module_for(sizes: tuple[int, ...], activations: tuple[str, ...], loss: str):  # type: ignore[no-untyped-def]
+    return load_module(generate_module(Network(list(sizes), list(activations), loss)))
+
+
+def targets(loss: str, rows: int, outputs: int, rng: np.random.Generator) -> np.ndarray:
+    kind = LOSSES[loss].targets
+    if kind == "one-hot":
+        return np.eye(outputs)[rng.integers(0, outputs, rows)]
+    if kind == "binary":
+        return rng.integers(0, 2, (rows, outputs)).astype(float)
+    return rng.normal(size=(rows, outputs))
+
+
+def finite_difference(module, params, X, Y, step=1e-6):  # type: ignore[no-untyped-def]
+    """Central differences of the mean loss, computed from the network's output Y_hat."""
+    gradients = {}
+    for name, value in params.items():
+        gradient = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            saved = value[index]
+            value[index] = saved + step
+            up = module.loss(module.forward(params, X)[0], Y)
+            value[index] = saved - step
+            down = module.loss(module.forward(params, X)[0], Y)
+            value[index] = saved
+            gradient[index] = (up - down) / (2 * step)
+        gradients[name] = gradient
+    return gradients
+
+
+# -- the printer -------------------------------------------------------------------------------
+
+
+def test_printer_prints_registry_forms_exactly():
+    z = eq.preactivation(1)[eq.I]
+    a = eq.activation_output(1)[eq.P]
+    assert numpy_code(ACTIVATIONS["sigmoid"].at(z)) == "numpy.exp(-numpy.logaddexp(0.0, -Z1))"
+    assert numpy_code(ACTIVATIONS["softplus"].at(z)) == "numpy.logaddexp(0.0, Z1)"
+    assert numpy_code(ACTIVATIONS["relu"].at(z)) == "numpy.maximum(Z1, 0.0)"
+    assert numpy_code(ACTIVATIONS["tanh"].derivative_in_output().xreplace({OUTPUT: a})) == "1 - A1**2"
+    assert numpy_code(ACTIVATIONS["relu"].derivative_in_output().xreplace({OUTPUT: a})) == "(A1 > 0)"
+    softmax = ACTIVATIONS["softmax"].index_form(eq.preactivation(2), eq.I, eq.J, eq.width(2))
+    assert numpy_code(softmax) == "numpy.exp(Z2 - _logsumexp(Z2))"
+    elu = ACTIVATIONS["elu"].at(z)
+    assert numpy_code(elu) == "numpy.where(Z1 <= 0, numpy.expm1(numpy.minimum(Z1, 0.0)), Z1)"
+
+
+def test_printer_turns_sums_into_matrix_products():
+    derivation = Network([2, 4, 1], ["relu", "sigmoid"], "bce").derive()
+    printer = BatchNumPyPrinter()
+    assert printer.doprint(derivation.equations.layer(1).z.rhs) == "A0 @ W1.T + b1"
+    assert printer.doprint(derivation.layer(1).output_gradient) == "D2 @ W2"
+    assert printer.doprint(derivation.output_delta) == "A2 - Y"
+    assert printer.batch_sum(derivation.layer(2).weight_gradient) == "D2.T @ A1"
+    assert printer.batch_sum(derivation.layer(2).bias_gradient) == "numpy.sum(D2, axis=0)"
+
+
+def test_printer_names_what_it_cannot_print():
+    with pytest.raises(NotImplementedError, match="besselj"):
+        numpy_code(sp.besselj(0, eq.preactivation(1)[eq.I]))
+
+
+@pytest.mark.parametrize("loss_name", ["bce", "cce"])
+def test_loss_from_preactivation_equals_registry_loss(loss_name):
+    output = "sigmoid" if loss_name == "bce" else "softmax"
+    network = Network([2, 3], output, loss_name)
+    derivation = network.derive()
+    stable = loss_from_preactivation(derivation)
+    registry = derivation.equations.loss.rhs
+    z, y, a = eq.preactivation(1), eq.target(), eq.activation_output(1)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        zs = rng.normal(size=3) * 3
+        ys = targets(loss_name, 1, 3, rng)[0]
+        exact = np.exp(zs) / np.exp(zs).sum() if output == "softmax" else 1 / (1 + np.exp(-zs))
+        values = {**{z[i + 1]: zs[i] for i in range(3)}, **{y[i + 1]: ys[i] for i in range(3)}}
+        values.update({a[i + 1]: exact[i] for i in range(3)})
+        first = sp.N(stable.xreplace({eq.width(1): 3}).doit().xreplace(values))
+        second = sp.N(registry.xreplace({eq.width(1): 3}).doit().xreplace(values))
+        assert abs(first - second) < 1e-9 * max(1.0, abs(second))
+
+
+# -- gradients -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hidden", "output", "loss"), PAIRS, ids=["-".join(p) for p in PAIRS])
+def test_gradients_match_central_differences(hidden, output, loss):
+    module = module_for((3, 4, 3), (hidden, output), loss)
+    rng = np.random.default_rng(1)
+    params = module.init_params(seed=2)
+    for value in params.values():
+        value += rng.normal(scale=0.1, size=value.shape)  # nonzero biases
+    X = rng.normal(size=(6, 3))
+    Y = targets(loss, 6, 3, rng)
+    value, grads = module.loss_and_grads(params, X, Y)
+    assert value == pytest.approx(module.loss(module.forward(params, X)[0], Y), rel=1e-10)
+    numeric = finite_difference(module, params, X, Y)
+    for name in params:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("hidden", "output", "loss"), PAIRS, ids=["-".join(p) for p in PAIRS])
+def test_gradients_match_sympy_composed_reference(hidden, output, loss):
+    network = Network([2, 2, 2], [hidden, output], loss)
+    reference = ConcreteNetwork(network.derive(), seed=5)
+    module = module_for((2, 2, 2), (hidden, output), loss)
+    params = module.init_params()
+    for k in (1, 2):
+        W, b = params[f"W{k}"], params[f"b{k}"]
+        for i, j in np.ndindex(W.shape):
+            W[i, j] = float(reference.values[sp.Symbol(f"w{k}_{i}_{j}")])
+        for i in range(b.shape[0]):
+            b[i] = float(reference.values[sp.Symbol(f"b{k}_{i}")])
+    X = np.array([[float(v) for v in reference.forward[0]]])
+    Y = np.array([[float(v) for v in reference.target_values]])
+    _, grads = module.loss_and_grads(params, X, Y)
+    for k in (1, 2):
+        truth_W = np.array(reference.true_weight_gradients[k - 1].tolist(), dtype=float)
+        truth_b = np.array(reference.true_bias_gradients[k - 1].tolist(), dtype=float).ravel()
+        np.testing.assert_allclose(grads[f"W{k}"], truth_W, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(grads[f"b{k}"], truth_b, rtol=1e-9, atol=1e-12)
+
+
+NAMES_WITHOUT_SOFTMAX = [name for name, entry in ACTIVATIONS.items() if entry.elementwise]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    depth=st.integers(1, 3),
+    width=st.integers(1, 4),
+    hidden=st.sampled_from(NAMES_WITHOUT_SOFTMAX),
+    batch=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_property_random_networks_match_finite_differences(depth, width, hidden, batch, seed):
+    sizes = (2, *([width] * (depth - 1)), 2)
+    module = module_for(sizes, tuple([hidden] * (depth - 1) + ["sigmoid"]), "bce")
+    rng = np.random.default_rng(seed)
+    params = module.init_params(seed=seed)
+    X = rng.normal(size=(batch, 2))
+    Y = targets("bce", batch, 2, rng)
+    _, grads = module.loss_and_grads(params, X, Y)
+    numeric = finite_difference(module, params, X, Y)
+    for name in params:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-7)
+
+
+def test_loss_gradient_is_derivative_of_loss():
+    module = module_for((3, 4, 3), ("tanh", "sigmoid"), "bce")
+    rng = np.random.default_rng(0)
+    Y_hat = rng.uniform(0.1, 0.9, (4, 3))
+    Y = targets("bce", 4, 3, rng)
+    numeric = np.zeros_like(Y_hat)
+    for index in np.ndindex(Y_hat.shape):
+        up, down = Y_hat.copy(), Y_hat.copy()
+        up[index] += 1e-7
+        down[index] -= 1e-7
+        numeric[index] = (module.loss(up, Y) - module.loss(down, Y)) / 2e-7
+    np.testing.assert_allclose(module.loss_gradient(Y_hat, Y) / 4, numeric, rtol=1e-6)
+
+
+# -- numerical stability ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hidden", "output", "loss"), PAIRS, ids=["-".join(p) for p in PAIRS])
+def test_no_overflow_or_nan_at_extreme_preactivations(hidden, output, loss):
+    module = module_for((3, 4, 3), (hidden, output), loss)
+    params = module.init_params()
+    params["W1"][...] = np.eye(4, 3)
+    params["W2"][...] = np.eye(3, 4)
+    X = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [30.0, -30.0, 1e-3]])
+    Y = targets(loss, 3, 3, np.random.default_rng(0))
+    with np.errstate(all="raise"):
+        Y_hat, cache = module.forward(params, X)
+        value, grads = module.loss_and_grads(params, X, Y)
+        clipped = module.loss(Y_hat, Y)
+        step, _ = module.make_train_step(params, 3, 0.1)
+        stepped = step(X, Y)
+    assert np.all(np.isfinite(Y_hat))
+    assert np.isfinite(value) and np.isfinite(clipped) and np.isfinite(stepped)
+    assert all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+def test_stable_bce_is_exact_at_saturation():
+    module = module_for((1, 1), ("sigmoid",), "bce")
+    Z = np.array([[-1e4], [1e4], [-800.0]])
+    Y = np.array([[1.0], [0.0], [0.0]])
+    with np.errstate(all="raise"):
+        value = module.loss_from_preactivation(Z, Y)
+    assert value == pytest.approx((1e4 + 1e4 + 0.0) / 3)
+
+
+# -- the module as a file -----------------------------------------------------------------------
+
+
+def test_generation_is_deterministic_and_marked():
+    network = Network([2, 4, 3, 1], ["relu", "relu", "sigmoid"], "bce")
+    first, second = generate_module(network), generate_module(network.derive())
+    assert first == second
+    assert first.startswith(GENERATED_MARKER)
+    assert "symbackprop generate 2-4-3-1 --activations relu,relu,sigmoid --loss bce -o mlp.py" in first
+
+
+def test_committed_reference_modules_are_up_to_date():
+    folder = ROOT / "generated"
+    expected = reference_sources()
+    stale = [name for name, source in expected.items() if not (folder / name).is_file()
+             or (folder / name).read_text(encoding="utf-8") != source]
+    assert not stale, f"generated/ is out of date ({', '.join(stale)}); run: {REGENERATE_COMMAND}"
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in expected and p.name != "__pycache__")
+    assert not extra, f"generated/ holds files no command writes: {extra}; run: {REGENERATE_COMMAND}"
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+def test_generated_modules_are_lint_clean(tmp_path):
+    for hidden, output, loss in PAIRS[::7] + [("gelu", "silu", "mse"), ("elu", "softmax", "cce")]:
+        source = generate_module(Network([3, 4, 3], [hidden, output], loss))
+        (tmp_path / f"m_{hidden}_{output}_{loss}.py").write_text(source, encoding="utf-8")
+    result = subprocess.run(
+        ["ruff", "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,I,B,UP,SIM", "."],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.slow
+def test_generated_modules_pass_mypy(tmp_path):
+    pytest.importorskip("mypy")
+    for hidden, output, loss in [("relu", "sigmoid", "bce"), ("tanh", "softmax", "cce"), ("gelu", "softplus", "mse")]:
+        source = generate_module(Network([3, 4, 3], [hidden, output], loss))
+        (tmp_path / f"m_{hidden}_{output}_{loss}.py").write_text(source, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports", "."],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+# -- the generate command -------------------------------------------------------------------
+
+
+def test_generate_writes_an_importable_module(tmp_path, capsys):
+    target = tmp_path / "mlp.py"
+    assert main(["generate", "2-4-3-1", "--activations", "relu,relu,sigmoid", "--loss", "bce", "-o", str(target)]) == 0
+    namespace: dict[str, object] = {}
+    exec(compile(target.read_text(encoding="utf-8"), str(target), "exec"), namespace)
+    assert namespace["SIZES"] == (2, 4, 3, 1)
+    # A file symbackprop wrote may be regenerated in place.
+    assert main(["generate", "2-4-1", "--activations", "relu,sigmoid", "--loss", "bce", "-o", str(target)]) == 0
+
+
+def test_generate_refuses_to_overwrite_a_foreign_file(tmp_path, capsys):
+    target = tmp_path / "mine.py"
+    target.write_text("print('my own code')\n", encoding="utf-8")
+    arguments = ["generate", "2-1", "--activations", "sigmoid", "--loss", "bce", "-o", str(target)]
+    assert main(arguments) == 2
+    assert "not written by symbackprop" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "print('my own code')\n"
+    assert main([*arguments, "--force"]) == 0
+    assert target.read_text(encoding="utf-8").startswith(GENERATED_MARKER)
+
+
+def test_generate_reports_bad_spec_and_missing_folder(tmp_path, capsys):
+    assert main(["generate", "2-1", "--activations", "sigmoid", "--loss", "bcee", "-o", str(tmp_path / "a.py")]) == 2
+    assert "did you mean 'bce'" in capsys.readouterr().err
+    missing = tmp_path / "nowhere" / "a.py"
+    assert main(["generate", "2-1", "--activations", "sigmoid", "--loss", "bce", "-o", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
+    target = tmp_path / "mlp.py"
+    write_module(target, f"{GENERATED_MARKER} old\n")
+
+    def refuse(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", refuse)
+    with pytest.raises(GenerationError, match="No space left"):
+        write_module(target, f"{GENERATED_MARKER} new\n")
+    assert target.read_text(encoding="utf-8") == f"{GENERATED_MARKER} old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.py"]
