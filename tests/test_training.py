@@ -1,0 +1,206 @@
+"""Training with the generated module: batch modes, the optimized step, save/load, and the
+train/demo commands with their bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symbackprop import Network
+from symbackprop.cli import main
+from symbackprop.codegen import generate_module, load_module
+from symbackprop.training import two_class_data
+
+
+@pytest.fixture(scope="module")
+def mlp():  # type: ignore[no-untyped-def]
+    return load_module(generate_module(Network([2, 4, 3, 1], ["relu", "relu", "sigmoid"], "bce")))
+
+
+@pytest.fixture(scope="module")
+def softmax():  # type: ignore[no-untyped-def]
+    return load_module(generate_module(Network([2, 5, 3], ["tanh", "softmax"], "cce")))
+
+
+def data(rows: int = 40):  # type: ignore[no-untyped-def]
+    return two_class_data(rows, seed=1)
+
+
+def test_training_lowers_the_loss(mlp):
+    X, Y = data(200)
+    params, history = mlp.train(X, Y, epochs=60, lr=0.5, batch_size=16, seed=0)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert mlp.accuracy(params, X, Y) > 0.9
+
+
+def test_full_batch_step_equals_the_mean_of_per_sample_gradients(mlp):
+    X, Y = data(12)
+    start = mlp.init_params(seed=3)
+    per_sample = [mlp.loss_and_grads(start, X[i : i + 1], Y[i : i + 1])[1] for i in range(12)]
+    expected = {name: start[name] - 0.1 * np.mean([g[name] for g in per_sample], axis=0) for name in start}
+    trained, _ = mlp.train(X, Y, epochs=1, lr=0.1, batch_size=None, params=start)
+    for name in start:
+        np.testing.assert_allclose(trained[name], expected[name], rtol=1e-12, atol=1e-14)
+
+
+def test_per_sample_sgd_applies_one_update_per_row_in_order(mlp):
+    X, Y = data(5)
+    params = {name: value.copy() for name, value in mlp.init_params(seed=4).items()}
+    for i in range(5):
+        _, grads = mlp.loss_and_grads(params, X[i : i + 1], Y[i : i + 1])
+        mlp.sgd_step(params, grads, 0.2)
+    trained, _ = mlp.train(X, Y, epochs=1, lr=0.2, batch_size=1, shuffle=False, params=mlp.init_params(seed=4))
+    for name in params:
+        np.testing.assert_allclose(trained[name], params[name], rtol=1e-12, atol=1e-14)
+
+
+def test_mini_batches_with_a_short_last_batch(softmax):
+    X, labels = data(10)
+    Y = np.eye(3)[labels.ravel().astype(int)]
+    params = {name: value.copy() for name, value in softmax.init_params(seed=5).items()}
+    for start in range(0, 10, 4):
+        _, grads = softmax.loss_and_grads(params, X[start : start + 4], Y[start : start + 4])
+        softmax.sgd_step(params, grads, 0.3)
+    trained, _ = softmax.train(X, Y, epochs=1, lr=0.3, batch_size=4, shuffle=False, params=softmax.init_params(seed=5))
+    for name in params:
+        np.testing.assert_allclose(trained[name], params[name], rtol=1e-12, atol=1e-14)
+
+
+def test_optimized_step_equals_readable_forward_backward(softmax):
+    X, labels = data(8)
+    Y = np.eye(3)[labels.ravel().astype(int)]
+    params = softmax.init_params(seed=6)
+    loss_value, grads = softmax.loss_and_grads(params, X, Y)
+    step, packed = softmax.make_train_step(params, 8, 0.05)
+    assert step(X, Y) == pytest.approx(loss_value, rel=1e-12)
+    for name in params:
+        np.testing.assert_allclose(packed[name], params[name] - 0.05 * grads[name], rtol=1e-12, atol=1e-14)
+
+
+def test_float32_data_trains_float32_parameters_without_copying(mlp):
+    X, Y = data(64)
+    X32 = X.astype(np.float32)
+    params, history = mlp.train(X32, Y, epochs=3, lr=0.1, batch_size=16)
+    assert all(value.dtype == np.float32 for value in params.values())
+    assert np.isfinite(history["loss"]).all()
+
+
+def test_divergence_names_the_epoch():
+    regression = load_module(generate_module(Network([2, 4, 1], ["identity", "identity"], "mse")))
+    X, Y = data(40)
+    with pytest.raises(regression.TrainingDiverged, match=r"epoch \d+.*smaller learning rate"):
+        regression.train(X * 10, Y, epochs=200, lr=10.0, batch_size=None)
+
+
+def test_bad_shapes_and_batch_size(mlp):
+    X, Y = data(10)
+    with pytest.raises(mlp.DataError, match=r"shape \(samples, 2\)"):
+        mlp.train(X[:, :1], Y, epochs=1, lr=0.1)
+    with pytest.raises(ValueError, match="batch_size"):
+        mlp.train(X, Y, epochs=1, lr=0.1, batch_size=0)
+
+
+def test_save_load_round_trip(mlp, tmp_path):
+    params = mlp.init_params(seed=9)
+    mlp.save(tmp_path / "w.npz", params)
+    loaded = mlp.load(tmp_path / "w.npz")
+    for name in params:
+        np.testing.assert_array_equal(loaded[name], params[name])
+
+
+def test_truncated_or_foreign_weights_file(mlp, softmax, tmp_path):
+    mlp.save(tmp_path / "w.npz", mlp.init_params())
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "w.npz").read_bytes()[:100])
+    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+        mlp.load(tmp_path / "cut.npz")
+    with pytest.raises(softmax.WeightsFileError, match="holds weights of '2 -> 4 relu"):
+        softmax.load(tmp_path / "w.npz")
+    np.savez(tmp_path / "plain.npz", W1=np.zeros((4, 2)))
+    with pytest.raises(mlp.WeightsFileError, match="not a symbackprop weights file"):
+        mlp.load(tmp_path / "plain.npz")
+
+
+# -- the train command ---------------------------------------------------------------------------
+
+
+def write_csv(path, header: str, rows: list[str]) -> str:  # type: ignore[no-untyped-def]
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def train_arguments(csv: str, out, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return ["train", "2-4-1", "--activations", "relu,sigmoid", "--loss", "bce", "--data", csv, "--target", "y",
+            "--epochs", "5", "--lr", "0.1", "--out", str(out), "--quiet", *extra]
+
+
+def test_train_command_writes_weights_history_and_plot(tmp_path, capsys):
+    X, Y = data(30)
+    rows = [f"{a:.6f},{b:.6f},{int(c)}" for (a, b), c in zip(X, Y.ravel(), strict=True)]
+    csv = write_csv(tmp_path / "points.csv", "x1,x2,y", rows)
+    assert main(train_arguments(csv, tmp_path / "run", "--batch-size", "8")) == 0
+    output = capsys.readouterr().out
+    assert "epoch 5/5" in output and "accuracy" in output
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {"weights.npz", "history.csv", "history.png"}
+    assert (tmp_path / "run" / "history.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "run" / "history.csv").read_text().splitlines()[0] == "epoch,loss,accuracy"
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "extra", "message"),
+    [
+        ("x1,x2,x3,y", ["1,2,3,0"], [], "3 feature column(s), but the network has 2 input(s)"),
+        ("x1,x2,y", ["1,oops,0"], [], "'oops' is not a number"),
+        ("x1,x2,y", ["1,nan,0"], [], "nan is not finite"),
+        ("x1,x2,y", ["1,2,0", "1,2"], [], "line 3: 2 values"),
+        ("x1,x2,y", ["1,2,2"], [], "label 2 is not 0 or 1"),
+        ("x1,x2,y", ["1,2,1"], ["--batch-size", "0"], "--batch-size: must be at least 1"),
+        ("x1,x2,label", ["1,2,1"], [], "no column named y"),
+    ],
+)
+def test_train_command_rejects_bad_input(tmp_path, capsys, header, rows, extra, message):
+    csv = write_csv(tmp_path / "bad.csv", header, rows)
+    assert main(train_arguments(csv, tmp_path / "run", *extra)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("symbackprop: error: ") and message in error
+    assert not (tmp_path / "run" / "weights.npz").exists()
+
+
+def test_train_command_rejects_an_empty_file(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    assert main(train_arguments(str(tmp_path / "empty.csv"), tmp_path / "run")) == 2
+    assert "the file is empty" in capsys.readouterr().err
+
+
+def test_cce_accepts_class_indices_and_rejects_bad_one_hot(tmp_path, capsys):
+    base = ["train", "2-3-3", "--activations", "tanh,softmax", "--loss", "cce", "--epochs", "2", "--quiet",
+            "--out", str(tmp_path / "run")]
+    indices = write_csv(tmp_path / "i.csv", "a,b,c", ["0,1,2", "1,0,0", "2,2,1"])
+    assert main([*base, "--data", indices, "--target", "c"]) == 0
+    out_of_range = write_csv(tmp_path / "r.csv", "a,b,c", ["0,1,3"])
+    assert main([*base, "--data", out_of_range, "--target", "c"]) == 2
+    assert "class index 3 is not one of 0..2" in capsys.readouterr().err
+    not_one_hot = write_csv(tmp_path / "h.csv", "a,b,p,q,r", ["0,1,1,1,0"])
+    assert main([*base, "--data", not_one_hot, "--target", "p,q,r"]) == 2
+    assert "is not one-hot" in capsys.readouterr().err
+
+
+def test_train_command_reports_divergence(tmp_path, capsys):
+    X, Y = data(30)
+    rows = [f"{a * 10:.6f},{b * 10:.6f},{int(c)}" for (a, b), c in zip(X, Y.ravel(), strict=True)]
+    csv = write_csv(tmp_path / "points.csv", "x1,x2,y", rows)
+    arguments = train_arguments(csv, tmp_path / "run")
+    arguments[arguments.index("relu,sigmoid")] = "identity,identity"
+    arguments[arguments.index("bce")] = "mse"
+    arguments[arguments.index("--lr") + 1] = "10"
+    arguments[arguments.index("--epochs") + 1] = "200"
+    assert main(arguments) == 2
+    assert "diverged at epoch" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_trains_well_above_chance(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
+    output = capsys.readouterr().out
+    after = float(output.split("accuracy after training:")[1].split()[0])
+    assert after > 0.9
+    assert {p.name for p in (tmp_path / "demo").iterdir()} >= {"mlp.py", "derivation.txt", "weights.npz"}
