@@ -137,10 +137,10 @@ def loss(Y_hat: Array, Y: Array) -> float:
 
 def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     """The same mean loss computed from the output layer's pre-activation Z3, in its stable form."""
-    # L = Sum((1 - y[i])*log(exp(z3[i]) + 1) - (-log(exp(z3[i]) + 1) + z3[i])*y[i], (i, 1, 1))
+    # L = Sum(log(exp(z3[i]) + 1) - y[i]*z3[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum((1 - Y)*numpy.logaddexp(0.0, Z3) - (-numpy.logaddexp(0.0, Z3) + Z3)*Y)/m)
+        return float(numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -269,7 +269,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.add(Z3, b3, out=Z3)
             # a3[i] = 1/(1 + exp(-z3[i]))
             numpy.exp(-numpy.logaddexp(0.0, -Z3), out=A3)
-            batch_loss = numpy.sum((1 - Y)*numpy.logaddexp(0.0, Z3) - (-numpy.logaddexp(0.0, Z3) + Z3)*Y)/m
+            batch_loss = numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m
             # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
             numpy.multiply(A3 - Y, scale, out=D3)
             # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]

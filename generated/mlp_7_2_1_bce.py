@@ -127,10 +127,10 @@ def loss(Y_hat: Array, Y: Array) -> float:
 
 def loss_from_preactivation(Z2: Array, Y: Array) -> float:
     """The same mean loss computed from the output layer's pre-activation Z2, in its stable form."""
-    # L = Sum((1 - y[i])*log(exp(z2[i]) + 1) - (-log(exp(z2[i]) + 1) + z2[i])*y[i], (i, 1, 1))
+    # L = Sum(log(exp(z2[i]) + 1) - y[i]*z2[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum((1 - Y)*numpy.logaddexp(0.0, Z2) - (-numpy.logaddexp(0.0, Z2) + Z2)*Y)/m)
+        return float(numpy.sum(numpy.logaddexp(0.0, Z2) - Y*Z2)/m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -236,7 +236,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.add(Z2, b2, out=Z2)
             # a2[i] = 1/(1 + exp(-z2[i]))
             numpy.exp(-numpy.logaddexp(0.0, -Z2), out=A2)
-            batch_loss = numpy.sum((1 - Y)*numpy.logaddexp(0.0, Z2) - (-numpy.logaddexp(0.0, Z2) + Z2)*Y)/m
+            batch_loss = numpy.sum(numpy.logaddexp(0.0, Z2) - Y*Z2)/m
             # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
             numpy.multiply(A2 - Y, scale, out=D2)
             # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]

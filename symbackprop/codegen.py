@@ -145,9 +145,16 @@ def loss_from_preactivation(derivation: Derivation) -> sp.Expr:
         lambda e: isinstance(e, sp.Indexed) and e.base == a,
         lambda e: output.activation.index_form(z, e.indices[0], eq.J, eq.width(depth)),
     )
-    return substituted.replace(
+    if not loss.has(sp.log):
+        return substituted
+    expanded = substituted.replace(
         lambda e: isinstance(e, sp.log),
         lambda e: sp.expand_log(sp.log(sp.together(e.args[0])), force=True),
+    )
+    # Multiplied out, the terms cancel to the short form (bce: log(1 + e^z) − y·z).
+    return expanded.replace(
+        lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == eq.I,
+        lambda e: sp.Sum(sp.expand(e.function), *e.limits),
     )
 
 
