@@ -37,10 +37,21 @@ Params = dict[str, Array]
 
 SPEC = "3 -> 4 relu -> 2 relu -> 2 sigmoid : sse"
 SIZES = (3, 4, 2, 2)
-ACTIVATIONS = ('relu', 'relu', 'sigmoid')
+ACTIVATIONS = (
+    "relu",
+    "relu",
+    "sigmoid",
+)
 LOSS = "sse"
 #: Parameter names in the order they sit in the one flat array (W1, b1, W2, b2, ...).
-PARAMETER_NAMES = ('W1', 'b1', 'W2', 'b2', 'W3', 'b3')
+PARAMETER_NAMES = (
+    "W1",
+    "b1",
+    "W2",
+    "b2",
+    "W3",
+    "b3",
+)
 PARAMETER_COUNT = 32
 
 
@@ -118,7 +129,10 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         Z3 = A2 @ W3.T + b3
         # a3[i] = 1/(1 + exp(-z3[i]))
         A3 = numpy.exp(-numpy.logaddexp(0.0, -Z3))
-    cache = {"A0": A0, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3, "A3": A3}
+    cache = {"A0": A0}
+    cache["Z1"], cache["A1"] = Z1, A1
+    cache["Z2"], cache["A2"] = Z2, A2
+    cache["Z3"], cache["A3"] = Z3, A3
     return A3, cache
 
 
@@ -178,7 +192,14 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+    return {
+        "W1": dW1,
+        "b1": db1,
+        "W2": dW2,
+        "b2": db2,
+        "W3": dW3,
+        "b3": db3,
+    }
 
 
 def loss_and_grads(params: Params, X: Array, Y: Array) -> tuple[float, Params]:

@@ -37,10 +37,18 @@ Params = dict[str, Array]
 
 SPEC = "7 -> 2 sigmoid -> 1 sigmoid : bce"
 SIZES = (7, 2, 1)
-ACTIVATIONS = ('sigmoid', 'sigmoid')
+ACTIVATIONS = (
+    "sigmoid",
+    "sigmoid",
+)
 LOSS = "bce"
 #: Parameter names in the order they sit in the one flat array (W1, b1, W2, b2, ...).
-PARAMETER_NAMES = ('W1', 'b1', 'W2', 'b2')
+PARAMETER_NAMES = (
+    "W1",
+    "b1",
+    "W2",
+    "b2",
+)
 PARAMETER_COUNT = 19
 
 
@@ -108,7 +116,9 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         Z2 = A1 @ W2.T + b2
         # a2[i] = 1/(1 + exp(-z2[i]))
         A2 = numpy.exp(-numpy.logaddexp(0.0, -Z2))
-    cache = {"A0": A0, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+    cache = {"A0": A0}
+    cache["Z1"], cache["A1"] = Z1, A1
+    cache["Z2"], cache["A2"] = Z2, A2
     return A2, cache
 
 
@@ -163,7 +173,12 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    return {
+        "W1": dW1,
+        "b1": db1,
+        "W2": dW2,
+        "b2": db2,
+    }
 
 
 def loss_and_grads(params: Params, X: Array, Y: Array) -> tuple[float, Params]:

@@ -37,10 +37,15 @@ Params = dict[str, Array]
 
 SPEC = "3 -> 1 sigmoid : half_sse"
 SIZES = (3, 1)
-ACTIVATIONS = ('sigmoid',)
+ACTIVATIONS = (
+    "sigmoid",
+)
 LOSS = "half_sse"
 #: Parameter names in the order they sit in the one flat array (W1, b1, W2, b2, ...).
-PARAMETER_NAMES = ('W1', 'b1')
+PARAMETER_NAMES = (
+    "W1",
+    "b1",
+)
 PARAMETER_COUNT = 4
 
 
@@ -98,7 +103,8 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         Z1 = A0 @ W1.T + b1
         # a1[i] = 1/(1 + exp(-z1[i]))
         A1 = numpy.exp(-numpy.logaddexp(0.0, -Z1))
-    cache = {"A0": A0, "Z1": Z1, "A1": A1}
+    cache = {"A0": A0}
+    cache["Z1"], cache["A1"] = Z1, A1
     return A1, cache
 
 
@@ -139,7 +145,10 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
-    return {"W1": dW1, "b1": db1}
+    return {
+        "W1": dW1,
+        "b1": db1,
+    }
 
 
 def loss_and_grads(params: Params, X: Array, Y: Array) -> tuple[float, Params]:

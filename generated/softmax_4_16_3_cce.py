@@ -37,10 +37,18 @@ Params = dict[str, Array]
 
 SPEC = "4 -> 16 tanh -> 3 softmax : cce"
 SIZES = (4, 16, 3)
-ACTIVATIONS = ('tanh', 'softmax')
+ACTIVATIONS = (
+    "tanh",
+    "softmax",
+)
 LOSS = "cce"
 #: Parameter names in the order they sit in the one flat array (W1, b1, W2, b2, ...).
-PARAMETER_NAMES = ('W1', 'b1', 'W2', 'b2')
+PARAMETER_NAMES = (
+    "W1",
+    "b1",
+    "W2",
+    "b2",
+)
 PARAMETER_COUNT = 131
 
 
@@ -114,7 +122,9 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         Z2 = A1 @ W2.T + b2
         # a2[i] = exp(z2[i])/Sum(exp(z2[j]), (j, 1, n_2))
         A2 = numpy.exp(Z2 - _logsumexp(Z2))
-    cache = {"A0": A0, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+    cache = {"A0": A0}
+    cache["Z1"], cache["A1"] = Z1, A1
+    cache["Z2"], cache["A2"] = Z2, A2
     return A2, cache
 
 
@@ -169,7 +179,12 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    return {
+        "W1": dW1,
+        "b1": db1,
+        "W2": dW2,
+        "b2": db2,
+    }
 
 
 def loss_and_grads(params: Params, X: Array, Y: Array) -> tuple[float, Params]:

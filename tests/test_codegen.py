@@ -336,3 +336,10 @@ def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
         write_module(target, f"{GENERATED_MARKER} new\n")
     assert target.read_text(encoding="utf-8") == f"{GENERATED_MARKER} old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["mlp.py"]
+
+
+def test_deep_network_generates_within_the_line_limit():
+    source = generate_module(Network([64, *([64] * 8), 1], ["relu"] * 8 + ["sigmoid"], "bce"))
+    assert max(len(line) for line in source.splitlines()) <= 120
+    module = load_module(source)
+    assert len(module.PARAMETER_NAMES) == 18
