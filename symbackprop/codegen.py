@@ -23,7 +23,6 @@ unless ``force``; :func:`regenerate_reference_modules` rebuilds ``generated/``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
@@ -412,17 +411,6 @@ def load_module(source: str, name: str = "symbackprop_generated") -> types.Modul
         exec(compile(source, module.__file__, "exec"), module.__dict__)
     finally:
         sys.modules.pop(name, None)
-    return module
-
-
-def import_module_file(path: str | Path, name: str | None = None) -> types.ModuleType:
-    """A generated module file imported by path."""
-    path = Path(path)
-    spec = importlib.util.spec_from_file_location(name or path.stem, path)
-    if spec is None or spec.loader is None:
-        raise GenerationError(f"{path}: cannot be imported as a module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     return module
 
 
