@@ -1,0 +1,766 @@
+"""The step-by-step back-propagation document of a derivation, as LaTeX (and PDF) or Markdown.
+
+Contract
+--------
+:func:`document_context` turns a :class:`~symbackprop.derive.Derivation` into plain data for the
+templates: every formula in it was printed by :mod:`symbackprop.printing.latex` from the
+derivation's own expressions (the chain-rule forms before contraction, the contracted forms, the
+output forms), from the registry entries (each activation's derivative is worked from its
+definition by SymPy, step by step, each step checked equal to the one before) and from the
+matrix-form rules the verification checked. The templates only loop and insert.
+
+* :func:`render_latex` fills ``templates/derivation.tex.j2``: a full document (``standalone``)
+  or a fragment to ``\\input`` (its first lines list the packages it needs);
+* :func:`render_markdown` fills ``templates/derivation.md.j2`` with ``$...$`` / ``$$...$$``
+  math that GitHub and Jupyter (MathJax) render; it has no figure (TikZ does not render there);
+* :func:`compile_pdf` runs ``latexmk`` or ``pdflatex`` and reports overfull boxes;
+* :func:`layer_latex` is the display math of one layer, for Jupyter's ``_repr_latex_``.
+
+``sections`` chooses parts among :data:`SECTIONS` (in document order, whatever order is given);
+``notation`` is a name of :data:`~symbackprop.printing.latex.NOTATIONS`. Widths stay symbolic
+(n_k) in every formula, so a 512-wide layer prints as narrow as a 2-wide one; only the figure
+uses the concrete widths, and it draws at most :data:`FIGURE_UNITS` units per layer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from . import equations as eq
+from .contract import contract_deltas
+from .errors import SymbackpropError
+from .exprparse import X
+from .printing.latex import (
+    BATCH_LOSS,
+    BATCH_SIZE,
+    DEFAULT_NOTATION,
+    NOTATIONS,
+    BackpropLatexPrinter,
+    Notation,
+    batch_matrix,
+    escape_text,
+    layer_function,
+    layer_function_derivative,
+    named_function,
+)
+from .registry import A, Activation
+from .rules import TEXTBOOK, RuleSet
+from .templating import render
+
+if TYPE_CHECKING:
+    from .derive import Derivation, LayerDerivation
+    from .verify import VerificationReport
+
+#: The parts of the document, in order; ``--sections`` takes a comma-separated subset.
+SECTIONS = ("network", "forward", "activations", "backward", "matrix", "paths", "verification")
+FORMATS = ("latex", "markdown")
+#: Units drawn per layer in the figure; wider layers show the first ones, a ⋮, and the last.
+FIGURE_UNITS = 5
+#: A sum over a layer is also written out term by term when the layer has at most this many units.
+EXPANDED_SUM_UNITS = 4
+#: Factors per line in the product along a back-propagation path.
+PATH_FACTORS_PER_LINE = 4
+INSTALL_HINT = (
+    "install TeX Live (Debian/Ubuntu: sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended"
+    " texlive-latex-extra texlive-pictures; macOS: brew install --cask mactex-no-gui; Windows: MiKTeX),"
+    " or compile the .tex file elsewhere"
+)
+
+
+class LatexError(SymbackpropError):
+    """The document cannot be made as asked (an unknown section or notation, a failed compile)."""
+
+
+class LatexToolMissing(LatexError):
+    """Neither latexmk nor pdflatex is installed."""
+
+
+@dataclass(frozen=True)
+class CompiledPdf:
+    """A compiled document: the PDF and the overfull boxes TeX reported, in points."""
+
+    pdf: Path
+    overfull_hboxes: tuple[float, ...]
+    log: str
+
+
+def resolve_sections(sections: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The sections asked for, in document order; a comma-separated string is accepted."""
+    if sections is None:
+        return SECTIONS
+    names = [s.strip() for s in sections.split(",")] if isinstance(sections, str) else [s.strip() for s in sections]
+    names = [name for name in names if name]
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise LatexError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if not names:
+        raise LatexError(f"no section chosen; choose from {', '.join(SECTIONS)}")
+    return tuple(name for name in SECTIONS if name in names)
+
+
+def resolve_notation(notation: str | Notation) -> Notation:
+    if isinstance(notation, Notation):
+        return notation
+    if notation not in NOTATIONS:
+        raise LatexError(f"unknown notation '{notation}'; choose from {', '.join(NOTATIONS)}")
+    return NOTATIONS[notation]
+
+
+class _Writer:
+    """The printer of one document, with the network depth so that a⁽ᴸ⁾ prints as ŷ."""
+
+    def __init__(self, notation: Notation, depth: int) -> None:
+        self.notation = notation
+        self.depth = depth
+        self._printer = BackpropLatexPrinter({"notation": notation, "depth": depth})
+        self._hadamard = BackpropLatexPrinter({"notation": notation, "depth": depth, "hadamard": True})
+
+    def __call__(self, expr: sp.Basic) -> str:
+        return self._printer.doprint(expr)
+
+    def elementwise(self, expr: sp.Basic) -> str:
+        return self._hadamard.doprint(expr)
+
+    def steps(self, *exprs: sp.Basic) -> list[str]:
+        """Printed forms with repeats dropped: a step that prints as the one before adds nothing."""
+        printed: list[str] = []
+        for expr in exprs:
+            tex = self(expr)
+            if not printed or printed[-1] != tex:
+                printed.append(tex)
+        return printed
+
+
+def _block(lhs: str, steps: Sequence[str], note: str = "") -> dict[str, Any]:
+    return {"lhs": lhs, "steps": list(steps), "note": note}
+
+
+# Network ------------------------------------------------------------------------------------
+
+
+def _shown_units(size: int) -> list[int | None]:
+    """The units the figure draws (``None`` is the ⋮ between the first ones and the last)."""
+    if size <= FIGURE_UNITS:
+        return list(range(1, size + 1))
+    return [*range(1, FIGURE_UNITS - 1), None, size]
+
+
+def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
+    sizes = derivation.network.sizes
+    depth = derivation.network.depth
+    spacing = round(min(2.8, 14.0 / max(depth, 1)), 2)
+    columns = []
+    for k, size in enumerate(sizes):
+        units = _shown_units(size)
+        top = (len(units) - 1) / 2
+        nodes = []
+        for row, unit in enumerate(units):
+            y = round((top - row) * 1.1, 2)
+            label = r"\vdots" if unit is None else write(eq.activation_output(k)[unit])
+            nodes.append({"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None})
+        kind = "input" if k == 0 else ("output" if k == depth else "hidden")
+        caption = write(eq.width(k)) + f" = {size}"
+        activation = "" if k == 0 else derivation.network.activations[k - 1].latex_name
+        columns.append({"k": k, "nodes": nodes, "kind": kind, "caption": caption, "activation": activation})
+    edges = []
+    for k in range(1, depth + 1):
+        for source in columns[k - 1]["nodes"]:
+            for target in columns[k]["nodes"]:
+                if source["dots"] or target["dots"]:
+                    continue
+                edges.append({"source": source["id"], "target": target["id"], "label": ""})
+        # Label the edges into the first unit, as textbook figures do, from w_11 and w_1n.
+        first_target = columns[k]["nodes"][0]
+        labelled = [columns[k - 1]["nodes"][0]]
+        last_source = columns[k - 1]["nodes"][-1]
+        if last_source is not labelled[0]:
+            labelled.append(last_source)
+        for source in labelled:
+            for edge in edges:
+                if edge["source"] == source["id"] and edge["target"] == first_target["id"]:
+                    unit = _shown_units(sizes[k - 1])[columns[k - 1]["nodes"].index(source)]
+                    edge["label"] = write(eq.weight(k)[1, unit])
+    return {"columns": columns, "edges": edges, "spacing": spacing}
+
+
+def _notation_rows(notation: Notation, write: _Writer) -> list[dict[str, str]]:
+    """The notation table; the generic layer letter (k or l) is a symbol of the printing layer."""
+    layer = notation.layer_letter
+    n_k, n_before = notation.width_name(layer), notation.width_name(f"{layer}-1")
+    rows = [
+        (n_k, f"number of units in layer ${layer}$ (layer 0 is the input)", ""),
+        (
+            notation.element("w", layer, "ij", None),
+            f"weight from unit $j$ of layer ${layer}-1$ to unit $i$ of layer ${layer}$",
+            rf"{notation.vector('w', layer, None)}: {n_k} \times {n_before}",
+        ),
+        (notation.element("b", layer, "i", None), f"bias of unit $i$ of layer ${layer}$", rf"{n_k} \times 1"),
+        (notation.element("z", layer, "i", None), f"weighted input (pre-activation) of unit $i$", rf"{n_k} \times 1"),
+        (
+            notation.element("a", layer, "i", None),
+            rf"output of unit $i$; ${write(eq.activation_output(0)[eq.I])}$ is the input"
+            + (r", $\hat{y}_{i}$ the prediction" if notation.output_as_prediction else ""),
+            rf"{n_k} \times 1",
+        ),
+        (notation.activation_name(layer), f"activation of layer ${layer}$", ""),
+        (
+            notation.element("delta", layer, "i", None),
+            rf"error of unit $i$, $\partial {notation.loss} / \partial z$ of that unit",
+            rf"{n_k} \times 1",
+        ),
+        (write(sp.KroneckerDelta(eq.I, eq.P)), "Kronecker delta: 1 if $i = p$, else 0", ""),
+        (write(eq.LOSS), "loss of one sample", ""),
+        (rf"{write(BATCH_LOSS)},\ {write(BATCH_SIZE)}", "mean loss of a batch of $m$ samples", ""),
+    ]
+    return [{"symbol": symbol, "meaning": meaning, "shape": shape} for symbol, meaning, shape in rows]
+
+
+# Forward ------------------------------------------------------------------------------------
+
+
+def _vector(kind: str, k: int) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(f"{kind}{k}", eq.width(k), 1)
+
+
+def _forward(derivation: Derivation, write: _Writer) -> dict[str, Any]:
+    layers = []
+    for layer in derivation.equations.layers:
+        k = layer.k
+        weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+        z_vector = weights * _vector("a", k - 1) + _vector("b", k)
+        batch_z = batch_matrix("a", k - 1, eq.width(k - 1)) * weights.T + sp.OneMatrix(BATCH_SIZE, 1) * _vector(
+            "b", k
+        ).T
+        function = layer_function(k)
+        layers.append(
+            {
+                "k": k,
+                "index": [write(layer.z), write(layer.a)],
+                "range": rf"{write(eq.I)} = 1, \dots, {write(eq.width(k))}",
+                "matrix": [
+                    f"{write(_vector('z', k))} = {write(z_vector)}",
+                    f"{write(_vector('a', k))} = {write(function(eq.preactivation(k)))}",
+                ],
+                "batch": f"{write(batch_matrix('z', k, eq.width(k)))} = {write(batch_z)}",
+                "activation": derivation.network.activations[k - 1].latex_name,
+                "function": write(function(X)),
+            }
+        )
+    sample = sp.Symbol("s", integer=True, positive=True)
+    batch_loss = sp.Eq(BATCH_LOSS, sp.Sum(sp.IndexedBase(eq.LOSS)[sample], (sample, 1, BATCH_SIZE)) / BATCH_SIZE)
+    return {
+        "layers": layers,
+        "loss": write(derivation.equations.loss),
+        "loss_name": derivation.network.loss.latex_name,
+        "batch_loss": write(batch_loss),
+    }
+
+
+# Activations ----------------------------------------------------------------------------------
+
+
+def _equal(first: sp.Expr, second: sp.Expr) -> bool:
+    difference = first - second
+    return sp.expand(difference) == 0 or sp.simplify(difference) == 0
+
+
+def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
+    """f′ worked from the registry's definition to its output form; each step proved equal by SymPy.
+
+    The chain is: definition (and its exponential form, when it has one) → the derivative of that
+    form as differentiation gives it → the registry's derivative → the output form with f(x) in
+    place of a, its factors brought to one fraction each → written with f(x) → written with a.
+    """
+    bound = activation.bound()
+    f = named_function(activation.name, activation.latex_name)
+    definition = bound.expr
+    exponential = definition.rewrite(sp.exp)
+    differentiated = sp.diff(exponential, X)
+    derivative = activation.derivative()
+    chain: list[sp.Expr] = [sp.Derivative(exponential, X, evaluate=False), differentiated, derivative]
+    claimed = activation.derivative_in_output()
+    if claimed is not None:
+        if not claimed.has(sp.Piecewise):
+            if isinstance(claimed, sp.Mul):
+                fractions = [sp.together(factor.xreplace({A: definition})) for factor in claimed.args]
+                chain.append(sp.Mul(*fractions, evaluate=False))
+            chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
+        chain += [claimed.xreplace({A: f(X)}), claimed]
+
+    def value(expr: sp.Expr) -> sp.Expr:
+        # The named function and the output a both stand for the definition when steps are compared.
+        expr = expr.doit().xreplace({A: definition})
+        return expr.replace(lambda e: isinstance(e, f), lambda e: definition.xreplace({X: e.args[0]}))
+
+    steps: list[str] = []
+    previous = None
+    for expr in chain:
+        current = value(expr)
+        if previous is not None and not _equal(current, previous):
+            continue  # A form that SymPy cannot prove equal is not shown rather than shown unproved.
+        previous = current
+        tex = write(expr)
+        if tex not in steps:
+            steps.append(tex)
+    at_zero = derivative.subs(X, 0)
+    kink = bound.expr.has(sp.Piecewise)
+    return {
+        "name": escape_text(activation.label),
+        "function": write(f(X)),
+        "derivative_name": write(sp.Derivative(f(X), X)),
+        "definition": steps_definition(write, f, definition, exponential),
+        "steps": steps,
+        "kink": kink,
+        "at_zero": write(sp.Eq(sp.Subs(sp.Derivative(f(X), X), X, 0), at_zero, evaluate=False)) if kink else "",
+    }
+
+
+def steps_definition(write: _Writer, f: type[sp.Function], definition: sp.Expr, exponential: sp.Expr) -> str:
+    sides = [write(f(X)), write(definition)]
+    if exponential != definition:
+        sides.append(write(exponential))
+    return " = ".join(sides)
+
+
+# Backward -------------------------------------------------------------------------------------
+
+
+def _derivative(of: sp.Expr, by: sp.Expr) -> sp.Derivative:
+    return sp.Derivative(of, by, evaluate=False)
+
+
+def _expanded_sum(expr: sp.Expr, sizes: Sequence[int]) -> sp.Expr | None:
+    """A sum over a small layer written term by term (the chain rule's total derivative)."""
+    widths = {eq.width(k): size for k, size in enumerate(sizes)}
+    sums = list(expr.atoms(sp.Sum))
+    if not sums or any(widths.get(s.limits[0][2], EXPANDED_SUM_UNITS + 1) > EXPANDED_SUM_UNITS for s in sums):
+        return None
+    return expr.xreplace(widths).doit()
+
+
+def _output_gradient_block(derivation: Derivation, layer: LayerDerivation, write: _Writer) -> dict[str, Any]:
+    k, P, I = layer.k, eq.P, eq.I
+    a = eq.activation_output(k)
+    lhs = write(_derivative(eq.LOSS, a[P]))
+    if layer.is_output:
+        return _block(lhs, write.steps(layer.output_gradient_chain, layer.output_gradient),
+                      "differentiating the loss; only the term $i = p$ depends on the output $p$")
+    z_next = eq.preactivation(k + 1)
+    total = sp.Sum(_derivative(eq.LOSS, z_next[I]) * _derivative(z_next[I], a[P]), (I, 1, eq.width(k + 1)))
+    steps = [total, layer.output_gradient_chain, layer.output_gradient]
+    expanded = _expanded_sum(layer.output_gradient, derivation.network.sizes)
+    if expanded is not None:
+        steps.append(expanded)
+    return _block(lhs, write.steps(*steps),
+                  f"total derivative: the output $p$ feeds every unit of layer {k + 1}, so the chain rule sums over them")
+
+
+def _delta_block(derivation: Derivation, layer: LayerDerivation, write: _Writer) -> dict[str, Any]:
+    k, P, I = layer.k, eq.P, eq.I
+    a, z = eq.activation_output(k), eq.preactivation(k)
+    lhs = write(eq.delta(k)[P])
+    generic = sp.Sum(_derivative(eq.LOSS, a[I]) * _derivative(a[I], z[P]), (I, 1, eq.width(k)))
+    steps: list[sp.Expr] = [_derivative(eq.LOSS, z[P]), generic, layer.delta_chain, layer.delta_local]
+    dLda = eq.output_gradient(k)
+    if layer.activation.elementwise:
+        note = "only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone"
+        gradient = layer.output_gradient
+        steps.append(layer.delta)
+        claimed = layer.activation.derivative_in_output()
+        if claimed is not None:
+            steps.append(sp.Mul(sp.UnevaluatedExpr(gradient), claimed.xreplace({A: a[P]}), evaluate=False))
+        steps.append(layer.delta_output_form)
+    else:
+        note = "the activation normalises over the layer, so its Jacobian is full and every output contributes"
+        substituted = layer.delta_local.replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == dLda,
+            lambda e: layer.output_gradient.xreplace({P: e.indices[0]}),
+        )
+        steps += [contract_deltas(substituted), layer.delta]
+        if derivation.network.loss.targets_sum_to_one:
+            note += r"; the targets sum to one, $\sum_i y_i = 1$"
+    return _block(lhs, write.steps(*steps), note)
+
+
+def _parameter_blocks(layer: LayerDerivation, write: _Writer) -> list[dict[str, Any]]:
+    k, P, Q, I = layer.k, eq.P, eq.Q, eq.I
+    z = eq.preactivation(k)
+    w, b = eq.weight(k), eq.bias(k)
+    weight = sp.Sum(_derivative(eq.LOSS, z[I]) * _derivative(z[I], w[P, Q]), (I, 1, eq.width(k)))
+    bias = sp.Sum(_derivative(eq.LOSS, z[I]) * _derivative(z[I], b[P]), (I, 1, eq.width(k)))
+    return [
+        _block(write(_derivative(eq.LOSS, w[P, Q])), write.steps(weight, layer.weight_chain, layer.weight_gradient),
+               f"the weight $w_{{pq}}$ enters unit $p$ of layer {k} only, multiplied by the input $q$"),
+        _block(write(_derivative(eq.LOSS, b[P])), write.steps(bias, layer.bias_chain, layer.bias_gradient),
+               f"the bias $b_p$ enters unit $p$ of layer {k} only, with coefficient 1"),
+    ]
+
+
+def _backward(derivation: Derivation, write: _Writer) -> list[dict[str, Any]]:
+    layers = []
+    for layer in reversed(derivation.layers):
+        role = "output layer" if layer.is_output else "hidden layer"
+        layers.append(
+            {
+                "k": layer.k,
+                "title": f"Layer {layer.k} ({role}, {escape_text(layer.activation.label)})",
+                "blocks": [
+                    _output_gradient_block(derivation, layer, write),
+                    _delta_block(derivation, layer, write),
+                    *_parameter_blocks(layer, write),
+                ],
+            }
+        )
+    return layers
+
+
+# Matrix and batch form ----------------------------------------------------------------------------
+
+
+def _vectorised(expr: sp.Expr) -> sp.Expr | None:
+    """An elementwise index form (in p alone) as whole vectors: ŷ_p − y_p becomes ŷ − y."""
+    indexed = list(expr.atoms(sp.Indexed))
+    if expr.has(sp.Sum) or not indexed or any(e.indices != (eq.P,) for e in indexed):
+        return None
+    return expr.xreplace({e: e.base for e in indexed})
+
+
+def _batch_form(matrix: sp.MatrixExpr, depth: int, *, per_sample: bool) -> sp.MatrixExpr:
+    """A per-sample column rule written for a batch with samples as rows.
+
+    A column vector v of one sample becomes the row of its batch matrix V, so vᵀ → V and v → Vᵀ;
+    a product δ aᵀ then sums over the samples by itself (Δᵀ A), and a lone column summed over the
+    samples is Vᵀ 1ₘ. ``per_sample`` quantities (δ) are transposed instead, one row per sample.
+    """
+    if per_sample:
+        matrix = matrix.T
+    batch: dict[sp.Basic, sp.Basic] = {}
+    for symbol in matrix.atoms(sp.MatrixSymbol):
+        name = symbol.name
+        if symbol.shape[1] != 1 or name.startswith("b"):
+            continue
+        letter = {"dLda": "dLda", "lossprime": "dLda", "y": "y"}.get(name)
+        if letter is None:
+            letter = re.match(r"^(a|z|delta|fprime)", name).group(1)  # type: ignore[union-attr]
+            k = int(name[len(letter):])
+        else:
+            k = depth
+        big = sp.MatrixSymbol("batch_y", BATCH_SIZE, symbol.shape[0]) if letter == "y" else batch_matrix(
+            letter, k, symbol.shape[0]
+        )
+        batch[sp.Transpose(symbol)] = big
+        batch[symbol] = big.T
+    result = matrix.doit().xreplace(batch).doit()
+    if not per_sample and result.shape[1] == BATCH_SIZE:
+        result = result * sp.OneMatrix(BATCH_SIZE, 1)
+    return result
+
+
+_TARGET_SYMBOL = {"loss_gradient": "dLda", "output_delta": "delta", "hidden_delta": "delta"}
+
+
+def _matrix(derivation: Derivation, write: _Writer, rules: RuleSet) -> list[dict[str, Any]]:
+    from .verify import SymbolicView
+
+    view = SymbolicView(derivation)
+    depth = derivation.network.depth
+    rows = []
+    for layer in reversed(derivation.layers):
+        k = layer.k
+        targets = ["loss_gradient", "output_delta"] if layer.is_output else ["hidden_delta"]
+        equations = []
+        for target in [*targets, "bias", "weight"]:
+            rule = rules.rule_for(target, layer.activation)
+            if rule is None:
+                continue
+            built = rule.build(view, k)
+            if target in _TARGET_SYMBOL:
+                lhs = write(_vector(_TARGET_SYMBOL[target], k)) if target != "loss_gradient" else write(
+                    sp.MatrixSymbol("dLda", eq.width(k), 1)
+                )
+            elif target == "bias":
+                lhs = write(_derivative(eq.LOSS, _vector("b", k)))
+            else:
+                lhs = write(_derivative(eq.LOSS, sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))))
+            sides = [write(built)]
+            derived = {"loss_gradient": layer.output_gradient, "output_delta": layer.delta_output_form}.get(target)
+            vector = _vectorised(derived) if derived is not None else None
+            if vector is not None:
+                sides.append(write.elementwise(vector))
+            per_sample = target not in ("bias", "weight")
+            batch = _batch_form(built, depth, per_sample=per_sample)
+            if target == "loss_gradient" or target == "output_delta":
+                batch_sides = [write(batch)]
+                if vector is not None:
+                    batch_sides.append(write.elementwise(_batch_vector(vector, depth)))
+                # The batch loss is the mean: its gradient is 1/m of the per-sample one, set in Δ⁽ᴸ⁾.
+                batch_lhs = write(batch_matrix("delta", k, eq.width(k))) if target == "output_delta" else write(
+                    _derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k)))
+                )
+                batch_text = f"{batch_lhs} = " + r"\frac{1}{m}\left(" + r"\right) = \frac{1}{m}\left(".join(
+                    batch_sides) + r"\right)"
+            elif target == "hidden_delta":
+                batch_text = f"{write(batch_matrix('delta', k, eq.width(k)))} = {write(batch)}"
+            elif target == "bias":
+                batch_text = f"{write(_derivative(BATCH_LOSS, _vector('b', k)))} = {write(batch)}"
+            else:
+                weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+                batch_text = f"{write(_derivative(BATCH_LOSS, weights))} = {write(batch)}"
+            equations.append(
+                {"rule": escape_text(rule.name) if rule.name.isascii() else "", "sample": f"{lhs} = " + " = ".join(
+                    sides), "batch": batch_text}
+            )
+        fprime = ""
+        claimed = layer.activation.derivative_in_output()
+        if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
+            # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
+            fprime_lhs = write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1))
+            fprime = f"{fprime_lhs} = {write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}"
+        rows.append({"k": k, "equations": equations, "fprime": fprime})
+    return rows
+
+
+def _batch_vector(vector: sp.Expr, depth: int) -> sp.Expr:
+    """ŷ − y (whole vectors) written for the batch: Ŷ − Y."""
+    replacements = {}
+    for base in vector.atoms(sp.IndexedBase):
+        name = base.label.name
+        replacements[base] = sp.IndexedBase("batch_y") if name == "y" else sp.IndexedBase(f"batch_{name}")
+    return vector.xreplace(replacements)
+
+
+# Paths ------------------------------------------------------------------------------------------
+
+
+def _paths(derivation: Derivation, write: _Writer) -> dict[str, Any]:
+    """∂L/∂w⁽¹⁾_pq as a sum over paths of products of local derivatives, and the path through unit 1."""
+    depth = derivation.network.depth
+    P, Q = eq.P, eq.Q
+    units = {k: sp.Symbol(f"i_{k}", integer=True, positive=True) for k in range(2, depth + 1)}
+    units[1] = P
+    symbolic: list[sp.Expr] = [_derivative(eq.LOSS, eq.activation_output(depth)[units[depth]])]
+    values: list[sp.Expr] = [derivation.loss_gradient.xreplace({P: 1})]
+    for k in range(depth, 0, -1):
+        a, z = eq.activation_output(k), eq.preactivation(k)
+        symbolic.append(_derivative(a[units[k]], z[units[k]]))
+        if derivation.layer(k).activation.elementwise:
+            values.append(layer_function_derivative(k)(z[1]))
+        else:
+            values.append(_derivative(a[1], z[1]))
+        if k > 1:
+            symbolic.append(_derivative(z[units[k]], eq.activation_output(k - 1)[units[k - 1]]))
+            values.append(eq.weight(k)[1, 1])
+    symbolic.append(_derivative(eq.preactivation(1)[P], eq.weight(1)[P, Q]))
+    values.append(eq.activation_output(0)[1])
+    sums = [
+        rf"\sum_{{{write(units[k])}=1}}^{{{write(eq.width(k))}}}" for k in range(depth, 1, -1)
+    ]
+
+    def lines(factors: list[sp.Expr]) -> list[str]:
+        printed = [write(f) for f in factors]
+        return [
+            r" \cdot ".join(printed[start:start + PATH_FACTORS_PER_LINE])
+            for start in range(0, len(printed), PATH_FACTORS_PER_LINE)
+        ]
+
+    return {
+        "weight": write(eq.weight(1)[P, Q]),
+        "lhs": write(_derivative(eq.LOSS, eq.weight(1)[P, Q])),
+        "sums": " ".join(sums),
+        "symbolic": lines(symbolic),
+        "path_lhs": write(_derivative(eq.LOSS, eq.weight(1)[1, 1])),
+        "path": lines(values),
+        "depth": depth,
+        "factors": len(symbolic),
+    }
+
+
+# Verification ------------------------------------------------------------------------------------
+
+
+def _verification(derivation: Derivation, write: _Writer, report: VerificationReport,
+                  rules: RuleSet) -> dict[str, Any]:
+    from .verify import SymbolicView
+
+    view = SymbolicView(derivation)
+    rows = []
+    for row in report.rows:
+        rule = next(r for r in rules.rules if r.name == row.rule) if any(
+            r.name == row.rule for r in rules.rules) else None
+        formula = write(rule.build(view, row.layer)) if rule is not None else escape_text(row.formula)
+        rows.append(
+            {
+                "layer": row.layer,
+                "quantity": _quantity(row.target, row.layer, write),
+                "rule": formula,
+                "symbolic": row.symbolic.ok,
+                "composed": row.composed.ok,
+                "ok": row.ok,
+                "detail": escape_text("; ".join(w.detail for w in (row.symbolic, row.composed) if w.detail)),
+            }
+        )
+    return {
+        "rows": rows,
+        "ok": report.ok,
+        "rule_set": escape_text(report.rule_set),
+        "concrete": "-".join(map(str, report.concrete_sizes)),
+        "seed": report.seed,
+        "failures": len(report.failures),
+    }
+
+
+def _quantity(target: str, k: int, write: _Writer) -> str:
+    if target == "loss_gradient":
+        return write(sp.MatrixSymbol("dLda", eq.width(k), 1))
+    if target in ("output_delta", "hidden_delta"):
+        return write(_vector("delta", k))
+    if target == "bias":
+        return write(_derivative(eq.LOSS, _vector("b", k)))
+    return write(_derivative(eq.LOSS, sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))))
+
+
+# The document ---------------------------------------------------------------------------------
+
+
+def document_context(
+    derivation: Derivation,
+    *,
+    notation: str | Notation = DEFAULT_NOTATION,
+    sections: str | Iterable[str] | None = None,
+    report: VerificationReport | None = None,
+    rules: RuleSet | None = None,
+) -> dict[str, Any]:
+    """Everything the templates insert, printed; sections not asked for are not computed."""
+    chosen = resolve_sections(sections)
+    style = resolve_notation(notation)
+    network = derivation.network
+    write = _Writer(style, network.depth)
+    rules = rules or TEXTBOOK
+    context: dict[str, Any] = {
+        "sections": chosen,
+        "notation": {"name": style.name, "description": style.description, "layer": style.layer_letter},
+        "title": escape_text(f"{network.compact}"),
+        "network_plain": network.compact,
+        "widths": [f"{write(eq.width(k))} = {size}" for k, size in enumerate(network.sizes)],
+        "depth": network.depth,
+        "loss_name": network.loss.latex_name,
+        "loss_label": escape_text(network.loss.name),
+        "output_symbol": write(A),
+    }
+    if "network" in chosen:
+        context["figure"] = _figure(derivation, write)
+        context["notation_rows"] = _notation_rows(style, write)
+    if "forward" in chosen:
+        context["forward"] = _forward(derivation, write)
+    if "activations" in chosen:
+        distinct = {activation.label: activation for activation in network.activations if activation.elementwise}
+        context["activations"] = [activation_steps(activation, write) for activation in distinct.values()]
+    if "backward" in chosen:
+        context["backward"] = _backward(derivation, write)
+    if "matrix" in chosen:
+        context["matrix"] = _matrix(derivation, write, rules)
+    if "paths" in chosen:
+        context["paths"] = _paths(derivation, write)
+    if "verification" in chosen:
+        report = report or derivation.verify(rules)
+        context["verification"] = _verification(derivation, write, report, rules)
+    return context
+
+
+def render_latex(
+    derivation: Derivation,
+    *,
+    notation: str | Notation = DEFAULT_NOTATION,
+    sections: str | Iterable[str] | None = None,
+    standalone: bool = True,
+    report: VerificationReport | None = None,
+    rules: RuleSet | None = None,
+) -> str:
+    """The LaTeX document (``standalone``) or fragment of the derivation."""
+    context = document_context(derivation, notation=notation, sections=sections, report=report, rules=rules)
+    return render("derivation.tex.j2", standalone=standalone, **context)
+
+
+def render_markdown(
+    derivation: Derivation,
+    *,
+    notation: str | Notation = DEFAULT_NOTATION,
+    sections: str | Iterable[str] | None = None,
+    report: VerificationReport | None = None,
+    rules: RuleSet | None = None,
+) -> str:
+    """The derivation as Markdown with MathJax math; the TikZ figure is left out."""
+    context = document_context(derivation, notation=notation, sections=sections, report=report, rules=rules)
+    return render("derivation.md.j2", **context)
+
+
+def layer_latex(derivation: Derivation, k: int, *, notation: str | Notation = DEFAULT_NOTATION) -> str:
+    """Display math of layer k's results (∂L/∂a, δ, ∂L/∂w, ∂L/∂b), for Jupyter's ``_repr_latex_``."""
+    write = _Writer(resolve_notation(notation), derivation.network.depth)
+    layer = derivation.layer(k)
+    blocks = [_output_gradient_block(derivation, layer, write), _delta_block(derivation, layer, write),
+              *_parameter_blocks(layer, write)]
+    return render("layer.md.j2", blocks=blocks)
+
+
+# Files and PDF ----------------------------------------------------------------------------------------
+
+
+def write_document(path: str | Path, text: str) -> Path:
+    """Write a document whole or not at all."""
+    from .codegen import write_atomic
+
+    write_atomic(path, text)
+    return Path(path)
+
+
+_ERROR_LINE = re.compile(r"^\S+\.tex:\d+: ")
+_OVERFULL = re.compile(r"Overfull \\hbox \(([\d.]+)pt too wide\)")
+
+
+def latex_tool() -> list[str]:
+    """The command that compiles a .tex file to PDF here: latexmk when present, else pdflatex."""
+    if shutil.which("latexmk"):
+        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+    if shutil.which("pdflatex"):
+        return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+    raise LatexToolMissing(f"--pdf needs latexmk or pdflatex, and neither is on PATH; {INSTALL_HINT}")
+
+
+def compile_pdf(tex_path: str | Path, *, timeout: float = 300) -> CompiledPdf:
+    """Compile a standalone .tex file to the PDF beside it (atomically); the log's overfull boxes."""
+    tex_path = Path(tex_path)
+    command = latex_tool()
+    with tempfile.TemporaryDirectory(prefix="symbackprop-latex-") as folder:
+        source = Path(folder) / tex_path.name
+        shutil.copyfile(tex_path, source)
+        try:
+            finished = subprocess.run(
+                [*command, source.name], cwd=folder, capture_output=True, text=True, timeout=timeout,
+                env={**os.environ, "TEXINPUTS": f"{tex_path.parent.resolve()}{os.pathsep}"},
+            )
+        except subprocess.TimeoutExpired:
+            raise LatexError(f"{tex_path}: {command[0]} did not finish in {timeout:.0f} s") from None
+        log_path = source.with_suffix(".log")
+        log = log_path.read_text(errors="replace") if log_path.exists() else finished.stdout
+        produced = source.with_suffix(".pdf")
+        if finished.returncode != 0 or not produced.exists():
+            errors = [line for line in log.splitlines() if line.startswith("!") or _ERROR_LINE.match(line)]
+            first = "\n".join(errors[:5]) or finished.stdout[-800:]
+            raise LatexError(f"{tex_path}: {command[0]} failed (exit {finished.returncode}):\n{first}")
+        target = tex_path.with_suffix(".pdf")
+        staged = tex_path.parent / f".{target.name}.tmp"
+        shutil.copyfile(produced, staged)
+        os.replace(staged, target)
+    overfull = tuple(float(points) for points in _OVERFULL.findall(log))
+    return CompiledPdf(pdf=target, overfull_hboxes=overfull, log=log)
