@@ -180,9 +180,54 @@ def _demo(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
+    from .latex import FORMATS, SECTIONS
+    from .printing.latex import DEFAULT_NOTATION, NOTATIONS
+
+    add_network_arguments(parser)
+    parser.add_argument("-o", "--output", help="the file to write (default: print to stdout)")
+    parser.add_argument("--format", choices=FORMATS, default="latex", help="latex (default) or markdown")
+    parser.add_argument("--pdf", action="store_true", help="also compile the LaTeX to a PDF beside it (latexmk/pdflatex)")
+    parser.add_argument("--notation", choices=sorted(NOTATIONS), default=DEFAULT_NOTATION,
+                        help="tutorial: w^(k)_ij, h, f_k (default); coursera: W^[l], a^[l], z^[l], g^[l]")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated parts to include, of: {','.join(SECTIONS)} (default: all)")
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--standalone", dest="standalone", action="store_true", default=True,
+                        help="a complete document (default)")
+    layout.add_argument("--fragment", dest="standalone", action="store_false",
+                        help="the body only, to \\input into a document of your own")
+
+
+def _latex(arguments: argparse.Namespace) -> int:
+    from .latex import LatexError, compile_pdf, render_latex, render_markdown, write_document
+
+    derivation = network_from_arguments(arguments).derive()
+    options = {"notation": arguments.notation, "sections": arguments.sections}
+    if arguments.pdf and (arguments.format != "latex" or not arguments.standalone or not arguments.output):
+        raise LatexError("--pdf needs --format latex, a standalone document and -o FILE.tex")
+    if arguments.format == "markdown":
+        text = render_markdown(derivation, **options)
+    else:
+        text = render_latex(derivation, standalone=arguments.standalone, **options)
+    if not arguments.output:
+        sys.stdout.write(text)
+        return 0
+    path = write_document(arguments.output, text)
+    print(f"wrote {path}")
+    if arguments.pdf:
+        compiled = compile_pdf(path)
+        print(f"wrote {compiled.pdf}")
+        for points in compiled.overfull_hboxes:
+            print(f"warning: an overfull line, {points}pt too wide (see the LaTeX log)", file=sys.stderr)
+    return 0
+
+
 COMMANDS: list[Command] = [
     Command("derive", "print the index-form derivation of a network", add_network_arguments, _derive),
     Command("verify", "check the derivation against the matrix-form rules", _add_verify_arguments, _verify),
+    Command("latex", "write the step-by-step derivation as LaTeX (and PDF) or Markdown", _add_latex_arguments,
+            _latex),
     Command("generate", "write the NumPy module of a network (forward, backward, trainer)", _add_generate_arguments,
             _generate),
     Command("train", "train a network on a CSV file; write weights, history and a plot", _add_train_arguments, _train),

@@ -62,6 +62,11 @@ class LayerDerivation:
     #: f′_k(z⁽ᵏ⁾_p) as differentiation gives it (None for softmax, whose Jacobian is not diagonal).
     derivative: sp.Expr | None
 
+    def _repr_latex_(self) -> str:
+        from .latex import layer_latex
+
+        return layer_latex(self)
+
 
 @dataclass(frozen=True)
 class Derivation:

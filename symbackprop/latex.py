@@ -119,7 +119,7 @@ def resolve_notation(notation: str | Notation) -> Notation:
 class _Writer:
     """The printer of one document, with the network depth so that a⁽ᴸ⁾ prints as ŷ."""
 
-    def __init__(self, notation: Notation, depth: int) -> None:
+    def __init__(self, notation: Notation, depth: int | None) -> None:
         self.notation = notation
         self.depth = depth
         self._printer = BackpropLatexPrinter({"notation": notation, "depth": depth})
@@ -294,7 +294,9 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
             if isinstance(claimed, sp.Mul):
                 fractions = [sp.together(factor.xreplace({A: definition})) for factor in claimed.args]
                 chain.append(sp.Mul(*fractions, evaluate=False))
-            chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
+            if not isinstance(definition, sp.Function):
+                # tanh(x) in place of a reads as the next step already; a formula is worth writing.
+                chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
         chain += [claimed.xreplace({A: f(X)}), claimed]
 
     def value(expr: sp.Expr) -> sp.Expr:
@@ -326,9 +328,10 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
 
 
 def steps_definition(write: _Writer, f: type[sp.Function], definition: sp.Expr, exponential: sp.Expr) -> str:
-    sides = [write(f(X)), write(definition)]
-    if exponential != definition:
-        sides.append(write(exponential))
+    sides = [write(f(X))]
+    for form in (definition, exponential):
+        if write(form) not in sides:
+            sides.append(write(form))
     return " = ".join(sides)
 
 
@@ -348,7 +351,7 @@ def _expanded_sum(expr: sp.Expr, sizes: Sequence[int]) -> sp.Expr | None:
     return expr.xreplace(widths).doit()
 
 
-def _output_gradient_block(derivation: Derivation, layer: LayerDerivation, write: _Writer) -> dict[str, Any]:
+def _output_gradient_block(layer: LayerDerivation, write: _Writer, sizes: Sequence[int] | None) -> dict[str, Any]:
     k, P, I = layer.k, eq.P, eq.I
     a = eq.activation_output(k)
     lhs = write(_derivative(eq.LOSS, a[P]))
@@ -358,14 +361,14 @@ def _output_gradient_block(derivation: Derivation, layer: LayerDerivation, write
     z_next = eq.preactivation(k + 1)
     total = sp.Sum(_derivative(eq.LOSS, z_next[I]) * _derivative(z_next[I], a[P]), (I, 1, eq.width(k + 1)))
     steps = [total, layer.output_gradient_chain, layer.output_gradient]
-    expanded = _expanded_sum(layer.output_gradient, derivation.network.sizes)
+    expanded = _expanded_sum(layer.output_gradient, sizes) if sizes is not None else None
     if expanded is not None:
         steps.append(expanded)
     return _block(lhs, write.steps(*steps),
                   f"total derivative: the output $p$ feeds every unit of layer {k + 1}, so the chain rule sums over them")
 
 
-def _delta_block(derivation: Derivation, layer: LayerDerivation, write: _Writer) -> dict[str, Any]:
+def _delta_block(layer: LayerDerivation, write: _Writer, targets_sum_to_one: bool) -> dict[str, Any]:
     k, P, I = layer.k, eq.P, eq.I
     a, z = eq.activation_output(k), eq.preactivation(k)
     lhs = write(eq.delta(k)[P])
@@ -387,7 +390,7 @@ def _delta_block(derivation: Derivation, layer: LayerDerivation, write: _Writer)
             lambda e: layer.output_gradient.xreplace({P: e.indices[0]}),
         )
         steps += [contract_deltas(substituted), layer.delta]
-        if derivation.network.loss.targets_sum_to_one:
+        if targets_sum_to_one:
             note += r"; the targets sum to one, $\sum_i y_i = 1$"
     return _block(lhs, write.steps(*steps), note)
 
@@ -406,6 +409,16 @@ def _parameter_blocks(layer: LayerDerivation, write: _Writer) -> list[dict[str, 
     ]
 
 
+def _layer_blocks(
+    layer: LayerDerivation, write: _Writer, sizes: Sequence[int] | None, targets_sum_to_one: bool
+) -> list[dict[str, Any]]:
+    return [
+        _output_gradient_block(layer, write, sizes),
+        _delta_block(layer, write, targets_sum_to_one),
+        *_parameter_blocks(layer, write),
+    ]
+
+
 def _backward(derivation: Derivation, write: _Writer) -> list[dict[str, Any]]:
     layers = []
     for layer in reversed(derivation.layers):
@@ -414,11 +427,7 @@ def _backward(derivation: Derivation, write: _Writer) -> list[dict[str, Any]]:
             {
                 "k": layer.k,
                 "title": f"Layer {layer.k} ({role}, {escape_text(layer.activation.label)})",
-                "blocks": [
-                    _output_gradient_block(derivation, layer, write),
-                    _delta_block(derivation, layer, write),
-                    *_parameter_blocks(layer, write),
-                ],
+                "blocks": _layer_blocks(layer, write, derivation.network.sizes, derivation.network.loss.targets_sum_to_one),
             }
         )
     return layers
@@ -704,13 +713,17 @@ def render_markdown(
     return render("derivation.md.j2", **context)
 
 
-def layer_latex(derivation: Derivation, k: int, *, notation: str | Notation = DEFAULT_NOTATION) -> str:
-    """Display math of layer k's results (∂L/∂a, δ, ∂L/∂w, ∂L/∂b), for Jupyter's ``_repr_latex_``."""
-    write = _Writer(resolve_notation(notation), derivation.network.depth)
-    layer = derivation.layer(k)
-    blocks = [_output_gradient_block(derivation, layer, write), _delta_block(derivation, layer, write),
-              *_parameter_blocks(layer, write)]
-    return render("layer.md.j2", blocks=blocks)
+def layer_latex(layer: LayerDerivation, *, notation: str | Notation = DEFAULT_NOTATION) -> str:
+    """Display math of one layer's steps (∂L/∂a, δ, ∂L/∂w, ∂L/∂b), for Jupyter's ``_repr_latex_``.
+
+    A layer on its own does not know the network's widths, so sums stay in Σ form; the output
+    layer's a⁽ᴸ⁾ prints as ŷ as in the document.
+    """
+    write = _Writer(resolve_notation(notation), layer.k if layer.is_output else None)
+    # A layer alone cannot tell whether the targets sum to one; its δ shows the form it holds.
+    blocks = _layer_blocks(layer, write, None, targets_sum_to_one=False)
+    # Jupyter shows text/latex as mathematics only, so the prose notes are left to the document.
+    return render("layer.md.j2", blocks=[{**block, "note": ""} for block in blocks])
 
 
 # Files and PDF ----------------------------------------------------------------------------------------
