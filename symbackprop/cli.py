@@ -187,7 +187,9 @@ def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
     add_network_arguments(parser)
     parser.add_argument("-o", "--output", help="the file to write (default: print to stdout)")
     parser.add_argument("--format", choices=FORMATS, default="latex", help="latex (default) or markdown")
-    parser.add_argument("--pdf", action="store_true", help="also compile the LaTeX to a PDF beside it (latexmk/pdflatex)")
+    parser.add_argument(
+        "--pdf", action="store_true", help="also compile the LaTeX to a PDF beside it (latexmk or pdflatex)"
+    )
     parser.add_argument("--notation", choices=sorted(NOTATIONS), default=DEFAULT_NOTATION,
                         help="tutorial: w^(k)_ij, h, f_k (default); coursera: W^[l], a^[l], z^[l], g^[l]")
     parser.add_argument("--sections", default=",".join(SECTIONS),

@@ -167,7 +167,8 @@ def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
         for row, unit in enumerate(units):
             y = round((top - row) * 1.1, 2)
             label = r"\vdots" if unit is None else write(eq.activation_output(k)[unit])
-            nodes.append({"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None})
+            node = {"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None}
+            nodes.append(node)
         kind = "input" if k == 0 else ("output" if k == depth else "hidden")
         caption = write(eq.width(k)) + f" = {size}"
         activation = "" if k == 0 else derivation.network.activations[k - 1].latex_name
@@ -205,7 +206,7 @@ def _notation_rows(notation: Notation, write: _Writer) -> list[dict[str, str]]:
             rf"{notation.vector('w', layer, None)}: {n_k} \times {n_before}",
         ),
         (notation.element("b", layer, "i", None), f"bias of unit $i$ of layer ${layer}$", rf"{n_k} \times 1"),
-        (notation.element("z", layer, "i", None), f"weighted input (pre-activation) of unit $i$", rf"{n_k} \times 1"),
+        (notation.element("z", layer, "i", None), "weighted input (pre-activation) of unit $i$", rf"{n_k} \times 1"),
         (
             notation.element("a", layer, "i", None),
             rf"output of unit $i$; ${write(eq.activation_output(0)[eq.I])}$ is the input"
@@ -352,7 +353,7 @@ def _expanded_sum(expr: sp.Expr, sizes: Sequence[int]) -> sp.Expr | None:
 
 
 def _output_gradient_block(layer: LayerDerivation, write: _Writer, sizes: Sequence[int] | None) -> dict[str, Any]:
-    k, P, I = layer.k, eq.P, eq.I
+    k, P, I = layer.k, eq.P, eq.I  # noqa: E741 (the equations' own index names)
     a = eq.activation_output(k)
     lhs = write(_derivative(eq.LOSS, a[P]))
     if layer.is_output:
@@ -365,11 +366,12 @@ def _output_gradient_block(layer: LayerDerivation, write: _Writer, sizes: Sequen
     if expanded is not None:
         steps.append(expanded)
     return _block(lhs, write.steps(*steps),
-                  f"total derivative: the output $p$ feeds every unit of layer {k + 1}, so the chain rule sums over them")
+                  f"total derivative: the output $p$ feeds every unit of layer {k + 1},"
+                  " so the chain rule sums over them")
 
 
 def _delta_block(layer: LayerDerivation, write: _Writer, targets_sum_to_one: bool) -> dict[str, Any]:
-    k, P, I = layer.k, eq.P, eq.I
+    k, P, I = layer.k, eq.P, eq.I  # noqa: E741 (the equations' own index names)
     a, z = eq.activation_output(k), eq.preactivation(k)
     lhs = write(eq.delta(k)[P])
     generic = sp.Sum(_derivative(eq.LOSS, a[I]) * _derivative(a[I], z[P]), (I, 1, eq.width(k)))
@@ -396,7 +398,7 @@ def _delta_block(layer: LayerDerivation, write: _Writer, targets_sum_to_one: boo
 
 
 def _parameter_blocks(layer: LayerDerivation, write: _Writer) -> list[dict[str, Any]]:
-    k, P, Q, I = layer.k, eq.P, eq.Q, eq.I
+    k, P, Q, I = layer.k, eq.P, eq.Q, eq.I  # noqa: E741 (the equations' own index names)
     z = eq.preactivation(k)
     w, b = eq.weight(k), eq.bias(k)
     weight = sp.Sum(_derivative(eq.LOSS, z[I]) * _derivative(z[I], w[P, Q]), (I, 1, eq.width(k)))
@@ -427,7 +429,9 @@ def _backward(derivation: Derivation, write: _Writer) -> list[dict[str, Any]]:
             {
                 "k": layer.k,
                 "title": f"Layer {layer.k} ({role}, {escape_text(layer.activation.label)})",
-                "blocks": _layer_blocks(layer, write, derivation.network.sizes, derivation.network.loss.targets_sum_to_one),
+                "blocks": _layer_blocks(
+                    layer, write, derivation.network.sizes, derivation.network.loss.targets_sum_to_one
+                ),
             }
         )
     return layers

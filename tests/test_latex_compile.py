@@ -1,0 +1,106 @@
+"""The derivation document compiled with a real pdflatex, for every architecture of generated/ and a
+6-layer network of width 512: no error, no overfull line, the section titles and a formula per layer
+in the PDF's text. Skipped, with the reason, where TeX or poppler-utils is not installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from symbackprop.latex import compile_pdf, render_latex
+from symbackprop.spec import Network
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdflatex") is None or shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
+    reason="needs pdflatex and poppler-utils (apt-get install texlive-latex-base texlive-latex-recommended"
+    " texlive-latex-extra texlive-pictures poppler-utils)",
+)
+
+#: The architectures of the reference modules in generated/.
+GENERATED = {
+    "mlp_3_4_2_2_sse": ([3, 4, 2, 2], ["relu", "relu", "sigmoid"], "sse"),
+    "mlp_2_4_3_1_bce": ([2, 4, 3, 1], ["relu", "relu", "sigmoid"], "bce"),
+    "neuron_3_1_half_sse": ([3, 1], ["sigmoid"], "half_sse"),
+    "chain_1_1_1_1_sse": ([1, 1, 1, 1], ["relu", "relu", "sigmoid"], "sse"),
+    "mlp_7_2_1_bce": ([7, 2, 1], ["sigmoid", "sigmoid"], "bce"),
+    "softmax_4_16_3_cce": ([4, 16, 3], ["tanh", "softmax"], "cce"),
+}
+DEEP_WIDE = ([512] * 7, ["relu", "tanh", "relu", "sigmoid", "relu", "sigmoid"], "bce")
+TITLES = [
+    "The network and its notation",
+    "Forward pass",
+    "Derivatives of the activations",
+    "Backward pass, layer by layer",
+    "Matrix form (BP1–BP4) and batch form",
+    "The paths of one deep weight",
+    "Verification",
+]
+
+
+def _build(folder: Path, name: str, spec: tuple, notation: str) -> tuple[Path, tuple[float, ...], int]:
+    sizes, activations, loss = spec
+    tex = folder / f"{name}.tex"
+    tex.write_text(render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive(), notation=notation))
+    compiled = compile_pdf(tex)
+    return compiled.pdf, compiled.overfull_hboxes, len(sizes) - 1
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tuple[float, ...], int]]:
+    folder = tmp_path_factory.mktemp("latex")
+    jobs = {name: (spec, "tutorial") for name, spec in GENERATED.items()}
+    jobs["mlp_2_4_3_1_bce_coursera"] = (GENERATED["mlp_2_4_3_1_bce"], "coursera")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(_build, folder, name, spec, notation) for name, (spec, notation) in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def _check(pdf: Path, overfull: tuple[float, ...], depth: int, *, coursera: bool = False) -> None:
+    assert overfull == (), f"overfull lines in {pdf.name}: {overfull} pt"
+    assert 3 <= _pages(pdf) <= 6 + 3 * depth
+    text = _text(pdf)
+    flat = re.sub(r"\s+", " ", text)
+    for title in TITLES:
+        assert title in flat, f"section '{title}' missing from {pdf.name}"
+    assert "All rules verified" in flat
+    for k in range(1, depth + 1):
+        role = "output layer" if k == depth else "hidden layer"
+        assert f"Layer {k} ({role}" in flat
+        # One formula per layer: its error δ_p^(k), which pdftotext writes as δp(k) or δ(k)p.
+        superscript = f"[{k}]" if coursera else f"({k})"
+        packed = text.replace(" ", "")
+        assert f"δp{superscript}" in packed or f"δ{superscript}p" in packed, f"no δ of layer {k} in {pdf.name}"
+
+
+@pytest.mark.parametrize("name", list(GENERATED))
+def test_generated_architectures_compile(compiled: dict, name: str) -> None:
+    pdf, overfull, depth = compiled[name]
+    _check(pdf, overfull, depth)
+
+
+def test_coursera_notation_compiles(compiled: dict) -> None:
+    pdf, overfull, depth = compiled["mlp_2_4_3_1_bce_coursera"]
+    _check(pdf, overfull, depth, coursera=True)
+    assert "W[1]" in _text(pdf).replace(" ", "")
+
+
+@pytest.mark.slow
+def test_six_layers_of_width_512_stay_on_the_page(tmp_path: Path) -> None:
+    pdf, overfull, depth = _build(tmp_path, "deep_wide", DEEP_WIDE, "tutorial")
+    _check(pdf, overfull, depth)
+    flat = re.sub(r"\s+", " ", _text(pdf))
+    assert "n6 = 512" in flat.replace("_", "")
