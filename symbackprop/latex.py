@@ -279,8 +279,8 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
     """f′ worked from the registry's definition to its output form; each step proved equal by SymPy.
 
     The chain is: definition (and its exponential form, when it has one) → the derivative of that
-    form as differentiation gives it → the registry's derivative → the output form with f(x) in
-    place of a, its factors brought to one fraction each → written with f(x) → written with a.
+    form as differentiation gives it → the registry's derivative → the output form with f(x)'s
+    formula in place of a → written with f(x) → written with a.
     """
     bound = activation.bound()
     f = named_function(activation.name, activation.latex_name)
@@ -291,13 +291,9 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
     chain: list[sp.Expr] = [sp.Derivative(exponential, X, evaluate=False), differentiated, derivative]
     claimed = activation.derivative_in_output()
     if claimed is not None:
-        if not claimed.has(sp.Piecewise):
-            if isinstance(claimed, sp.Mul):
-                fractions = [sp.together(factor.xreplace({A: definition})) for factor in claimed.args]
-                chain.append(sp.Mul(*fractions, evaluate=False))
-            if not isinstance(definition, sp.Function):
-                # tanh(x) in place of a reads as the next step already; a formula is worth writing.
-                chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
+        # tanh(x) in place of a reads as the next step already; only a formula is worth writing in.
+        if not claimed.has(sp.Piecewise) and not isinstance(definition, sp.Function):
+            chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
         chain += [claimed.xreplace({A: f(X)}), claimed]
 
     def value(expr: sp.Expr) -> sp.Expr:
