@@ -1,8 +1,8 @@
 """Total derivatives through a network, then a 2-4-3-1 classifier trained with a fixed step.
 
-Reproduces the experiment of the first reference tutorial ("Application of differentiations in
-neural networks": the total derivative, a 3-4-2-2 MLP in index notation, and a NumPy MLP trained
-full-batch on a 2-D two-class data set):
+Reproduces the experiment of the first reference tutorial (the total derivative in neural
+networks: a 3-4-2-2 MLP in index notation, back-propagation layer by layer, and a NumPy MLP
+trained full-batch on a 2-D two-class data set):
 
 1. derives back-propagation for the 3-4-2-2 network (relu, relu, sigmoid; sum of squared errors)
    and prints it layer by layer, then checks it against the textbook matrix rules and against

@@ -114,7 +114,9 @@ def test_chain_rule_products_equal_the_generated_gradient_and_finite_differences
         assert float(product) == pytest.approx(float(difference), rel=1e-7)
     folder = tmp_path / "chain-rule-output"
     assert (folder / "chain_1_1_1_1_sse.py").read_text(encoding="utf-8").startswith(GENERATED_MARKER)
-    assert "## The paths of one deep weight" in (folder / "chain_derivation.md").read_text(encoding="utf-8")
+    document = (folder / "chain_derivation.md").read_text(encoding="utf-8")
+    assert "## The paths of one deep weight" in document
+    assert r"&\left(2 \hat{y}_{1} - 2 y_{1}\right) \cdot f'_{3}\left(z^{(3)}_{1}\right) \cdot" in document
 
 
 def test_wheat_seeds_without_data_says_where_to_get_it(tmp_path):
