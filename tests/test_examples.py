@@ -80,6 +80,7 @@ def test_total_derivative_derives_verifies_and_trains_the_classifier(tmp_path):
 def test_one_neuron_learns_the_first_feature_then_activations_and_a_deep_network(tmp_path):
     output = succeeded(run_example("one_neuron_to_deep.py", "--out", "plots", cwd=tmp_path))
     linear = output[output.index("== 1.") : output.index("== 2.")]
+    assert "Layer 1: identity, output layer, 1 unit\n" in linear
     for mode in ("full-batch", "per-sample SGD", "mini-batch"):
         assert mode in linear
     assert linear.count("weights (+1.000, -0.000, -0.000)  bias +0.000") == 3
