@@ -576,7 +576,8 @@ def _paths(derivation: Derivation, write: _Writer) -> dict[str, Any]:
     ]
 
     def lines(factors: list[sp.Expr]) -> list[str]:
-        printed = [write(f) for f in factors]
+        # A sum among the factors (2ŷ − 2y for sse) needs brackets once it stands beside a \cdot.
+        printed = [rf"\left({write(f)}\right)" if isinstance(f, sp.Add) else write(f) for f in factors]
         return [
             r" \cdot ".join(printed[start:start + PATH_FACTORS_PER_LINE])
             for start in range(0, len(printed), PATH_FACTORS_PER_LINE)

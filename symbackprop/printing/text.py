@@ -57,7 +57,8 @@ def pretty_derivation(derivation: Derivation) -> str:
         k = layer.k
         role = "output layer" if layer.is_output else "hidden layer"
         sup = str(k).translate(_SUPERSCRIPT)
-        lines.append(f"Layer {k}: {layer.activation.label}, {role}, {layer_equations.size} units")
+        units = "unit" if layer_equations.size == 1 else "units"
+        lines.append(f"Layer {k}: {layer.activation.label}, {role}, {layer_equations.size} {units}")
         lines.append(pretty(layer_equations.z))
         lines.append(pretty(layer_equations.a))
         lines.append(_labelled(f"∂L/∂a⁽{sup}⁾[p]", layer.output_gradient))
