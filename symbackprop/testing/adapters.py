@@ -122,7 +122,8 @@ def _pick_gradients(
                 f"{where}: no gradient of {user_names.get(name, name)} among the keys {sorted(map(str, returned))};"
                 f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}})"
             )
-        grads[name] = numpy.asarray(returned[found])
+        # A copy: code that accumulates in place would otherwise change what an earlier call returned.
+        grads[name] = numpy.array(returned[found])
     return grads
 
 
@@ -331,7 +332,9 @@ def load_target(target: str) -> Any:
         try:
             module = importlib.import_module(module_text)
         except ModuleNotFoundError as error:
-            raise CheckError(f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file")
+            raise CheckError(
+                f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
+            ) from None
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):

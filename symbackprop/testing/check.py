@@ -111,7 +111,8 @@ def _resolve_layout(
     failures: list[str] = []
     for sample_layout in sample_choices:
         natural = ("flat", "row", "column") if sample_layout == "rows" else ("column", "flat", "row")
-        bias_choices = _choice(biases or known.biases, BIAS_SHAPES, "bias_shape") if (biases or known.biases) else natural
+        told = biases or known.biases
+        bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else natural
         for weight_layout in weight_choices:
             for bias_shape in bias_choices:
                 layout = Layout(sample_layout, weight_layout, bias_shape)
@@ -233,7 +234,7 @@ def check_gradients(
     if reduction is None and detected is None:
         notes.append("gradients are taken as averaged over the batch; pass reduction='sum' if your loss sums")
     runs = []
-    for batch, outcome in zip(probe.batches, outcomes):
+    for batch, outcome in zip(probe.batches, outcomes, strict=True):
         scale = float(batch.size) if chosen_reduction == "sum" else 1.0
         correct = {name: value * scale for name, value in reference.gradients(probe.params, batch).items()}
         runs.append(_Run(batch, outcome, correct, scale))
@@ -277,33 +278,35 @@ def _forward_rows(
     if outcomes[0].prediction is None:
         return []
     worst: ParameterRow | None = None
-    for batch, outcome in zip(probe.batches, outcomes):
+    for batch, outcome in zip(probe.batches, outcomes, strict=True):
         cache = reference.forward(probe.params, batch)
         expected = cache.A[-1]
         got = layout.output(numpy.asarray(outcome.prediction))
         if got.size == expected.size and got.ndim != expected.ndim:  # (m,) for one output
             got = got.reshape(expected.shape)
         error, index = _relative(got, expected, 0.0)
-        diagnosis = ""
+        mistake, diagnosis = "", ""
         verdict = tolerance.verdict(error)
         if verdict != "pass":
             L = reference.depth
             output = reference.derivation.layer(L).activation.label
             if _relative(got, cache.Z[L], 0.0)[0] <= tolerance.fails:
                 diagnosis = f"ŷ is z{L}: the output activation {output} was not applied"
+                mistake = "forward_without_output_activation"
             elif got.shape != expected.shape:
                 diagnosis = f"ŷ has shape {got.shape}, the network's output has {expected.shape}"
             else:
                 diagnosis = "the forward pass differs from the network's: check each layer's activation and bias"
         row = ParameterRow(
             name="forward ŷ",
-            shape=tuple(numpy.shape(outcome.prediction)),
+            shape=tuple(got.shape),
             relative_error=error,
             worst_index=index,
             expected=float(expected[index]) if index and got.shape == expected.shape else float("nan"),
             got=float(got[index]) if index and got.shape == expected.shape else float("nan"),
             verdict=verdict,
             diagnosis=diagnosis,
+            mistake=mistake,
         )
         if worst is None or not error <= worst.relative_error:
             worst = row
@@ -323,7 +326,7 @@ def _loss_rows(
     def error_for(kind: str) -> float:
         return max(
             abs(t - o * (m if kind == "sum" else 1)) / max(abs(o * (m if kind == "sum" else 1)), 1e-300)
-            for t, o, m in zip(theirs, ours, sizes)
+            for t, o, m in zip(theirs, ours, sizes, strict=True)
         )
 
     detected = None
@@ -335,7 +338,7 @@ def _loss_rows(
     diagnosis = ""
     if verdict != "pass":
         detected = None
-        ratios = [t / o if o else numpy.inf for t, o in zip(theirs, ours)]
+        ratios = [t / o if o else numpy.inf for t, o in zip(theirs, ours, strict=True)]
         diagnosis = f"the loss is {ratios[0]:.4g} times ours (network's loss: {reference.network.loss.name})"
     run = 0 if abs(theirs[0] - ours[0]) >= abs(theirs[1] - ours[1]) else 1
     expected = ours[run] * (sizes[run] if kind == "sum" else 1)
@@ -355,13 +358,14 @@ def _gradient_rows(
 
     def distance(name: str, candidate: Sequence[Params]) -> float:
         return max(
-            _relative(user[name], grads[name], floor)[0] for user, grads, floor in zip(canonical, candidate, floors)
+            _relative(user[name], grads[name], floor)[0]
+            for user, grads, floor in zip(canonical, candidate, floors, strict=True)
         )
 
     rows = []
     judged = {}
     for name in runs[0].correct:
-        worst = (-1.0, 0, ())
+        worst: tuple[float, int, tuple[int, ...]] = (-1.0, 0, ())
         for number, run in enumerate(runs):
             expected = layout.to_user(name, run.correct[name])
             error, index = _relative(numpy.asarray(run.outcome.grads[name], dtype=numpy.float64), expected,
@@ -376,10 +380,11 @@ def _gradient_rows(
         got = numpy.asarray(run.outcome.grads[name], dtype=numpy.float64)
         expected = layout.to_user(name, run.correct[name])
         verdict = tolerance.verdict(error)
-        diagnosis = ""
+        mistake, diagnosis = "", ""
         if verdict != "pass":
-            diagnosis = _diagnose(name, user_names[name], got, expected, mutants, distance, explained, tolerance,
-                                  runs, canonical, floors)
+            mistake, diagnosis = _diagnose(
+                name, user_names[name], got, expected, mutants, distance, explained, tolerance, runs, canonical, floors
+            )
         fits = got.shape == expected.shape and index
         rows.append(
             ParameterRow(
@@ -391,6 +396,7 @@ def _gradient_rows(
                 got=float(got[index]) if fits else float("nan"),
                 verdict=verdict,
                 diagnosis=diagnosis,
+                mistake=mistake,
                 layer=int(name[1:]),
             )
         )
@@ -413,9 +419,10 @@ def _diagnose(
     runs: Sequence[_Run],
     canonical: Sequence[Params],
     floors: Sequence[float],
-) -> str:
+) -> tuple[str, str]:
+    """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words."""
     if not numpy.all(numpy.isfinite(got)):
-        return f"{label} holds NaN or infinity"
+        return "", f"{label} holds NaN or infinity"
     scored = [(distance(name, mutant.grads), mutant) for mutant in mutants]
     matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails]
     if matching:
@@ -424,18 +431,18 @@ def _diagnose(
                                                    order[id(item[1])]))
         text = best.description.format(name=label)
         if best.parameter is None and best.layer > int(name[1:]):
-            return f"inherits layer {best.layer}'s mistake through δ: {text}"
-        return text
+            return best.kind, f"inherits layer {best.layer}'s mistake through δ: {text}"
+        return best.kind, text
     if got.shape != expected.shape:
-        return f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
+        return "", f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
     ratio = _scalar_ratio(name, runs, canonical, floors, tolerance)
     if ratio is not None:
-        return f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
+        return "", f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
     if closest is None or not numpy.isfinite(distance_to_closest):
-        return "no known mistake explains it"
-    return (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
-            f" (off by {distance_to_closest:.1e})")
+        return "", "no known mistake explains it"
+    return "", (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
+                f" (off by {distance_to_closest:.1e})")
 
 
 def _scalar_ratio(
@@ -443,7 +450,7 @@ def _scalar_ratio(
 ) -> float | None:
     """c when the user's gradient is c times the correct one in every run (c not 1)."""
     ratios = []
-    for run, user in zip(runs, canonical):
+    for run, user in zip(runs, canonical, strict=True):
         correct = run.correct[name]
         if user[name].shape != correct.shape:
             return None
@@ -485,7 +492,7 @@ def _with_finite_differences(
         value = params[name]
         estimate = numpy.empty_like(value)
         for index in numpy.ndindex(value.shape):
-            original = value[index]
+            original = float(value[index])
             step = FD_STEP * max(1.0, abs(original))
             value[index] = original + step
             up = reference.loss(params, run.batch)

@@ -10,7 +10,8 @@ replaced, so the mistake flows down the layers as it does in the user's code; a 
 parameter (a factor m, 1/m, 2, ½ or −1, a transposed ∂L/∂W) changes that parameter only; and
 accumulation across calls adds the first run's gradient to the second's. Mutants equal to the
 correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart.
-Parameters changed by the user's code are found by comparison, not by a mutant (see the checker).
+The last two entries, a forward pass without its output activation and parameters changed by the
+user's code, are found by direct comparison, not by a mutant (see :mod:`.check`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ CATALOGUE: Mapping[str, str] = {
     "bias_over_everything": "∂L/∂b was summed over the samples and the units",
     "bias_not_summed": "∂L/∂b was not summed over the samples",
     "accumulating": "gradients accumulate across calls (not reset between batches)",
+    # Found by direct comparison rather than by a mutant:
+    "forward_without_output_activation": "the forward pass returns z⁽ᴸ⁾: the output activation is not applied",
+    "changed_parameters": "the code changed the parameters while computing the gradients",
 }
 
 
@@ -82,7 +86,7 @@ def build_mutants(
 
 
 def _equals_correct(mutant: Mutant, corrects: Sequence[Params]) -> bool:
-    for grads, correct in zip(mutant.grads, corrects):
+    for grads, correct in zip(mutant.grads, corrects, strict=True):
         for name, value in grads.items():
             right = correct[name]
             if value.shape != right.shape:
@@ -104,14 +108,17 @@ def _all_mutants(
     derivation = reference.derivation
 
     def rerun(kind: str, layer: int, description: str, changes: Mapping[tuple[str, int], Step]) -> Mutant:
+        # layer: the first layer whose gradients the change reaches.
         grads = tuple(
-            _scaled(reference.backprop(params, cache, changes), scale) for cache, scale in zip(caches, scales)
+            _scaled(reference.backprop(params, cache, changes), scale)
+            for cache, scale in zip(caches, scales, strict=True)
         )
         return Mutant(kind, layer, description, grads)
 
     def per_parameter(kind: str, name: str, description: str, change: Callable[[Array, int], Array]) -> Mutant:
         grads = tuple(
-            {**correct, name: change(correct[name], cache.size)} for correct, cache in zip(corrects, caches)
+            {**correct, name: change(correct[name], cache.size)}
+            for correct, cache in zip(corrects, caches, strict=True)
         )
         return Mutant(kind, int(name[1:]), description, grads, parameter=name)
 
@@ -142,7 +149,8 @@ def _all_mutants(
         if elementwise and k < L:
             yield rerun(
                 "derivative_of_output", k,
-                f"layer {k}: f′ was applied to a{k} instead of z{k} ({activation.label}′(a) for {activation.label}′(z))",
+                f"layer {k}: f′ was applied to a{k} instead of z{k}"
+                f" ({activation.label}′(a) for {activation.label}′(z))",
                 {("delta", k): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
             )
         yield rerun(
@@ -174,14 +182,13 @@ def _all_mutants(
     yield rerun(
         "output_not_through_activation", L,
         f"δ{L} is ∂L/∂ŷ: it was not passed through the derivative of the output activation {output.label}",
-        {("delta", L): lambda r, c, p, k, correct, upstream: r.module.loss_gradient(c.A[k], c.Y) / c.size},
+        {("delta", L): lambda r, c, p, k, correct, upstream: upstream},
     )
     if output.elementwise:
         yield rerun(
             "derivative_of_output", L,
             f"layer {L}: f′ was applied to a{L} instead of z{L} ({output.label}′(ŷ) for {output.label}′(z))",
-            {("delta", L): lambda r, c, p, k, correct, upstream: r.module.loss_gradient(c.A[k], c.Y) / c.size
-             * r.derivative(k, c.A[k])},
+            {("delta", L): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
         )
         yield rerun(
             "extra_output_derivative", L,
@@ -192,7 +199,8 @@ def _all_mutants(
     if sp.expand(derivation.output_delta - fused) == 0:
         yield rerun(
             "output_without_target", L,
-            f"δ{L} is ŷ where ŷ − y belongs: the target y was not subtracted ({output.label} + {derivation.network.loss.name})",
+            f"δ{L} is ŷ where ŷ − y belongs: the target y was not subtracted"
+            f" ({output.label} + {derivation.network.loss.name})",
             {("delta", L): lambda r, c, p, k, correct, upstream: correct + c.Y / c.size},
         )
     yield Mutant(
@@ -215,13 +223,13 @@ def _neighbour_weights(
                 continue
             used = f"W{j}ᵀ" if transposed else f"W{j}"
 
-            def back(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array | None,
+            def back(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array,
                      j: int = j, transposed: bool = transposed) -> Array:
                 weights = p[f"W{j}"].T if transposed else p[f"W{j}"]
-                return upstream @ weights  # type: ignore[operator]
+                return upstream @ weights
 
             yield rerun(
-                "neighbour_weights", k,
+                "neighbour_weights", k - 1,
                 f"δ{k} was passed back to layer {k - 1} through {used} where W{k} belongs",
                 {("back", k): back},
             )

@@ -80,9 +80,9 @@ class Cache:
 
 
 #: A replaced step of back-propagation, called as ``step(reference, cache, params, k, correct,
-#: upstream)``: ``correct`` is the step's right value and ``upstream`` its input (∂L/∂a⁽ᵏ⁾ for a
-#: hidden δ, None for the output δ, δ⁽ᵏ⁾ for the others).
-Step = Callable[["Reference", Cache, Mapping[str, Array], int, Array, Array | None], Array]
+#: upstream)``: ``correct`` is the step's right value and ``upstream`` its input: ∂L/∂a⁽ᵏ⁾ for a
+#: δ (at the output, ∂L/∂ŷ of the batch mean), δ⁽ᵏ⁾ for the other steps.
+Step = Callable[["Reference", Cache, Mapping[str, Array], int, Array, Array], Array]
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,10 @@ class Reference:
         arrays = {f"A{L}": cache.A[L], f"Z{L}": cache.Z[L], "Y": cache.Y, "m": cache.size}
         return self._evaluate(self.delta_code[L - 1], **arrays)
 
+    def loss_gradient(self, cache: Cache) -> Array:
+        """∂L/∂ŷ of the batch mean: the module's per-sample loss gradient over m."""
+        return numpy.asarray(self.module.loss_gradient(cache.A[self.depth], cache.Y)) / cache.size
+
     def hidden_delta(self, cache: Cache, k: int, output_gradient: Array) -> Array:
         """δ⁽ᵏ⁾ from ∂L/∂a⁽ᵏ⁾, as the module computes it (f′ in the output a)."""
         arrays = {f"A{k}": cache.A[k], f"Z{k}": cache.Z[k], f"dL_dA{k}": output_gradient}
@@ -154,13 +158,13 @@ class Reference:
         """
         changes = changes or {}
 
-        def step(name: str, k: int, correct: Array, upstream: Array | None) -> Array:
+        def step(name: str, k: int, correct: Array, upstream: Array) -> Array:
             change = changes.get((name, k))
             return correct if change is None else change(self, cache, params, k, correct, upstream)
 
         grads: Params = {}
         L = self.depth
-        delta = step("delta", L, self.output_delta(cache), None)
+        delta = step("delta", L, self.output_delta(cache), self.loss_gradient(cache))
         for k in range(L, 0, -1):
             grads[f"W{k}"] = step("weight", k, delta.T @ cache.A[k - 1], delta)
             grads[f"b{k}"] = step("bias", k, delta.sum(axis=0), delta)

@@ -54,6 +54,8 @@ class ParameterRow:
     got: float
     verdict: str
     diagnosis: str = ""
+    #: The kind of mistake recognised (a key of :data:`~symbackprop.testing.mutants.CATALOGUE`), or "".
+    mistake: str = ""
     #: The layer the row belongs to (0 for the forward pass and the loss).
     layer: int = 0
     #: The finite-difference witness's relative error against the reference, when it ran.
@@ -107,7 +109,7 @@ class GradientReport:
         widths = [max(len(line[c]) for line in [header, *lines]) for c in range(len(header) - 1)]
 
         def joined(cells: tuple[str, ...]) -> str:
-            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + "  " + cells[-1]
+            return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)) + "  " + cells[-1]
 
         sizes = " and ".join(str(size) for size in self.batch_sizes)
         text = [
