@@ -327,7 +327,10 @@ def load_target(target: str) -> Any:
             raise CheckError(f"{module_text}: cannot be imported")
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
     else:
         try:
             module = importlib.import_module(module_text)
@@ -335,6 +338,8 @@ def load_target(target: str) -> Any:
             raise CheckError(
                 f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
             ) from None
+        except Exception as error:
+            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):

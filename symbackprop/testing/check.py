@@ -223,7 +223,15 @@ def check_gradients(
         raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
     probe = make_probe(net, seed=seed, dtype=chosen_dtype)
     layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape)
-    outcomes = [first, _call(user, layout, probe, probe.batches[1])]
+    try:
+        outcomes = [first, _call(user, layout, probe, probe.batches[1])]
+    except CheckError:
+        raise
+    except Exception as error:  # the user's code, on the second batch
+        raise CheckError(
+            f"{user.label} ran on the first batch but raised on the second ({probe.batches[1].size} samples,"
+            f" {layout.describe()}): {type(error).__name__}: {error}"
+        ) from error
     tolerance = Tolerance.for_dtype(chosen_dtype)
     rows: list[ParameterRow] = []
     notes: list[str] = []
