@@ -315,6 +315,7 @@ def _forward_rows(
             verdict=verdict,
             diagnosis=diagnosis,
             mistake=mistake,
+            expected_shape=tuple(expected.shape),
         )
         if worst is None or not error <= worst.relative_error:
             worst = row
@@ -406,6 +407,7 @@ def _gradient_rows(
                 diagnosis=diagnosis,
                 mistake=mistake,
                 layer=int(name[1:]),
+                expected_shape=tuple(expected.shape),
             )
         )
     return rows

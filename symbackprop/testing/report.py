@@ -4,8 +4,9 @@ Contract
 --------
 * :class:`Tolerance` fits the user's dtype: with ε its machine epsilon, a parameter passes when its
   relative error is at most 10·√ε (1.5e-7 in float64, 3.5e-3 in float32) and fails above ε^¼
-  (1.2e-4, 1.9e-2); in between, or when the reference gradient is too small to judge, the verdict
-  is ``inconclusive``. A verdict is one of :data:`VERDICTS`, never a bare bool.
+  (1.2e-4, 1.9e-2); in between the verdict is ``inconclusive``, as it is when the finite-difference
+  witness disagrees with the reference. The error of an array is its largest element error over
+  its largest reference element (or 1/1000 of the largest gradient of the network, if larger). A verdict is one of :data:`VERDICTS`, never a bare bool.
 * :class:`GradientReport` holds one :class:`ParameterRow` per parameter (and rows for the forward
   pass and the loss when the user gave them), the findings that concern the whole code (parameters
   changed by it), and the layer nearest the output that fails. :meth:`GradientReport.table` is the
@@ -60,6 +61,8 @@ class ParameterRow:
     layer: int = 0
     #: The finite-difference witness's relative error against the reference, when it ran.
     finite_difference_error: float | None = None
+    #: The shape the row should have, in the user's layout.
+    expected_shape: tuple[int, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,14 +143,20 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + (",)" if len(shape) == 1 else ")")
+
+
 def _cells(row: ParameterRow) -> list[str]:
-    shape = "(" + ", ".join(str(n) for n in row.shape) + (",)" if len(row.shape) == 1 else ")")
-    index = "[" + ", ".join(str(i) for i in row.worst_index) + "]"
-    if row.verdict == "pass" and row.relative_error == 0.0:
+    index = "[" + ", ".join(str(i) for i in row.worst_index) + "]: " if row.worst_index else ""
+    error = f"{row.relative_error:.1e}"
+    if row.expected_shape is not None and row.expected_shape != row.shape:
+        error, worst = "-", f"shape should be {_shape(row.expected_shape)}"
+    elif not row.worst_index and row.shape:
         worst = "-"
     else:
-        worst = f"{index}: {_number(row.expected)}, {_number(row.got)}"
-    return [row.name, shape, f"{row.relative_error:.1e}", worst, row.verdict, row.diagnosis]
+        worst = f"{index}{_number(row.expected)}, {_number(row.got)}"
+    return [row.name, _shape(row.shape), error, worst, row.verdict, row.diagnosis]
 
 
 class GradientMismatch(AssertionError):
