@@ -219,3 +219,55 @@ def test_the_unchanged_backprop_pieces_equal_the_generated_backward(network):
         pieces = reference.backprop(probe.params, reference.forward(probe.params, batch))
         for name, value in expected.items():
             np.testing.assert_allclose(pieces[name], value, rtol=1e-12, atol=1e-14)
+
+
+def test_user_names_for_parameters_and_gradients():
+    correct = rows_code(BCE_NET)
+    ours = {f"{kind}{k}": f"{'weights' if kind == 'W' else 'bias'}_{k}" for k in (1, 2, 3) for kind in "Wb"}
+
+    def renamed(params, X, Y):
+        grads = correct({name: params[user] for name, user in ours.items()}, X, Y)
+        return {f"grad_of_{ours[name[1:]]}": value for name, value in grads.items()}
+
+    grad_names = {name: f"grad_of_{user}" for name, user in ours.items()}
+    assert check_gradients(BCE_NET, renamed, names=ours, grad_names=grad_names).verdict == "pass"
+
+
+class ListsModel:
+    """Parameters and gradients in lists, the layer counted from 0 (paths with {i})."""
+
+    def __init__(self, network):
+        self.activations = [f.name for f in network.activations]
+        self.loss = network.loss.name
+        self.weights = [np.zeros((n, p)) for p, n in zip(network.sizes, network.sizes[1:], strict=False)]
+        self.biases = [np.zeros(n) for n in network.sizes[1:]]
+
+    def forward(self, X):
+        self.X = X
+        params = self._params()
+        return rows_dict.make_forward(self.activations)(params, X)
+
+    def backward(self, Y):
+        grads = rows_dict.make_grads(self.activations, self.loss)(self._params(), self.X, Y)
+        self.weight_grads = [grads[f"dW{k}"] for k in range(1, len(self.weights) + 1)]
+        self.bias_grads = [grads[f"db{k}"] for k in range(1, len(self.weights) + 1)]
+
+    def _params(self):
+        params = {f"W{k}": W for k, W in enumerate(self.weights, start=1)}
+        params.update({f"b{k}": b for k, b in enumerate(self.biases, start=1)})
+        return params
+
+
+def test_an_object_adapter_reads_lists_by_path():
+    adapter = ObjectAdapter(
+        ListsModel(BCE_NET), weights="weights[{i}]", biases="biases[{i}]",
+        weight_grads="weight_grads[{i}]", bias_grads="bias_grads[{i}]",
+    )
+    report = check_gradients(BCE_NET, adapter)
+    assert report.verdict == "pass"
+    assert report.row("forward ŷ").ok
+
+
+def test_a_bad_attribute_path_is_a_clear_error():
+    with pytest.raises(CheckError, match="has no 'coefs\\[0\\]'"):
+        check_gradients(BCE_NET, ObjectAdapter(ListsModel(BCE_NET), weights="coefs[{i}]", biases="biases[{i}]"))
