@@ -163,7 +163,7 @@ def test_the_mismatch_is_an_assertion_error_whose_message_is_the_table():
     message = str(caught.value)
     assert message == caught.value.report.table()
     assert "layer 2 misses f′(z)" in message
-    assert message.splitlines()[3].split() == [
+    assert message.splitlines()[4].split() == [
         "parameter", "shape", "rel.", "error", "worst", "element:", "expected,", "got", "verdict", "diagnosis"
     ]
 

@@ -258,7 +258,8 @@ def check_gradients(
         gradient_rows = _with_finite_differences(reference, probe, runs[0], gradient_rows, notes)
     rows += gradient_rows
     findings = _changed_parameters(layout, probe, outcomes)
-    description = f"{layout.describe()}, gradients {'summed' if chosen_reduction == 'sum' else 'averaged'}"
+    summed = "summed" if chosen_reduction == "sum" else "averaged"
+    description = f"{layout.describe()}; gradients {summed} over the batch"
     return GradientReport(
         network=net.compact,
         layout=description,

@@ -238,10 +238,10 @@ def make_probe(network: Network, *, seed: int = 0, dtype: numpy.typing.DTypeLike
 
 def _biases_between_gaps(product: Array) -> tuple[Array, float]:
     """For each unit (column), the bias that puts zero in the middle of the widest gap between
-    its sorted values among the middle half of the samples; and the smallest half-gap."""
+    its sorted values among the middle 70% of the samples; and the smallest half-gap."""
     values = numpy.sort(product, axis=0)
     rows = values.shape[0]
-    low, high = rows // 4, max(rows // 4 + 1, (3 * rows) // 4)
+    low, high = (15 * rows) // 100, max((15 * rows) // 100 + 1, (85 * rows) // 100)
     gaps = values[low + 1 : high + 1] - values[low:high]
     widest = numpy.argmax(gaps, axis=0) + low
     columns = numpy.arange(values.shape[1])

@@ -4,9 +4,10 @@ Contract
 --------
 * :class:`Tolerance` fits the user's dtype: with ε its machine epsilon, a parameter passes when its
   relative error is at most 10·√ε (1.5e-7 in float64, 3.5e-3 in float32) and fails above ε^¼
-  (1.2e-4, 1.9e-2); in between the verdict is ``inconclusive``, as it is when the finite-difference
-  witness disagrees with the reference. The error of an array is its largest element error over
-  its largest reference element (or 1/1000 of the largest gradient of the network, if larger). A verdict is one of :data:`VERDICTS`, never a bare bool.
+  (1.2e-4, 1.9e-2); in between the verdict is ``inconclusive``, as it is when the
+  finite-difference witness disagrees with the reference. The error of an array is its largest
+  element error over its largest reference element (or 1/1000 of the network's largest gradient,
+  if that is larger). A verdict is one of :data:`VERDICTS`, never a bare bool.
 * :class:`GradientReport` holds one :class:`ParameterRow` per parameter (and rows for the forward
   pass and the loss when the user gave them), the findings that concern the whole code (parameters
   changed by it), and the layer nearest the output that fails. :meth:`GradientReport.table` is the
@@ -117,8 +118,9 @@ class GradientReport:
         sizes = " and ".join(str(size) for size in self.batch_sizes)
         text = [
             f"gradient check of {self.network}",
-            f"  {self.tolerance.dtype}, {self.layout}; batches of {sizes} samples; every |z| ≥ {self.margin:.2g}"
-            f" (pass ≤ {self.tolerance.passes:.1e} < inconclusive ≤ {self.tolerance.fails:.1e} < fail)",
+            f"  {self.tolerance.dtype}; {self.layout}",
+            f"  batches of {sizes} samples, every |z| ≥ {self.margin:.2g};"
+            f" pass ≤ {self.tolerance.passes:.1e} < inconclusive ≤ {self.tolerance.fails:.1e} < fail",
             "",
             joined(header).rstrip(),
             *(joined(line).rstrip() for line in lines),
