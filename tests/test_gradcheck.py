@@ -20,6 +20,7 @@ from symbackprop.testing import (
     assert_gradients,
     check_gradients,
 )
+from symbackprop.testing.adapters import parse_path
 from symbackprop.testing.reference import make_probe, reference_for
 
 BCE_NET = sb.Network([3, 5, 4, 2], ["tanh", "relu", "sigmoid"], "bce")
@@ -271,3 +272,22 @@ def test_an_object_adapter_reads_lists_by_path():
 def test_a_bad_attribute_path_is_a_clear_error():
     with pytest.raises(CheckError, match="has no 'coefs\\[0\\]'"):
         check_gradients(BCE_NET, ObjectAdapter(ListsModel(BCE_NET), weights="coefs[{i}]", biases="biases[{i}]"))
+
+
+@pytest.mark.parametrize(
+    ("path", "steps"),
+    [
+        ("W1", [("attr", "W1")]),
+        ("weights[0]", [("attr", "weights"), ("index", 0)]),
+        ("params['W1']", [("attr", "params"), ("key", "W1")]),
+        ("layers[2].weight", [("attr", "layers"), ("index", 2), ("attr", "weight")]),
+    ],
+)
+def test_attribute_paths_are_parsed_not_evaluated(path, steps):
+    assert parse_path(path) == steps
+
+
+@pytest.mark.parametrize("path", [".W1", "a..b", "1a", "a[0]b", "[0]", "__import__('os')"])
+def test_malformed_attribute_paths_are_refused(path):
+    with pytest.raises(CheckError, match="is not an attribute path"):
+        parse_path(path)

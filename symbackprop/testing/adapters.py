@@ -201,10 +201,12 @@ def parse_path(path: str) -> list[tuple[str, str | int]]:
     position = 0
     while position < len(path):
         match = _PATH_TOKEN.match(path, position)
-        starts_with_dot = match is not None and match.group(0).startswith(".")
-        if match is None or (position == 0) == starts_with_dot and match.group(1) is not None or (
-            position == 0 and match.group(1) is None
-        ):
+        # The path starts with a bare name; every later name follows a dot.
+        first = position == 0
+        well_formed = match is not None and (
+            match.group(0).startswith(".") != first if match.group(1) is not None else not first
+        )
+        if match is None or not well_formed:
             raise CheckError(f"'{path}' is not an attribute path like W1, weights[0] or params['W1']")
         if match.group(1) is not None:
             steps.append(("attr", match.group(1)))
