@@ -291,3 +291,21 @@ def test_attribute_paths_are_parsed_not_evaluated(path, steps):
 def test_malformed_attribute_paths_are_refused(path):
     with pytest.raises(CheckError, match="is not an attribute path"):
         parse_path(path)
+
+
+def test_float32_gradients_from_float64_inputs_get_float32_tolerances():
+    correct = rows_code(BCE_NET)
+
+    def in_float32(params, X, Y):
+        as32 = {name: value.astype(np.float32) for name, value in params.items()}
+        return correct(as32, X.astype(np.float32), Y.astype(np.float32))
+
+    report = check_gradients(BCE_NET, in_float32)
+    assert report.verdict == "pass"
+    assert report.tolerance.dtype == "float32"
+    assert "returned float32 gradients" in report.table()
+
+
+def test_finite_differences_on_a_sample_of_elements():
+    report = check_gradients(BCE_NET, rows_code(BCE_NET), finite_differences=True, finite_difference_elements=3)
+    assert all(row.finite_difference_error < 1e-6 for row in report.rows)

@@ -13,6 +13,8 @@ the reference with the dtype's :class:`Tolerance`, and diagnoses each row that d
 by the closest mutant of :mod:`.mutants` that explains it (preferring the mistake that explains
 the most failing rows, then the catalogue's order); (5) reports parameters the code changed.
 With ``finite_differences`` the reference itself is checked by central differences in float64.
+The tolerances are those of the dtype handed to the code, or of the gradients it returns when
+their precision is lower.
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ def check_gradients(
     reduction: str | None = None,
     dtype: numpy.typing.DTypeLike | None = None,
     finite_differences: bool = False,
+    finite_difference_elements: int | None = None,
     seed: int = 0,
 ) -> GradientReport:
     """Judge hand-written gradients of ``network`` against the symbolic reference.
@@ -209,7 +212,10 @@ def check_gradients(
     ``weight_layout`` ("out_in"/"in_out"), ``bias_shape`` ("flat"/"column"/"row") and
     ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell, else asked for.
     ``dtype`` (default: that of ``params`` or of the object's weights, else float64) is the
-    precision of the parameters and data handed to the code, and sets the tolerances.
+    precision of the parameters and data handed to the code, and sets the tolerances (those of the
+    gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
+    reference by central differences of every element, or of ``finite_difference_elements``
+    elements of each parameter, drawn at random.
     """
     net = _network(network)
     options = {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
@@ -235,6 +241,11 @@ def check_gradients(
     tolerance = Tolerance.for_dtype(chosen_dtype)
     rows: list[ParameterRow] = []
     notes: list[str] = []
+    returned = [kind for kind in {numpy.asarray(grad).dtype for grad in first.grads.values()} if kind.kind == "f"]
+    lowest = max(returned, key=lambda kind: numpy.finfo(kind).eps, default=chosen_dtype)
+    if numpy.finfo(lowest).eps > numpy.finfo(chosen_dtype).eps:
+        tolerance = Tolerance.for_dtype(lowest)
+        notes.append(f"your code returned {lowest} gradients from {chosen_dtype} inputs: judged with its tolerances")
     rows += _forward_rows(reference, probe, layout, outcomes, tolerance)
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     rows += loss_rows
@@ -255,7 +266,9 @@ def check_gradients(
     )
     gradient_rows = _gradient_rows(net, layout, runs, mutants, tolerance)
     if finite_differences:
-        gradient_rows = _with_finite_differences(reference, probe, runs[0], gradient_rows, notes)
+        gradient_rows = _with_finite_differences(
+            reference, probe, runs[0], gradient_rows, notes, finite_difference_elements
+        )
     rows += gradient_rows
     findings = _changed_parameters(layout, probe, outcomes)
     summed = "summed" if chosen_reduction == "sum" else "averaged"
@@ -492,26 +505,30 @@ def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome
 
 
 def _with_finite_differences(
-    reference: Reference, probe: Probe, run: _Run, rows: list[ParameterRow], notes: list[str]
+    reference: Reference, probe: Probe, run: _Run, rows: list[ParameterRow], notes: list[str], elements: int | None
 ) -> list[ParameterRow]:
-    """Central differences of our float64 loss by every element, compared with the reference."""
+    """Central differences of our float64 loss by every element (or by ``elements`` elements of
+    each parameter, drawn at random), compared with the reference."""
     params = {name: value.copy() for name, value in probe.params.items()}
+    rng = numpy.random.default_rng(0)
     updated = []
     by_label = {_gradient_label(name): name for name in params}
     for row in rows:
         name = by_label[row.name]
-        value = params[name]
-        estimate = numpy.empty_like(value)
-        for index in numpy.ndindex(value.shape):
-            original = float(value[index])
+        flat = params[name].reshape(-1)
+        chosen = numpy.arange(flat.size) if elements is None else rng.choice(flat.size, min(elements, flat.size), False)
+        estimate = numpy.empty(chosen.size)
+        for position, index in enumerate(chosen):
+            original = float(flat[index])
             step = FD_STEP * max(1.0, abs(original))
-            value[index] = original + step
+            flat[index] = original + step
             up = reference.loss(params, run.batch)
-            value[index] = original - step
+            flat[index] = original - step
             down = reference.loss(params, run.batch)
-            value[index] = original
-            estimate[index] = (up - down) / (2 * step) * run.scale
-        error, _ = _relative(estimate, run.correct[name], 0.0)
+            flat[index] = original
+            estimate[position] = (up - down) / (2 * step) * run.scale
+        correct = run.correct[name].reshape(-1)
+        error, _ = _relative(estimate, correct[chosen], float(numpy.max(numpy.abs(correct), initial=0.0)))
         verdict = row.verdict
         if error > FD_TOLERANCE and verdict == "pass":
             verdict = "inconclusive"
