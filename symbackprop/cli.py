@@ -5,7 +5,7 @@ Contract
 Each sub-command is a :class:`Command`: a name, a help line, a function that adds its options
 and a function that runs it and returns the exit status. Bad input of any kind (a spec, a file,
 an option) ends with one ``symbackprop: error: ...`` line on stderr and status 2, never a
-traceback; ``verify`` returns 1 when a rule fails.
+traceback; ``verify`` returns 1 when a rule fails, ``check`` when a gradient does not pass.
 """
 
 from __future__ import annotations
@@ -225,6 +225,36 @@ def _latex(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="your code as module:name (a module on the path or a .py file), e.g. mine:grads")
+    parser.add_argument("--spec", required=True,
+                        help="the network: a TOML file, widths like 2-4-1 (with --activations, --loss) or compact form")
+    parser.add_argument("--activations", help="one activation per layer (relu,relu,sigmoid) or one for all")
+    parser.add_argument("--loss", help="sse, half_sse, mse, bce or cce")
+    parser.add_argument("--activation-def", action="append", default=[], metavar="NAME=EXPR",
+                        help="define a custom activation in x (repeatable)")
+    parser.add_argument("--samples", choices=("rows", "columns"), help="samples as rows or columns (default: detect)")
+    parser.add_argument("--weight-layout", choices=("out_in", "in_out"), help="W as (out, in) or (in, out)")
+    parser.add_argument("--bias-shape", choices=("flat", "column", "row"), help="b as (n,), (n, 1) or (1, n)")
+    parser.add_argument("--reduction", choices=("mean", "sum"), help="gradients averaged (default) or summed")
+    parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
+    parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    from .testing import check_gradients, load_target
+
+    network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
+    report = check_gradients(
+        network, load_target(arguments.target), samples=arguments.samples, weight_layout=arguments.weight_layout,
+        bias_shape=arguments.bias_shape, reduction=arguments.reduction, dtype=arguments.dtype,
+        finite_differences=arguments.finite_differences, seed=arguments.seed,
+    )
+    print(report.table())
+    return 0 if report.ok else 1
+
+
 COMMANDS: list[Command] = [
     Command("derive", "print the index-form derivation of a network", add_network_arguments, _derive),
     Command("verify", "check the derivation against the matrix-form rules", _add_verify_arguments, _verify),
@@ -233,6 +263,8 @@ COMMANDS: list[Command] = [
     Command("generate", "write the NumPy module of a network (forward, backward, trainer)", _add_generate_arguments,
             _generate),
     Command("train", "train a network on a CSV file; write weights, history and a plot", _add_train_arguments, _train),
+    Command("check", "check your hand-written gradients against the derivation; name the mistake",
+            _add_check_arguments, _check),
     Command("regenerate", "rebuild the committed reference modules in generated/", _add_regenerate_arguments,
             _regenerate),
     Command(

@@ -1,0 +1,350 @@
+"""How the checker calls hand-written code, in the forms people write it.
+
+Contract
+--------
+* A :class:`Layout` says how the user's arrays are laid out (samples as rows or columns, W as
+  (out, in) or (in, out), b as (n,), (n, 1) or (1, n)) and converts between it and the canonical
+  layout of the generated modules (rows, (out, in), (n,)).
+* :class:`FunctionAdapter` wraps ``grads(params, X, Y)``, which returns a dict of gradients (or a
+  ``(loss, grads)`` pair), with an optional ``forward(params, X)`` and ``loss(params, X, Y)``.
+* :class:`ObjectAdapter` wraps an object with forward/backward methods, given the names of its
+  methods and the paths of its parameters and gradients (``"W{k}"``, ``"weights[{i}]"``,
+  ``"params['W{k}']"``, ``"layers[{i}].weight"``; ``{k}`` is the layer from 1, ``{i}`` from 0).
+  It writes the probe's parameters into the object before each call.
+* Both hand :meth:`run` the parameters under our names (W1, b1, ...) in the user's layout and
+  return an :class:`Outcome` with the gradients under our names, read from the keys the user's
+  code uses: the parameter's own name, ``d`` + name, ``grad_`` + name, or an explicit mapping.
+* :func:`load_target` imports ``module:attribute`` (a module name or a path to a .py file),
+  with the working directory on ``sys.path``; paths are parsed, never evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from ..errors import SymbackpropError
+from .reference import Array, Params
+
+SAMPLES = ("rows", "columns")
+WEIGHT_LAYOUTS = ("out_in", "in_out")
+BIAS_SHAPES = ("flat", "column", "row")
+_BIAS_TEXT = {"flat": "(n,)", "column": "(n, 1)", "row": "(1, n)"}
+
+
+class CheckError(SymbackpropError):
+    """The checker cannot call the user's code: a missing name, an ambiguous layout, a crash."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The user's layout of data, weights and biases."""
+
+    samples: str = "rows"
+    weights: str = "out_in"
+    biases: str = "flat"
+
+    def describe(self) -> str:
+        weights = "W (out, in)" if self.weights == "out_in" else "W (in, out)"
+        return f"samples as {self.samples}, {weights}, b {_BIAS_TEXT[self.biases]}"
+
+    def data(self, array: Array, dtype: numpy.dtype) -> Array:
+        array = array if self.samples == "rows" else array.T
+        return numpy.array(array, dtype=dtype, order="C")
+
+    def to_user(self, name: str, array: Array, dtype: numpy.dtype | None = None) -> Array:
+        """A canonical parameter (or gradient) in this layout."""
+        if name.startswith("W"):
+            array = array if self.weights == "out_in" else array.T
+        elif array.ndim == 1:
+            array = {"flat": array, "column": array[:, None], "row": array[None, :]}[self.biases]
+        return numpy.array(array, dtype=dtype or array.dtype, order="C")
+
+    def from_user(self, name: str, array: Array, size: int) -> Array:
+        """A user's gradient in the canonical layout, as far as its shape allows (a wrong shape is
+        kept, so that the mutants of that shape can still recognise it)."""
+        array = numpy.asarray(array, dtype=numpy.float64)
+        if name.startswith("W"):
+            return array if self.weights == "out_in" or array.ndim != 2 else array.T
+        if array.size == size or array.ndim < 2 or 1 in array.shape:
+            return array.reshape(-1) if array.ndim else array
+        return array.T if self.samples == "columns" else array
+
+    def output(self, array: Array) -> Array:
+        array = numpy.asarray(array, dtype=numpy.float64)
+        return array if self.samples == "rows" else array.T
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of the user's code gave, under our parameter names, in the user's layout."""
+
+    grads: Params
+    prediction: Array | None
+    loss: float | None
+    #: The parameters after the call, to find code that changes them.
+    params_after: Params
+
+
+@dataclass(frozen=True)
+class KnownLayout:
+    """What the user's own parameters tell of the layout and dtype (None: they do not say)."""
+
+    weights: str | None = None
+    biases: str | None = None
+    dtype: numpy.dtype | None = None
+
+
+def _gradient_keys(name: str, user_name: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((user_name, f"d{user_name}", f"grad_{user_name}", f"d{name}", name)))
+
+
+def _pick_gradients(
+    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str
+) -> Params:
+    if not isinstance(returned, Mapping):
+        raise CheckError(f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
+                         f"{{'dW1': ..., 'db1': ...}}")
+    grads = {}
+    for name in names:
+        keys = (grad_names[name],) if name in grad_names else _gradient_keys(name, user_names.get(name, name))
+        found = next((key for key in keys if key in returned), None)
+        if found is None:
+            raise CheckError(
+                f"{where}: no gradient of {user_names.get(name, name)} among the keys {sorted(map(str, returned))};"
+                f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}})"
+            )
+        # A copy: code that accumulates in place would otherwise change what an earlier call returned.
+        grads[name] = numpy.array(returned[found])
+    return grads
+
+
+def known_layout_of(network_sizes: Sequence[int], W1: Array | None, b1: Array | None) -> KnownLayout:
+    """The layout that the user's first weight and bias reveal, where their shapes are unambiguous."""
+    weights = biases = None
+    dtype = None
+    n_in, n_out = network_sizes[0], network_sizes[1]
+    if W1 is not None:
+        W1 = numpy.asarray(W1)
+        dtype = W1.dtype if numpy.issubdtype(W1.dtype, numpy.floating) else None
+        if n_in != n_out and W1.shape == (n_out, n_in):
+            weights = "out_in"
+        elif n_in != n_out and W1.shape == (n_in, n_out):
+            weights = "in_out"
+    if b1 is not None:
+        shape = numpy.shape(b1)
+        biases = {(n_out,): "flat", (n_out, 1): "column", (1, n_out): "row"}.get(shape) if n_out != 1 else None
+    return KnownLayout(weights, biases, dtype)
+
+
+class FunctionAdapter:
+    """``grads(params, X, Y)``, with optional ``forward(params, X)`` and ``loss(params, X, Y)``."""
+
+    def __init__(
+        self,
+        grads: Callable[..., Any],
+        *,
+        forward: Callable[..., Any] | None = None,
+        loss: Callable[..., Any] | None = None,
+        names: Mapping[str, str] | None = None,
+        grad_names: Mapping[str, str] | None = None,
+        params: Mapping[str, Array] | None = None,
+    ) -> None:
+        if not callable(grads):
+            raise CheckError(f"the gradient function is not callable: {grads!r}")
+        self.grads_function = grads
+        self.forward_function = forward
+        self.loss_function = loss
+        self.names = dict(names or {})
+        self.grad_names = dict(grad_names or {})
+        self.example = dict(params or {})
+        self.label = getattr(grads, "__qualname__", repr(grads))
+
+    def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
+        if not self.example:
+            return KnownLayout()
+        key = self.names.get
+        return known_layout_of(sizes, self.example.get(key("W1", "W1")), self.example.get(key("b1", "b1")))
+
+    def run(self, params: Params, X: Array, Y: Array) -> Outcome:
+        given = {self.names.get(name, name): value.copy() for name, value in params.items()}
+        loss = None
+        returned = self.grads_function(given, X, Y)
+        if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+            loss, returned = float(returned[0]), returned[1]
+        grads = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
+        after = {name: numpy.array(given[self.names.get(name, name)]) for name in params}
+        prediction = None
+        if self.forward_function is not None:
+            out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
+            prediction = numpy.asarray(out[0] if isinstance(out, tuple) else out)
+        if self.loss_function is not None:
+            loss = float(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y))
+        return Outcome(grads, prediction, loss, after)
+
+
+_PATH_TOKEN = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]|\[(['\"])(.*?)\3\]")
+
+
+def parse_path(path: str) -> list[tuple[str, str | int]]:
+    """``"layers[0].weight"`` as ``[("attr", "layers"), ("index", 0), ("attr", "weight")]``;
+    ``"params['W1']"`` as ``[("attr", "params"), ("key", "W1")]``."""
+    steps: list[tuple[str, str | int]] = []
+    position = 0
+    while position < len(path):
+        match = _PATH_TOKEN.match(path, position)
+        # The path starts with a bare name; every later name follows a dot.
+        first = position == 0
+        well_formed = match is not None and (
+            match.group(0).startswith(".") != first if match.group(1) is not None else not first
+        )
+        if match is None or not well_formed:
+            raise CheckError(f"'{path}' is not an attribute path like W1, weights[0] or params['W1']")
+        if match.group(1) is not None:
+            steps.append(("attr", match.group(1)))
+        elif match.group(2) is not None:
+            steps.append(("index", int(match.group(2))))
+        else:
+            steps.append(("key", match.group(4)))
+        position = match.end()
+    return steps
+
+
+def _step_into(holder: Any, step: tuple[str, str | int], path: str) -> Any:
+    kind, value = step
+    try:
+        return getattr(holder, str(value)) if kind == "attr" else holder[value]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        raise CheckError(f"the object has no '{path}' (failed at {value!r})") from None
+
+
+def get_path(root: Any, path: str) -> Any:
+    holder = root
+    for step in parse_path(path):
+        holder = _step_into(holder, step, path)
+    return holder
+
+
+def set_path(root: Any, path: str, value: Any) -> None:
+    steps = parse_path(path)
+    holder = root
+    for step in steps[:-1]:
+        holder = _step_into(holder, step, path)
+    kind, last = steps[-1]
+    try:
+        if kind == "attr":
+            setattr(holder, str(last), value)
+        else:
+            holder[last] = value
+    except (AttributeError, IndexError, KeyError, TypeError) as error:
+        raise CheckError(f"cannot set '{path}' on the object ({error})") from None
+
+
+class ObjectAdapter:
+    """An object with forward/backward methods, given the names of its methods and attributes.
+
+    ``forward(X)`` is called first, then ``backward(*backward_arguments)`` with names from X, Y and
+    Y_hat (the forward's result). Gradients are read from ``weight_grads``/``bias_grads`` paths
+    after the call, or, when those are None, from the dict ``backward`` returns.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        forward: str = "forward",
+        backward: str = "backward",
+        loss: str | None = None,
+        weights: str = "W{k}",
+        biases: str = "b{k}",
+        weight_grads: str | None = None,
+        bias_grads: str | None = None,
+        backward_arguments: Sequence[str] = ("Y",),
+        loss_arguments: Sequence[str] = ("Y_hat", "Y"),
+    ) -> None:
+        for method in (forward, backward, *([loss] if loss else [])):
+            if not callable(getattr(model, method, None)):
+                raise CheckError(f"{type(model).__name__} has no method '{method}'")
+        for arguments in (backward_arguments, loss_arguments):
+            unknown = [name for name in arguments if name not in ("X", "Y", "Y_hat")]
+            if unknown:
+                raise CheckError(f"unknown argument name(s) {unknown}; use X, Y and Y_hat")
+        if (weight_grads is None) != (bias_grads is None):
+            raise CheckError("give both weight_grads and bias_grads paths, or neither (backward returns a dict)")
+        self.model = model
+        self.forward_method, self.backward_method, self.loss_method = forward, backward, loss
+        self.paths = {"W": weights, "b": biases}
+        self.grad_paths = {"W": weight_grads, "b": bias_grads} if weight_grads else None
+        self.backward_arguments = tuple(backward_arguments)
+        self.loss_arguments = tuple(loss_arguments)
+        self.label = type(model).__name__
+
+    def _path(self, name: str, paths: Mapping[str, str | None]) -> str:
+        k = int(name[1:])
+        return str(paths[name[0]]).format(k=k, i=k - 1)
+
+    def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
+        return known_layout_of(sizes, get_path(self.model, self._path("W1", self.paths)),
+                               get_path(self.model, self._path("b1", self.paths)))
+
+    def run(self, params: Params, X: Array, Y: Array) -> Outcome:
+        for name, value in params.items():
+            set_path(self.model, self._path(name, self.paths), value.copy())
+        prediction = getattr(self.model, self.forward_method)(X)
+        prediction = numpy.asarray(prediction[0] if isinstance(prediction, tuple) else prediction)
+        values = {"X": X, "Y": Y, "Y_hat": prediction}
+        returned = getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments))
+        if self.grad_paths is not None:
+            grads = {name: numpy.array(get_path(self.model, self._path(name, self.grad_paths))) for name in params}
+        else:
+            grads = _pick_gradients(returned, list(params), {}, {}, f"{self.label}.{self.backward_method}")
+        after = {name: numpy.array(get_path(self.model, self._path(name, self.paths))) for name in params}
+        loss = None
+        if self.loss_method is not None:
+            loss = float(getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)))
+        return Outcome(grads, prediction, loss, after)
+
+
+def load_target(target: str) -> Any:
+    """The object named by ``module:attribute`` (a dotted module name or a path to a .py file)."""
+    module_text, colon, attribute = target.rpartition(":")
+    if not colon or not module_text or not attribute:
+        raise CheckError(f"'{target}' is not module:attribute (like my_backprop:grads or path/to/net.py:Net)")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    if module_text.endswith(".py"):
+        path = Path(module_text)
+        if not path.is_file():
+            raise CheckError(f"{module_text}: no such file")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise CheckError(f"{module_text}: cannot be imported")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+    else:
+        try:
+            module = importlib.import_module(module_text)
+        except ModuleNotFoundError as error:
+            raise CheckError(
+                f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
+            ) from None
+        except Exception as error:
+            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+    holder: Any = module
+    for part in attribute.split("."):
+        if not hasattr(holder, part):
+            raise CheckError(f"{module_text} has no '{attribute}'")
+        holder = getattr(holder, part)
+    return holder

@@ -1,0 +1,235 @@
+"""The catalogue of known mistakes: each mutant is the correct gradient with one mistake in it.
+
+Contract
+--------
+:data:`CATALOGUE` names every kind of mistake the checker can recognise, with a summary.
+:func:`build_mutants` makes the mutants of one network on the probe's runs: a mistake inside
+back-propagation (a missing f′, f′ taken at a, the wrong weights or activations, the bias summed
+over the wrong axis, the output δ without y) re-runs :meth:`Reference.backprop` with that one step
+replaced, so the mistake flows down the layers as it does in the user's code; a mistake in one
+parameter (a factor m, 1/m, 2, ½ or −1, a transposed ∂L/∂W) changes that parameter only; and
+accumulation across calls adds the first run's gradient to the second's. Mutants equal to the
+correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart.
+The last two entries, a forward pass without its output activation and parameters changed by the
+user's code, are found by direct comparison, not by a mutant (see :mod:`.check`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy
+import sympy as sp
+
+from .. import equations as eq
+from .reference import Array, Cache, Params, Reference, Step
+
+#: Every kind of mistake with its summary, in the order a tie between equal matches is broken.
+CATALOGUE: Mapping[str, str] = {
+    "missing_mean": "the 1/m of the batch mean is missing (m times too large)",
+    "extra_mean": "divided by the batch size m once too often (m times too small)",
+    "double": "a factor 2 too large",
+    "half": "a factor 2 too small",
+    "sign": "the sign is flipped",
+    "transposed": "∂L/∂W is transposed",
+    "missing_derivative": "a hidden δ was not multiplied by f′(z)",
+    "derivative_of_output": "f′ was evaluated at a = f(z) instead of at z",
+    "output_not_through_activation": "the output δ is ∂L/∂ŷ, not passed through the output activation",
+    "extra_output_derivative": "the output δ ŷ − y was multiplied by f′(z) once more",
+    "output_without_target": "the output δ is ŷ instead of ŷ − y (softmax/sigmoid + cross-entropy)",
+    "this_layer_activation": "∂L/∂W⁽ᵏ⁾ uses a⁽ᵏ⁾ where a⁽ᵏ⁻¹⁾ belongs",
+    "preactivation_input": "∂L/∂W⁽ᵏ⁾ uses z⁽ᵏ⁻¹⁾ where a⁽ᵏ⁻¹⁾ belongs",
+    "neighbour_weights": "δ was passed back through the wrong layer's weights",
+    "bias_over_units": "∂L/∂b was summed over the units instead of over the samples",
+    "bias_over_everything": "∂L/∂b was summed over the samples and the units",
+    "bias_not_summed": "∂L/∂b was not summed over the samples",
+    "accumulating": "gradients accumulate across calls (not reset between batches)",
+    # Found by direct comparison rather than by a mutant:
+    "forward_without_output_activation": "the forward pass returns z⁽ᴸ⁾: the output activation is not applied",
+    "changed_parameters": "the code changed the parameters while computing the gradients",
+}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """The gradient of every run with one known mistake, and that mistake in plain words."""
+
+    kind: str
+    #: The layer where the mistake sits; layers below it inherit it through δ.
+    layer: int
+    #: What is wrong, in plain words; ``{name}`` stands for the parameter of the row.
+    description: str
+    grads: tuple[Params, ...]
+    #: The parameter the mistake is confined to, or None when it flows through δ.
+    parameter: str | None = None
+
+
+def _scaled(grads: Params, scale: float) -> Params:
+    return {name: value * scale for name, value in grads.items()}
+
+
+def build_mutants(
+    reference: Reference,
+    params: Mapping[str, Array],
+    caches: Sequence[Cache],
+    corrects: Sequence[Params],
+    scales: Sequence[float],
+) -> list[Mutant]:
+    """Every applicable mutant on the runs of ``caches``; ``corrects`` are the right gradients
+    (``scales`` × the batch mean: 1 for averaged gradients, m for summed ones)."""
+    mutants = []
+    for mutant in _all_mutants(reference, params, caches, corrects, scales):
+        if not _equals_correct(mutant, corrects):
+            mutants.append(mutant)
+    return mutants
+
+
+def _equals_correct(mutant: Mutant, corrects: Sequence[Params]) -> bool:
+    for grads, correct in zip(mutant.grads, corrects, strict=True):
+        for name, value in grads.items():
+            right = correct[name]
+            if value.shape != right.shape:
+                return False
+            scale = max(float(numpy.max(numpy.abs(right), initial=0.0)), 1e-300)
+            if float(numpy.max(numpy.abs(value - right), initial=0.0)) > 1e-9 * scale:
+                return False
+    return True
+
+
+def _all_mutants(
+    reference: Reference,
+    params: Mapping[str, Array],
+    caches: Sequence[Cache],
+    corrects: Sequence[Params],
+    scales: Sequence[float],
+) -> Iterator[Mutant]:
+    L = reference.depth
+    derivation = reference.derivation
+
+    def rerun(kind: str, layer: int, description: str, changes: Mapping[tuple[str, int], Step]) -> Mutant:
+        # layer: the first layer whose gradients the change reaches.
+        grads = tuple(
+            _scaled(reference.backprop(params, cache, changes), scale)
+            for cache, scale in zip(caches, scales, strict=True)
+        )
+        return Mutant(kind, layer, description, grads)
+
+    def per_parameter(kind: str, name: str, description: str, change: Callable[[Array, int], Array]) -> Mutant:
+        grads = tuple(
+            {**correct, name: change(correct[name], cache.size)}
+            for correct, cache in zip(corrects, caches, strict=True)
+        )
+        return Mutant(kind, int(name[1:]), description, grads, parameter=name)
+
+    for name in reference.parameter_names():
+        yield per_parameter("missing_mean", name, "{name} is m times too large: the batch mean (1/m) is missing",
+                            lambda g, m: g * m)
+        yield per_parameter("extra_mean", name, "{name} is m times too small: it was divided by m once too often",
+                            lambda g, m: g / m)
+        yield per_parameter("double", name, "{name} is twice the correct gradient: a factor 2 too many",
+                            lambda g, m: g * 2)
+        yield per_parameter("half", name, "{name} is half the correct gradient: a factor 2 is missing",
+                            lambda g, m: g / 2)
+        yield per_parameter("sign", name, "{name} has the wrong sign: y − ŷ where ŷ − y belongs, or ascent",
+                            lambda g, m: -g)
+        if name.startswith("W"):
+            yield per_parameter("transposed", name, "{name} is the transpose of the correct gradient",
+                                lambda g, m: g.T)
+
+    for k in range(1, L + 1):
+        activation = derivation.layer(k).activation
+        elementwise = activation.elementwise
+        if k < L:
+            yield rerun(
+                "missing_derivative", k,
+                f"layer {k} misses f′(z): δ{k} was not multiplied by the derivative of {activation.label}",
+                {("delta", k): lambda r, c, p, k, correct, upstream: upstream},
+            )
+        if elementwise and k < L:
+            yield rerun(
+                "derivative_of_output", k,
+                f"layer {k}: f′ was applied to a{k} instead of z{k}"
+                f" ({activation.label}′(a) for {activation.label}′(z))",
+                {("delta", k): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
+            )
+        yield rerun(
+            "this_layer_activation", k,
+            f"dW{k} uses a{k}, the layer's own activation, where a{k - 1} (its input) belongs",
+            {("weight", k): lambda r, c, p, k, correct, upstream: upstream.T @ c.A[k]},
+        )
+        if k > 1:
+            yield rerun(
+                "preactivation_input", k,
+                f"dW{k} uses z{k - 1} (before the activation) where a{k - 1} = f(z{k - 1}) belongs",
+                {("weight", k): lambda r, c, p, k, correct, upstream: upstream.T @ c.Z[k - 1]},
+            )
+            yield from _neighbour_weights(reference, k, rerun)
+        yield rerun(
+            "bias_over_units", k, f"db{k} was summed over the units (axis of the layer) instead of the samples",
+            {("bias", k): lambda r, c, p, k, correct, upstream: upstream.sum(axis=1)},
+        )
+        yield rerun(
+            "bias_over_everything", k, f"db{k} was summed over the samples and the units: one number",
+            {("bias", k): lambda r, c, p, k, correct, upstream: numpy.asarray(upstream.sum())},
+        )
+        yield rerun(
+            "bias_not_summed", k, f"db{k} was not summed over the samples: one row per sample",
+            {("bias", k): lambda r, c, p, k, correct, upstream: upstream},
+        )
+
+    output = derivation.layer(L).activation
+    yield rerun(
+        "output_not_through_activation", L,
+        f"δ{L} is ∂L/∂ŷ: it was not passed through the derivative of the output activation {output.label}",
+        {("delta", L): lambda r, c, p, k, correct, upstream: upstream},
+    )
+    if output.elementwise:
+        yield rerun(
+            "derivative_of_output", L,
+            f"layer {L}: f′ was applied to a{L} instead of z{L} ({output.label}′(ŷ) for {output.label}′(z))",
+            {("delta", L): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
+        )
+        yield rerun(
+            "extra_output_derivative", L,
+            f"δ{L} was multiplied by {output.label}′(z) once more: the fused δ already holds it",
+            {("delta", L): lambda r, c, p, k, correct, upstream: correct * r.derivative(k, c.Z[k])},
+        )
+    fused = eq.activation_output(L)[eq.P] - eq.target()[eq.P]
+    if sp.expand(derivation.output_delta - fused) == 0:
+        yield rerun(
+            "output_without_target", L,
+            f"δ{L} is ŷ where ŷ − y belongs: the target y was not subtracted"
+            f" ({output.label} + {derivation.network.loss.name})",
+            {("delta", L): lambda r, c, p, k, correct, upstream: correct + c.Y / c.size},
+        )
+    yield Mutant(
+        "accumulating", L,
+        "the gradients accumulate across calls: the second call returned the sum of both calls' gradients",
+        (dict(corrects[0]), {name: corrects[0][name] + value for name, value in corrects[1].items()}),
+    )
+
+
+def _neighbour_weights(
+    reference: Reference, k: int, rerun: Callable[[str, int, str, Mapping[tuple[str, int], Step]], Mutant]
+) -> Iterator[Mutant]:
+    """δ⁽ᵏ⁾W⁽ᵏ⁾ (to layer k − 1) computed with another layer's weights, or with W⁽ᵏ⁾ untransposed,
+    wherever the shapes allow it (only then can the user's code have run)."""
+    sizes = reference.network.sizes
+    for j in range(1, reference.depth + 1):
+        for transposed in (False, True):
+            rows, columns = (sizes[j - 1], sizes[j]) if transposed else (sizes[j], sizes[j - 1])
+            if (j, transposed) == (k, False) or rows != sizes[k] or columns != sizes[k - 1]:
+                continue
+            used = f"W{j}ᵀ" if transposed else f"W{j}"
+
+            def back(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array,
+                     j: int = j, transposed: bool = transposed) -> Array:
+                weights = p[f"W{j}"].T if transposed else p[f"W{j}"]
+                return upstream @ weights
+
+            yield rerun(
+                "neighbour_weights", k - 1,
+                f"δ{k} was passed back to layer {k - 1} through {used} where W{k} belongs",
+                {("back", k): back},
+            )

@@ -1,0 +1,108 @@
+"""Style: a function on a dict of arrays; samples as rows, W (out, in), b (n,), batch mean.
+
+``make_grads(activations, loss, mistake=None, layer=None)`` returns ``grads(params, X, Y)``; each
+``if mistake == ...`` line is the buggy twin of the line above it, in layer ``layer``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# f and f' written by hand, the derivative in terms of z and a as a student writes it.
+FUNCTIONS = {
+    "tanh": (np.tanh, lambda z, a: 1.0 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
+    "sigmoid": (sigmoid, lambda z, a: sigmoid(z) * (1.0 - sigmoid(z))),
+    "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
+    "softmax": (softmax, None),
+}
+
+
+def forward(params, X, activations, mistake=None):
+    A, Z = [X], [X]
+    for k, name in enumerate(activations, start=1):
+        z = A[-1] @ params[f"W{k}"].T + params[f"b{k}"]
+        a = FUNCTIONS[name][0](z)
+        if mistake == "forward_without_output_activation" and k == len(activations):
+            a = z
+        Z.append(z)
+        A.append(a)
+    return Z, A
+
+
+def make_forward(activations, mistake=None):
+    def network_forward(params, X):
+        return forward(params, X, activations, mistake)[1][-1]
+
+    return network_forward
+
+
+def make_grads(activations, loss, mistake=None, layer=None):
+    L = len(activations)
+
+    def fprime(k, z, a):
+        return FUNCTIONS[activations[k - 1]][1](z, a)
+
+    def grads(params, X, Y):
+        m = X.shape[0]
+        Z, A = forward(params, X, activations)
+        Y_hat = A[L]
+        if loss in ("bce", "cce"):
+            D = Y_hat - Y
+            if mistake == "output_without_target":
+                D = Y_hat
+            if mistake == "extra_output_derivative":
+                D = (Y_hat - Y) * fprime(L, Z[L], A[L])
+        else:  # sse
+            D = 2 * (Y_hat - Y) * fprime(L, Z[L], A[L])
+            if mistake == "output_not_through_activation":
+                D = 2 * (Y_hat - Y)
+            if mistake == "half":
+                D = (Y_hat - Y) * fprime(L, Z[L], A[L])
+            if mistake == "derivative_of_output" and layer == L:
+                D = 2 * (Y_hat - Y) * fprime(L, A[L], None)
+        if mistake == "sign":
+            D = -D
+        D = D / m
+        if mistake == "missing_mean":
+            D = D * m
+        g = {}
+        for k in range(L, 0, -1):
+            g[f"dW{k}"] = D.T @ A[k - 1]
+            if mistake == "this_layer_activation" and k == layer:
+                g[f"dW{k}"] = D.T @ A[k]
+            if mistake == "preactivation_input" and k == layer:
+                g[f"dW{k}"] = D.T @ Z[k - 1]
+            if mistake == "double" and k == layer:
+                g[f"dW{k}"] = 2 * D.T @ A[k - 1]
+            if mistake == "extra_mean" and k == layer:
+                g[f"dW{k}"] = D.T @ A[k - 1] / m
+            g[f"db{k}"] = D.sum(axis=0)
+            if mistake == "bias_over_units" and k == layer:
+                g[f"db{k}"] = D.sum(axis=1)
+            if mistake == "bias_over_everything" and k == layer:
+                g[f"db{k}"] = D.sum()
+            if mistake == "bias_not_summed" and k == layer:
+                g[f"db{k}"] = D
+            if k > 1:
+                dA = D @ params[f"W{k}"]
+                if mistake == "neighbour_weights" and k - 1 == layer:
+                    dA = D @ params[f"W{k - 1}"].T
+                D = dA * fprime(k - 1, Z[k - 1], A[k - 1])
+                if mistake == "missing_derivative" and k - 1 == layer:
+                    D = dA
+                if mistake == "derivative_of_output" and k - 1 == layer:
+                    D = dA * fprime(k - 1, A[k - 1], None)
+        return g
+
+    return grads

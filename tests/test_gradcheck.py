@@ -1,0 +1,311 @@
+"""The gradient checker against hand-written back-propagation with known mistakes.
+
+Every entry of the catalogue is made, deliberately, in at least one of the coding styles of
+tests/handwritten/ and must be caught and named; the correct implementation of every style must
+pass in float64 and float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from handwritten import class_in_out, column_loop, rows_dict
+
+import symbackprop as sb
+from symbackprop.testing import (
+    CATALOGUE,
+    CheckError,
+    GradientMismatch,
+    ObjectAdapter,
+    assert_gradients,
+    check_gradients,
+)
+from symbackprop.testing.adapters import parse_path
+from symbackprop.testing.reference import make_probe, reference_for
+
+BCE_NET = sb.Network([3, 5, 4, 2], ["tanh", "relu", "sigmoid"], "bce")
+SSE_NET = sb.Network([3, 5, 4, 2], ["tanh", "relu", "sigmoid"], "sse")
+#: W1ᵀ has the shape of W2, so passing δ back through the wrong layer's weights still runs.
+NEIGHBOUR_NET = sb.Network([3, 5, 3, 2], ["tanh", "tanh", "sigmoid"], "bce")
+SOFTMAX_NET = sb.Network([4, 6, 3], ["relu", "softmax"], "cce")
+COLUMN_NET = sb.Network([3, 5, 2], ["sigmoid", "sigmoid"], "half_sse")
+
+
+def rows_code(network, mistake=None, layer=None):
+    return rows_dict.make_grads([f.name for f in network.activations], network.loss.name, mistake, layer)
+
+
+def class_code(network, mistake=None, layer=None, dtype=np.float64):
+    return class_in_out.TwoLayerNet(*network.sizes, mistake=mistake, dtype=dtype)
+
+
+def column_code(network, mistake=None, layer=None):
+    return column_loop.make_grads(network.depth, mistake, layer)
+
+
+#: (style, network, mistake, layer where it sits): each must be caught and named.
+MISTAKES = [
+    (rows_code, BCE_NET, "output_without_target", 3),
+    (rows_code, BCE_NET, "extra_output_derivative", 3),
+    (rows_code, BCE_NET, "sign", 3),
+    (rows_code, BCE_NET, "missing_mean", 3),
+    (rows_code, BCE_NET, "extra_mean", 2),
+    (rows_code, BCE_NET, "double", 1),
+    (rows_code, BCE_NET, "this_layer_activation", 2),
+    (rows_code, BCE_NET, "preactivation_input", 2),
+    (rows_code, BCE_NET, "bias_over_units", 1),
+    (rows_code, BCE_NET, "bias_over_everything", 2),
+    (rows_code, BCE_NET, "bias_not_summed", 3),
+    (rows_code, BCE_NET, "missing_derivative", 2),
+    (rows_code, BCE_NET, "derivative_of_output", 1),
+    (rows_code, SSE_NET, "output_not_through_activation", 3),
+    (rows_code, SSE_NET, "half", 3),
+    (rows_code, SSE_NET, "derivative_of_output", 3),
+    (rows_code, NEIGHBOUR_NET, "neighbour_weights", 1),
+    (class_code, SOFTMAX_NET, "output_without_target", 2),
+    (class_code, SOFTMAX_NET, "transposed", 2),
+    (class_code, SOFTMAX_NET, "accumulating", 2),
+    (column_code, COLUMN_NET, "missing_mean", 2),
+    (column_code, COLUMN_NET, "derivative_of_output", 2),
+    (column_code, COLUMN_NET, "derivative_of_output", 1),
+    (column_code, COLUMN_NET, "missing_derivative", 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("style", "network", "mistake", "layer"),
+    MISTAKES,
+    ids=[f"{style.__name__}-{mistake}-{layer}" for style, _, mistake, layer in MISTAKES],
+)
+def test_each_mistake_is_caught_and_named(style, network, mistake, layer):
+    report = check_gradients(network, style(network, mistake, layer))
+    assert report.verdict == "fail"
+    first = report.first_failure
+    assert (first.mistake, first.layer) == (mistake, layer), report.table()
+    assert first.diagnosis in report.table()
+
+
+def test_every_catalogue_entry_has_a_buggy_implementation():
+    made = {mistake for _, _, mistake, _ in MISTAKES} | {"forward_without_output_activation", "changed_parameters"}
+    assert made == set(CATALOGUE)
+
+
+def test_a_forward_bug_is_reported_as_such_before_the_gradients():
+    names = [f.name for f in BCE_NET.activations]
+    forward = rows_dict.make_forward(names, mistake="forward_without_output_activation")
+    report = check_gradients(BCE_NET, rows_code(BCE_NET), forward=forward)
+    first = report.first_failure
+    assert (first.name, first.mistake) == ("forward ŷ", "forward_without_output_activation")
+    assert all(row.ok for row in report.rows if row.layer > 0)
+
+
+def test_code_that_changes_the_parameters_is_reported():
+    report = check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET, "changed_parameters"))
+    assert report.verdict == "fail"
+    assert [finding.split(" (")[0] for finding in report.findings] == ["your code changed W1"]
+    assert all(row.ok for row in report.rows)
+
+
+CORRECT = [(rows_code, BCE_NET), (rows_code, SSE_NET), (rows_code, SOFTMAX_NET), (column_code, COLUMN_NET)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("style", "network"), CORRECT, ids=[f"{s.__name__}-{n.compact}" for s, n in CORRECT])
+def test_correct_function_styles_pass(style, network, dtype):
+    report = assert_gradients(network, style(network), dtype=dtype)
+    assert report.tolerance.dtype == np.dtype(dtype).name
+    assert report.verdict == "pass"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_correct_class_style_passes_in_its_own_dtype(dtype):
+    model = class_code(SOFTMAX_NET, dtype=dtype)
+    report = assert_gradients(SOFTMAX_NET, ObjectAdapter(model, loss="loss"))
+    assert report.tolerance.dtype == np.dtype(dtype).name
+    assert "W (in, out), b (1, n)" in report.layout
+    assert report.row("loss").ok
+
+
+def test_the_layouts_are_detected_from_the_shapes():
+    column = check_gradients(COLUMN_NET, column_code(COLUMN_NET))
+    assert column.layout.startswith("samples as columns, W (out, in), b (n, 1)")
+    rows = check_gradients(BCE_NET, rows_code(BCE_NET))
+    assert rows.layout.startswith("samples as rows, W (out, in), b (n,)")
+
+
+def test_a_summed_gradient_passes_when_declared_and_is_named_otherwise():
+    summed = column_code(COLUMN_NET, "missing_mean")
+    assert check_gradients(COLUMN_NET, summed, reduction="sum").verdict == "pass"
+    report = check_gradients(COLUMN_NET, summed)
+    assert {row.mistake for row in report.rows} == {"missing_mean"}
+    assert "reduction='sum'" in report.table()
+
+
+def test_square_layers_make_the_weight_layout_ambiguous():
+    square = sb.Network([4, 4, 4], ["tanh", "sigmoid"], "bce")
+    out_in = rows_code(square)
+
+    def in_out(params, X, Y):
+        # Written for W (in, out): the (out, in) code above on transposed weights and gradients.
+        grads = out_in({k: v.T if k.startswith("W") else v for k, v in params.items()}, X, Y)
+        return {k: v.T if k.startswith("dW") else v for k, v in grads.items()}
+
+    with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out"'):
+        check_gradients(square, in_out)
+    assert check_gradients(square, in_out, weight_layout="in_out").verdict == "pass"
+    assert check_gradients(square, out_in, weight_layout="out_in").verdict == "pass"
+    assert check_gradients(square, in_out, weight_layout="out_in").verdict == "fail"
+
+
+def test_the_mismatch_is_an_assertion_error_whose_message_is_the_table():
+    with pytest.raises(AssertionError) as caught:
+        assert_gradients(BCE_NET, rows_code(BCE_NET, "missing_derivative", 2))
+    assert isinstance(caught.value, GradientMismatch)
+    message = str(caught.value)
+    assert message == caught.value.report.table()
+    assert "layer 2 misses f′(z)" in message
+    assert message.splitlines()[4].split() == [
+        "parameter", "shape", "rel.", "error", "worst", "element:", "expected,", "got", "verdict", "diagnosis"
+    ]
+
+
+def test_finite_differences_agree_with_the_reference():
+    report = check_gradients(BCE_NET, rows_code(BCE_NET), finite_differences=True)
+    assert report.verdict == "pass"
+    assert all(row.finite_difference_error < 1e-6 for row in report.rows)
+
+
+def test_missing_gradient_keys_are_a_clear_error():
+    def incomplete(params, X, Y):
+        return {"dW1": np.zeros((5, 3))}
+
+    with pytest.raises(CheckError, match="no gradient of b1 among the keys"):
+        check_gradients(BCE_NET, incomplete)
+
+
+def test_the_probe_keeps_every_preactivation_away_from_zero_and_tells_batches_apart():
+    probe = make_probe(BCE_NET)
+    m, twice = (batch.size for batch in probe.batches)
+    assert twice == 2 * m and m not in BCE_NET.sizes and all(m % d for d in range(2, m))
+    assert probe.margin > 1e-3
+    reference = reference_for(BCE_NET)
+    for batch in probe.batches:
+        cache = reference.forward(probe.params, batch)
+        for k in range(1, BCE_NET.depth + 1):
+            z = cache.Z[k]
+            assert np.min(np.abs(z)) >= probe.margin
+            assert np.all((z > 0).any(axis=0) & (z < 0).any(axis=0)), f"a unit of layer {k} sees one sign only"
+
+
+def _networks_of_the_registry():
+    for activation in sb.ACTIVATIONS.values():
+        if not activation.elementwise:
+            continue
+        for loss in sb.LOSSES.values():
+            if loss.requires_output:
+                output = loss.requires_output
+            elif loss.prediction_domain != sb.ACTIVATIONS["identity"].output_range:
+                output = "sigmoid"
+            else:
+                output = activation.name
+            yield sb.Network([3, 4, 2], [activation.name, output], loss.name)
+
+
+@pytest.mark.parametrize("network", list(_networks_of_the_registry()), ids=str)
+def test_the_unchanged_backprop_pieces_equal_the_generated_backward(network):
+    reference = reference_for(network)
+    probe = make_probe(network)
+    for batch in probe.batches:
+        expected = reference.gradients(probe.params, batch)
+        pieces = reference.backprop(probe.params, reference.forward(probe.params, batch))
+        for name, value in expected.items():
+            np.testing.assert_allclose(pieces[name], value, rtol=1e-12, atol=1e-14)
+
+
+def test_user_names_for_parameters_and_gradients():
+    correct = rows_code(BCE_NET)
+    ours = {f"{kind}{k}": f"{'weights' if kind == 'W' else 'bias'}_{k}" for k in (1, 2, 3) for kind in "Wb"}
+
+    def renamed(params, X, Y):
+        grads = correct({name: params[user] for name, user in ours.items()}, X, Y)
+        return {f"grad_of_{ours[name[1:]]}": value for name, value in grads.items()}
+
+    grad_names = {name: f"grad_of_{user}" for name, user in ours.items()}
+    assert check_gradients(BCE_NET, renamed, names=ours, grad_names=grad_names).verdict == "pass"
+
+
+class ListsModel:
+    """Parameters and gradients in lists, the layer counted from 0 (paths with {i})."""
+
+    def __init__(self, network):
+        self.activations = [f.name for f in network.activations]
+        self.loss = network.loss.name
+        self.weights = [np.zeros((n, p)) for p, n in zip(network.sizes, network.sizes[1:], strict=False)]
+        self.biases = [np.zeros(n) for n in network.sizes[1:]]
+
+    def forward(self, X):
+        self.X = X
+        params = self._params()
+        return rows_dict.make_forward(self.activations)(params, X)
+
+    def backward(self, Y):
+        grads = rows_dict.make_grads(self.activations, self.loss)(self._params(), self.X, Y)
+        self.weight_grads = [grads[f"dW{k}"] for k in range(1, len(self.weights) + 1)]
+        self.bias_grads = [grads[f"db{k}"] for k in range(1, len(self.weights) + 1)]
+
+    def _params(self):
+        params = {f"W{k}": W for k, W in enumerate(self.weights, start=1)}
+        params.update({f"b{k}": b for k, b in enumerate(self.biases, start=1)})
+        return params
+
+
+def test_an_object_adapter_reads_lists_by_path():
+    adapter = ObjectAdapter(
+        ListsModel(BCE_NET), weights="weights[{i}]", biases="biases[{i}]",
+        weight_grads="weight_grads[{i}]", bias_grads="bias_grads[{i}]",
+    )
+    report = check_gradients(BCE_NET, adapter)
+    assert report.verdict == "pass"
+    assert report.row("forward ŷ").ok
+
+
+def test_a_bad_attribute_path_is_a_clear_error():
+    with pytest.raises(CheckError, match="has no 'coefs\\[0\\]'"):
+        check_gradients(BCE_NET, ObjectAdapter(ListsModel(BCE_NET), weights="coefs[{i}]", biases="biases[{i}]"))
+
+
+@pytest.mark.parametrize(
+    ("path", "steps"),
+    [
+        ("W1", [("attr", "W1")]),
+        ("weights[0]", [("attr", "weights"), ("index", 0)]),
+        ("params['W1']", [("attr", "params"), ("key", "W1")]),
+        ("layers[2].weight", [("attr", "layers"), ("index", 2), ("attr", "weight")]),
+    ],
+)
+def test_attribute_paths_are_parsed_not_evaluated(path, steps):
+    assert parse_path(path) == steps
+
+
+@pytest.mark.parametrize("path", [".W1", "a..b", "1a", "a[0]b", "[0]", "__import__('os')"])
+def test_malformed_attribute_paths_are_refused(path):
+    with pytest.raises(CheckError, match="is not an attribute path"):
+        parse_path(path)
+
+
+def test_float32_gradients_from_float64_inputs_get_float32_tolerances():
+    correct = rows_code(BCE_NET)
+
+    def in_float32(params, X, Y):
+        as32 = {name: value.astype(np.float32) for name, value in params.items()}
+        return correct(as32, X.astype(np.float32), Y.astype(np.float32))
+
+    report = check_gradients(BCE_NET, in_float32)
+    assert report.verdict == "pass"
+    assert report.tolerance.dtype == "float32"
+    assert "returned float32 gradients" in report.table()
+
+
+def test_finite_differences_on_a_sample_of_elements():
+    report = check_gradients(BCE_NET, rows_code(BCE_NET), finite_differences=True, finite_difference_elements=3)
+    assert all(row.finite_difference_error < 1e-6 for row in report.rows)

@@ -1,0 +1,74 @@
+"""``symbackprop check module:name --spec ...``: exit 0 on a pass, 1 on a failure, 2 on bad input."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from symbackprop.cli import main
+
+USER_MODULE = '''
+import numpy as np
+
+
+def grads(params, X, Y, scale=1.0):
+    m = X.shape[0]
+    A1 = np.tanh(X @ params["W1"].T + params["b1"])
+    A2 = 1 / (1 + np.exp(-(A1 @ params["W2"].T + params["b2"])))
+    D2 = (A2 - Y) / m
+    D1 = (D2 @ params["W2"]) * (1 - A1**2)
+    return {"dW1": D1.T @ X, "db1": D1.sum(0), "dW2": scale * (D2.T @ A1), "db2": D2.sum(0)}
+
+
+def doubled(params, X, Y):
+    return grads(params, X, Y, scale=2.0)
+'''
+
+SPEC = 'sizes = [3, 5, 2]\nactivations = ["tanh", "sigmoid"]\nloss = "bce"\n'
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    (tmp_path / "my_backprop.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
+    (tmp_path / "net.toml").write_text(SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_a_correct_module_passes(workdir, capsys):
+    assert main(["check", "my_backprop:grads", "--spec", "net.toml"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("verdict: pass")
+
+
+def test_a_failing_module_prints_the_diagnosis_and_exits_1(workdir, capsys):
+    arguments = ["--spec", "3-5-2", "--activations", "tanh,sigmoid", "--loss", "bce"]
+    status = main(["check", "my_backprop.py:doubled", *arguments])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "dW2 is twice the correct gradient: a factor 2 too many" in out
+
+
+def test_the_compact_form_is_accepted(workdir):
+    assert main(["check", "my_backprop:grads", "--spec", "3 -> 5 tanh -> 2 sigmoid : bce", "--dtype", "float32"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_such_module:grads", "cannot import 'no_such_module'"),
+        ("my_backprop:missing", "my_backprop has no 'missing'"),
+        ("missing.py:grads", "missing.py: no such file"),
+        ("my_backprop", "is not module:attribute"),
+    ],
+)
+def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
+    assert main(["check", target, "--spec", "net.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symbackprop: error: ") and message in err and "Traceback" not in err
+
+
+def test_a_bad_spec_exits_2(workdir, capsys):
+    assert main(["check", "my_backprop:grads", "--spec", "3-5-2"]) == 2
+    assert "--activations: missing" in capsys.readouterr().err
