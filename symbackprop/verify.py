@@ -9,10 +9,13 @@ layer, for each layer from the output back, and returns a :class:`VerificationRe
     symbolic widths, equals the contracted index form of the derivation (with the next layer's
     δ and the derivation's ∂L/∂ŷ as inputs, so each rule is judged on its own);
 (b) **composed**: in a small concrete copy of the network (same depth, activations and loss,
-    widths capped at :data:`CAP`), the fully composed loss is differentiated by SymPy with respect
-    to every weight, bias and a perturbation of every z (which gives δ), evaluated at a random
-    point with :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must
-    agree to :data:`RELATIVE_TOLERANCE`.
+    widths capped at :data:`CAP`), the derivative of the composed loss with respect to every
+    weight, bias and a perturbation of every z (which gives δ) is taken at a random point with
+    :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must agree to
+    :data:`RELATIVE_TOLERANCE`. SymPy differentiates each layer's map a⁽ᵏ⁾(a⁽ᵏ⁻¹⁾, W, b, shift)
+    into its full Jacobians, and the chain rule multiplies those Jacobians, evaluated at the
+    point, from the loss back: that is the derivative of the composition, without building the
+    composed expression (whose size grows with depth) and without any of the rules' formulas.
 
 A rule fails when either witness disagrees, and its row says which, with a counterexample (an
 element, the rule's value and the true one, or the shapes that do not match).
@@ -342,16 +345,10 @@ class ConcreteNetwork:
         def number() -> sp.Float:
             return sp.Float(rng.uniform(-1, 1), DIGITS)
 
-        self.weights = [
-            sp.Matrix(self.sizes[k], self.sizes[k - 1], lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}"))
-            for k in range(1, self.depth + 1)
-        ]
-        self.biases = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"b{k}_{i}")) for k in range(1, self.depth + 1)
-        ]
-        self.shifts = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"e{k}_{i}")) for k in range(1, self.depth + 1)
-        ]
+        layers = range(1, self.depth + 1)
+        self.weights = [_real_symbols(f"w{k}_{{i}}_{{j}}", self.sizes[k], self.sizes[k - 1]) for k in layers]
+        self.biases = [_real_symbols(f"b{k}_{{i}}", self.sizes[k]) for k in layers]
+        self.shifts = [_real_symbols(f"e{k}_{{i}}", self.sizes[k]) for k in layers]
         x = sp.Matrix(self.sizes[0], 1, lambda i, j: number())
         self.target_values = _targets(network.loss.targets, self.sizes[-1], rng)
         values = {}
@@ -364,7 +361,7 @@ class ConcreteNetwork:
         activations = [x]
         inputs_jacobians, parameter_jacobians = [], []
         for k in range(1, self.depth + 1):
-            inputs = sp.Matrix(self.sizes[k - 1], 1, lambda i, j: sp.Symbol(f"u_{i}"))
+            inputs = _real_symbols("u_{i}", self.sizes[k - 1])
             parameters = self._parameters(k)
             layer = _apply(
                 network.activations[k - 1],
@@ -375,7 +372,7 @@ class ConcreteNetwork:
             parameter_jacobians.append(layer.jacobian(parameters).xreplace(point).evalf(DIGITS))
             activations.append(layer.xreplace(point).evalf(DIGITS))
         self.forward = activations
-        outputs = sp.Matrix(self.sizes[-1], 1, lambda i, j: sp.Symbol(f"yhat_{i}"))
+        outputs = _real_symbols("yhat_{i}", self.sizes[-1])
         loss = _loss(network.loss, outputs, self.target_values)
         self.true_loss_gradient = loss_gradient = (
             sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1]))).T
@@ -488,6 +485,11 @@ class ConcreteView:
         return sp.Matrix(
             [term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)]
         )
+
+
+def _real_symbols(pattern: str, rows: int, columns: int = 1) -> sp.Matrix:
+    # Real, so that SymPy differentiates abs(), sign() and friends as functions of a real argument.
+    return sp.Matrix(rows, columns, lambda i, j: sp.Symbol(pattern.format(i=i, j=j), real=True))
 
 
 def _apply(activation, z: sp.Matrix) -> sp.Matrix:  # type: ignore[no-untyped-def]
