@@ -29,7 +29,7 @@ from types import MappingProxyType
 import sympy as sp
 
 from .errors import SpecError
-from .exprparse import X, parse_expression
+from .exprparse import ALLOWED_FUNCTIONS, X, parse_expression
 
 #: The output a = f(x) of an activation, used by derivatives written in output form.
 A = sp.Symbol("a", real=True)
@@ -56,6 +56,9 @@ class Activation:
     #: (symbol, value) pairs of a parametric entry, in the order users write them.
     parameters: tuple[tuple[sp.Symbol, sp.Rational], ...] = ()
     description: str = ""
+    #: A custom activation's expression in the grammar of :mod:`symbackprop.exprparse`, which
+    #: ``--activation-def`` accepts back (``None`` for the built-in entries).
+    definition: str | None = None
 
     @property
     def label(self) -> str:
@@ -92,10 +95,10 @@ class Activation:
                 f"activation '{self.name}' takes {len(names)} parameter(s)"
                 f" ({', '.join(str(s) for s in names) or 'none'}), got {len(values)}"
             )
-        for symbol, value in zip(names, values):
+        for symbol, value in zip(names, values, strict=True):
             if value <= 0:
                 raise SpecError(f"parameter {symbol} of '{self.name}' must be positive, got {value}")
-        return replace(self, parameters=tuple(zip(names, values)))
+        return replace(self, parameters=tuple(zip(names, values, strict=True)))
 
     def at(self, argument: sp.Expr) -> sp.Expr:
         """f(argument) for an elementwise activation."""
@@ -355,14 +358,28 @@ def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "cus
         raise SpecError(f"{where}: '{name}' is a built-in activation; choose another name")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
         raise SpecError(f"{where}: '{name}' is not a valid name (lower-case letters, digits, _)")
+    from .printing.text import source_text
+
     expr = parse_expression(expression, where=where) if isinstance(expression, str) else expression
     if not isinstance(expr, sp.Expr) or expr.free_symbols != {X}:
-        raise SpecError(f"{where}: the expression of '{name}' must depend on x and nothing else")
+        raise SpecError(
+            f"{where}: the expression of '{name}' must depend on x and nothing else"
+            " (from Python, symbackprop.exprparse.X, the real symbol x)"
+        )
+    # Written back in the parser's grammar, so that a spec's command line reproduces it.
+    definition = source_text(expr)
+    if definition is None:
+        functions = ", ".join(ALLOWED_FUNCTIONS)
+        raise SpecError(
+            f"{where}: the expression of '{name}' uses something the activation grammar cannot write;"
+            f" use arithmetic, numbers, x, pi, e and the functions {functions}"
+        )
     escaped = name.replace("_", r"\_")
     return Activation(
         name=name,
         expr=expr,
         latex_name=rf"\operatorname{{{escaped}}}",
         output_range=None,
-        description=f"custom: {expr}",
+        description=f"custom: {definition}",
+        definition=definition,
     )

@@ -96,7 +96,7 @@ class Network:
     @property
     def compact(self) -> str:
         """The compact one-string form, e.g. ``2 -> 4 relu -> 1 sigmoid : bce``."""
-        layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations))
+        layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations, strict=True))
         return f"{self.sizes[0]} -> {layers} : {self.loss.name}"
 
     @property
@@ -105,8 +105,8 @@ class Network:
         sizes = "-".join(map(str, self.sizes))
         names = ",".join(f.label for f in self.activations)
         custom = "".join(
-            f' --activation-def "{f.name}={f.expr}"'
-            for f in dict.fromkeys(f for f in self.activations if f.description.startswith("custom"))
+            f' --activation-def "{f.name}={f.definition}"'
+            for f in dict.fromkeys(f for f in self.activations if f.definition is not None)
         )
         return f"{sizes} --activations {names} --loss {self.loss.name}{custom}"
 
