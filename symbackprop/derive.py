@@ -135,7 +135,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     layer = equations.layer(k)
     is_output = k == network.depth
     a, z, n = eq.activation_output(k), eq.preactivation(k), eq.width(k)
-    I, P, Q = eq.I, eq.P, eq.Q
+    I, P, Q = eq.I, eq.P, eq.Q  # noqa: E741 (the equations' own index names)
 
     if is_output:
         output_gradient_chain = sp.diff(equations.loss.rhs, a[P])

@@ -34,7 +34,8 @@ from . import equations as eq
 from .contract import canonical, contract_deltas
 from .derive import _apply_target_facts
 from .exprparse import X
-from .registry import YHAT, Y, N_OUT
+from .printing.text import plain
+from .registry import N_OUT, YHAT, Y
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -113,7 +114,9 @@ class VerificationReport:
             for row in self.rows
         ]
         widths = [max(len(line[c]) for line in [header, *body]) for c in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in [header, *body]
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         sizes = "-".join(map(str, self.concrete_sizes))
         lines.append("")
@@ -266,8 +269,8 @@ class SymbolicView:
             return Witness(True)
         return Witness(
             False,
-            f"element {_element_name(rule.target, k)} by the rule is {sp.sstr(element)},"
-            f" the derivation gives {sp.sstr(derived)}",
+            f"element {_element_name(rule.target, k)} by the rule is {plain(element)},"
+            f" the derivation gives {plain(derived)}",
         )
 
     def _derived(self, target: str, k: int) -> sp.Expr:
@@ -311,21 +314,21 @@ def _inner_mismatch(matrix: MatrixLike) -> str:
     for node in sp.preorder_traversal(matrix):
         if isinstance(node, sp.MatMul):
             factors = [f for f in node.args if isinstance(f, sp.MatrixExpr)]
-            for left, right in zip(factors, factors[1:]):
+            for left, right in zip(factors, factors[1:], strict=False):
                 if left.shape[1] != right.shape[0]:
                     return (
-                        f"the product {sp.sstr(left)}·{sp.sstr(right)} joins shapes"
+                        f"the product {plain(left)}·{plain(right)} joins shapes"
                         f" {_shape(left.shape)} and {_shape(right.shape)}"
                     )
         if isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
             shapes = {tuple(arg.shape) for arg in node.args if isinstance(arg, sp.MatrixExpr)}
             if len(shapes) > 1:
-                return f"{sp.sstr(node)} combines shapes {', '.join(_shape(s) for s in sorted(shapes, key=str))}"
+                return f"{plain(node)} combines shapes {', '.join(_shape(s) for s in sorted(shapes, key=str))}"
     return ""
 
 
 def _shape(shape: tuple) -> str:  # type: ignore[type-arg]
-    return "(" + ", ".join(sp.sstr(s) for s in shape) + ")"
+    return "(" + ", ".join(plain(s) for s in shape) + ")"
 
 
 def _element_name(target: str, k: int) -> str:
@@ -367,7 +370,7 @@ class ConcreteNetwork:
                 network.activations[k - 1],
                 self.weights[k - 1] * inputs + self.biases[k - 1] + self.shifts[k - 1],
             )
-            point = {**self.values, **dict(zip(inputs, activations[-1]))}
+            point = {**self.values, **dict(zip(inputs, activations[-1], strict=True))}
             inputs_jacobians.append(layer.jacobian(inputs).xreplace(point).evalf(DIGITS))
             parameter_jacobians.append(layer.jacobian(parameters).xreplace(point).evalf(DIGITS))
             activations.append(layer.xreplace(point).evalf(DIGITS))
@@ -375,13 +378,13 @@ class ConcreteNetwork:
         outputs = _real_symbols("yhat_{i}", self.sizes[-1])
         loss = _loss(network.loss, outputs, self.target_values)
         self.true_loss_gradient = loss_gradient = (
-            sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1]))).T
+            sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1], strict=True))).T
         )
         # The chain rule over the composition: dL/dθ_k = dL/dŷ · J_L ⋯ J_{k+1} · ∂a_k/∂θ_k.
         gradient = {}
         through = loss_gradient.T
         for k in range(self.depth, 0, -1):
-            gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1]))
+            gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1], strict=True))
             through = through * inputs_jacobians[k - 1]
         self.true_weight_gradients = [m.applyfunc(gradient.__getitem__) for m in self.weights]
         self.true_bias_gradients = [m.applyfunc(gradient.__getitem__) for m in self.biases]
