@@ -311,8 +311,14 @@ def _format_number(value: sp.Rational) -> str:
 
 
 def _suggestion(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known))}"
+    by_lower = {entry.lower(): entry for entry in known}
+    key = name.lower()
+    close = difflib.get_close_matches(key, list(by_lower), n=1)
+    # A known name with decoration around it ('bce_loss', 'relu6') is too long for difflib's ratio.
+    close = close or sorted((entry for entry in by_lower if key.startswith(entry)), key=len, reverse=True)
+    if close:
+        return f"; did you mean '{by_lower[close[0]]}'?"
+    return f"; known: {', '.join(sorted(known))}"
 
 
 def lookup_activation(

@@ -34,7 +34,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .exprparse import parse_activation_definition
-from .registry import Activation, Loss, custom_activation, lookup_activation, lookup_loss
+from .registry import LOSSES, Activation, Loss, custom_activation, lookup_activation, lookup_loss
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -219,14 +219,14 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
     sizes = [int(parts[0])]
     activations = []
     for position, part in enumerate(parts[1:], start=1):
-        width, _, activation = part.partition(" ")
+        width, _, activation = part.replace("\t", " ").partition(" ")
         if not width.isdigit() or not activation.strip():
             raise SpecError(
                 f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'"
             )
         sizes.append(int(width))
         activations.append(activation.strip())
-    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations)
+    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations, where=where)
 
 
 def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activation]:
@@ -298,7 +298,7 @@ def from_cli(
     if activations is None:
         raise SpecError("--activations: missing; give one name per layer (relu,relu,sigmoid) or one for all")
     if loss is None:
-        raise SpecError("--loss: missing; one of sse, half_sse, mse, bce, cce")
+        raise SpecError(f"--loss: missing; one of {', '.join(LOSSES)}")
     names = [name.strip() for name in _split_activations(activations)]
     return Network(sizes, names if len(names) > 1 else names[0], loss, custom_activations=custom)
 
