@@ -68,7 +68,8 @@ class Rule:
     target: str
     formula: str
     build: Callable[[MatrixView, int], MatrixLike]
-    #: Which output activations the rule is for (``None``: every elementwise one).
+    #: The activations of the layer the rule is for (``None``: every one). A later rule of a set
+    #: for the same target takes precedence, so "BP1 (softmax)" replaces BP1 for softmax only.
     activations: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -76,9 +77,7 @@ class Rule:
             raise SpecError(f"rule '{self.name}': unknown target '{self.target}'; one of {', '.join(TARGETS)}")
 
     def applies_to(self, activation: Activation) -> bool:
-        if self.activations is None:
-            return activation.elementwise
-        return activation.name in self.activations
+        return self.activations is None or activation.name in self.activations
 
 
 @dataclass(frozen=True)
