@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import sympy as sp
 
 from .errors import SpecError
 from .registry import Activation
 
-MatrixLike = sp.MatrixBase | sp.MatrixExpr
+MatrixLike: TypeAlias = sp.MatrixBase | sp.MatrixExpr
 
 TARGETS = ("loss_gradient", "output_delta", "hidden_delta", "weight", "bias")
 

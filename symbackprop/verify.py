@@ -24,6 +24,7 @@ element, the rule's value and the true one, or the shapes that do not match).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -188,7 +189,7 @@ class SymbolicView:
     def __init__(self, derivation: Derivation) -> None:
         self.derivation = derivation
         self.depth = derivation.network.depth
-        self._elements = {}
+        self._elements: dict[str, Callable[..., sp.Expr]] = {}
         for k in range(0, self.depth + 1):
             self._elements[f"a{k}"] = lambda r, c, k=k: eq.activation_output(k)[r]
         for k in range(1, self.depth + 1):
@@ -381,7 +382,7 @@ class ConcreteNetwork:
             sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1], strict=True))).T
         )
         # The chain rule over the composition: dL/dθ_k = dL/dŷ · J_L ⋯ J_{k+1} · ∂a_k/∂θ_k.
-        gradient = {}
+        gradient: dict[sp.Symbol, sp.Expr] = {}
         through = loss_gradient.T
         for k in range(self.depth, 0, -1):
             gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1], strict=True))
