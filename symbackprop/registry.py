@@ -96,8 +96,11 @@ class Activation:
                 f" ({', '.join(str(s) for s in names) or 'none'}), got {len(values)}"
             )
         for symbol, value in zip(names, values, strict=True):
-            if value <= 0:
-                raise SpecError(f"parameter {symbol} of '{self.name}' must be positive, got {value}")
+            if not 0 < value <= MAX_PARAMETER:
+                raise SpecError(
+                    f"parameter {symbol} of '{self.name}' must be positive and at most {MAX_PARAMETER:.0e},"
+                    f" got {_format_number(value)}"
+                )
         return replace(self, parameters=tuple(zip(names, values, strict=True)))
 
     def at(self, argument: sp.Expr) -> sp.Expr:
@@ -301,7 +304,10 @@ ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _AC
 LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _LOSSES})
 
 _ACTIVATION_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Bounded digits and exponent: Fraction("1e-999999999") would first build a billion-digit integer.
+_NUMBER = re.compile(r"^[+-]?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})([eE][+-]?\d{1,2})?$")
+#: Parameters above this are refused; they would print as floats no sensible network uses.
+MAX_PARAMETER = 10**6
 
 
 def _format_number(value: sp.Rational) -> str:
@@ -338,7 +344,10 @@ def lookup_activation(
     values = []
     for argument in (part.strip() for part in arguments.split(",")):
         if not _NUMBER.match(argument):
-            raise SpecError(f"{where}: parameter '{argument}' of '{name}' is not a number")
+            raise SpecError(
+                f"{where}: parameter '{argument}' of '{name}' is not a number like 0.2"
+                " (at most 20 digits before and after the point, and a two-digit exponent)"
+            )
         values.append(sp.Rational(Fraction(argument)))
     try:
         return entry.with_parameters(*values)

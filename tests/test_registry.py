@@ -145,6 +145,10 @@ def test_parameters_are_bound_and_labelled() -> None:
         ("leaky_relu(0.1, 2)", "takes 1 parameter(s)"),
         ("leaky_relu(-1)", "must be positive"),
         ("leaky_relu(x)", "is not a number"),
+        ("leaky_relu(1e7)", "must be positive and at most 1e+06, got 10000000"),
+        # Refused by its text, before Fraction would build a ten-million-digit integer.
+        ("leaky_relu(1e-9999999)", "is not a number like 0.2"),
+        ("leaky_relu(" + "9" * 50 + ")", "is not a number like 0.2"),
         ("relu(", "is not an activation name"),
     ],
 )
