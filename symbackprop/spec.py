@@ -202,7 +202,23 @@ def parse_sizes(text: str, *, where: str = "sizes") -> tuple[int, ...]:
         raise SpecError(
             f"{where}: '{text}' is not a list of widths; write them joined by '-', like 2-4-3-1"
         )
-    return tuple(int(part) for part in text.split("-"))
+    return tuple(_width_from_text(part.strip(), index, "") for index, part in enumerate(text.split("-")))
+
+
+def _width_from_text(digits: str, index: int, prefix: str) -> int:
+    # int() of thousands of digits raises ValueError (or takes long) before the range check could run.
+    if len(digits.lstrip("0")) > len(str(MAX_WIDTH)):
+        place = "input" if index == 0 else f"layer {index}"
+        shown = digits if len(digits) <= 20 else digits[:20] + "..."
+        raise SpecError(f"{prefix}sizes[{index}] ({place}): width {shown} exceeds {MAX_WIDTH}")
+    return int(digits)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
 
 
 def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activation] | None = None) -> Network:
@@ -216,7 +232,7 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
         raise SpecError(f"{where}: '{body.strip()}' needs at least 'inputs -> width activation'")
     if not parts[0].isdigit():
         raise SpecError(f"{where}: the input width '{parts[0]}' is not a positive integer")
-    sizes = [int(parts[0])]
+    sizes = [_width_from_text(parts[0], 0, f"{where}: ")]
     activations = []
     for position, part in enumerate(parts[1:], start=1):
         width, _, activation = part.replace("\t", " ").partition(" ")
@@ -224,7 +240,7 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
             raise SpecError(
                 f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'"
             )
-        sizes.append(int(width))
+        sizes.append(_width_from_text(width, position, f"{where}: "))
         activations.append(activation.strip())
     return Network(sizes, activations, loss.strip(), custom_activations=custom_activations, where=where)
 
@@ -283,7 +299,7 @@ def from_cli(
     """A network from the command line: ``SIZES --activations ... --loss ...``, a TOML file,
     or the compact form in one argument."""
     custom = parse_activation_definitions(activation_definitions)
-    if network.endswith(".toml") or (Path(network).is_file() and "->" not in network):
+    if network.endswith(".toml") or ("->" not in network and _is_file(network)):
         if activations is not None or loss is not None:
             raise SpecError("--activations/--loss: not allowed with a TOML file, which holds them")
         loaded = load_toml(network)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,34 @@ def test_bad_input_is_one_error_line_and_status_two(
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("symbackprop: error: ")
     assert message in err and "Traceback" not in err
+
+
+class _GoneReader:
+    """Standard output whose reader has gone away, as with `symbackprop derive ... | head -1`."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self.descriptor
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    descriptor = os.open(tmp_path / "stdout", os.O_WRONLY | os.O_CREAT)
+    try:
+        monkeypatch.setattr(sys, "stdout", _GoneReader(descriptor))
+        assert main(["derive", *CLASSIFIER]) == 141
+    finally:
+        os.close(descriptor)
+    assert capsys.readouterr().err == ""
 
 
 def test_python_dash_m_runs_the_command_line(tmp_path: Path) -> None:

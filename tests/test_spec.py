@@ -134,6 +134,10 @@ def test_compact_grammar_is_documented() -> None:
         (lambda: parse_compact("2 -> 3 rleu -> 1 sigmoid : bce"),
          "compact spec: activations[0] (layer 1): unknown activation 'rleu'; did you mean 'relu'?"),
         (lambda: parse_sizes("2-"), "sizes: '2-' is not a list of widths"),
+        # Thousands of digits: refused by length, before int() raises or a file-name check fails.
+        (lambda: from_cli("9" * 5000 + "-1", "relu", "mse"), "sizes[0] (input): width 99999999999999999999... exceeds"),
+        (lambda: from_cli("2-99999999-1", "relu", "mse"), "sizes[1] (layer 1): width 99999999 exceeds 1000000"),
+        (lambda: parse_compact("2 -> " + "9" * 5000 + " relu : mse"), "compact spec: sizes[1] (layer 1): width 9999"),
     ],
 )
 def test_bad_specs_get_one_clear_message(make, message: str) -> None:
