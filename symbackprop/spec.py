@@ -250,6 +250,8 @@ def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activa
     table = {}
     for definition in definitions:
         name, expr = parse_activation_definition(definition)
+        if name in table:
+            raise SpecError(f"--activation-def '{name}': defined twice; give each custom activation once")
         table[name] = custom_activation(name, expr, where=f"--activation-def '{name}'")
     return table
 

@@ -241,6 +241,11 @@ def test_custom_activation_names_cannot_shadow_built_ins() -> None:
         from_cli("2-3-1", "softsgn,identity", "mse", ["softsign=x/(1+abs(x))"])
 
 
+def test_a_custom_activation_is_defined_once() -> None:
+    with pytest.raises(SpecError, match="--activation-def 'c': defined twice"):
+        from_cli("2-3-1", "c,identity", "mse", ["c=x", "c=x^2"])
+
+
 def test_custom_activation_has_no_known_range_so_bce_refuses_it() -> None:
     with pytest.raises(SpecError, match="range of the output activation softsign is not known"):
         Network([2, 1], "softsign", "bce", custom_activations=SOFTSIGN)
