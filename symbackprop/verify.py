@@ -35,7 +35,7 @@ from . import equations as eq
 from .contract import canonical, contract_deltas
 from .derive import _apply_target_facts
 from .exprparse import X
-from .printing.text import plain
+from .printing.text import layer_superscript, plain
 from .registry import N_OUT, YHAT, Y
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
 
@@ -50,11 +50,15 @@ RELATIVE_TOLERANCE = sp.Float("1e-25", DIGITS)
 
 _QUANTITY = {
     "loss_gradient": "∂L/∂ŷ",
-    "output_delta": "δ⁽{k}⁾",
-    "hidden_delta": "δ⁽{k}⁾",
-    "weight": "∂L/∂W⁽{k}⁾",
-    "bias": "∂L/∂b⁽{k}⁾",
+    "output_delta": "δ{k}",
+    "hidden_delta": "δ{k}",
+    "weight": "∂L/∂W{k}",
+    "bias": "∂L/∂b{k}",
 }
+
+
+def _quantity(target: str, k: int) -> str:
+    return _QUANTITY[target].format(k=layer_superscript(k))
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def verify(derivation: Derivation, rules: RuleSet | None = None, *, seed: int = 
             rule = rules.rule_for(target, layer.activation)
             if rule is None:
                 continue
-            quantity = _QUANTITY[target].format(k=k)
+            quantity = _quantity(target, k)
             rows.append(
                 RuleCheck(
                     layer=k,
@@ -333,7 +337,7 @@ def _shape(shape: tuple) -> str:  # type: ignore[type-arg]
 
 
 def _element_name(target: str, k: int) -> str:
-    return _QUANTITY[target].format(k=k) + ("[p, q]" if target == "weight" else "[p]")
+    return _quantity(target, k) + ("[p, q]" if target == "weight" else "[p]")
 
 
 class ConcreteNetwork:
@@ -428,7 +432,7 @@ class ConcreteNetwork:
         place = f"[{row + 1}, {column + 1}]" if rule.target == "weight" else f"[{row + 1}]"
         return Witness(
             False,
-            f"{_QUANTITY[rule.target].format(k=k)}{place}: the rule gives {sp.N(matrix[worst], 12)},"
+            f"{_quantity(rule.target, k)}{place}: the rule gives {sp.N(matrix[worst], 12)},"
             f" SymPy's derivative of the composed loss is {sp.N(truth[worst], 12)}"
             f" (widths {'-'.join(map(str, self.sizes))}, 1-based indices)",
         )

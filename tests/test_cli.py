@@ -49,7 +49,7 @@ def test_verify_exits_one_on_the_tutorial_mistakes(capsys: pytest.CaptureFixture
                             "--rules", "tutorial-mistakes")
     assert status == 1 and err == ""
     assert "FAIL layer 2 ∂L/∂ŷ by ∇ₐL (sign slip) (composed)" in out
-    assert "FAIL layer 1 ∂L/∂W⁽1⁾ by BP4 (a_k for a_k-1) (symbolic)" in out
+    assert "FAIL layer 1 ∂L/∂W⁽¹⁾ by BP4 (a_k for a_k-1) (symbolic)" in out
     assert out.rstrip().endswith("3 rule check(s) failed")
 
 

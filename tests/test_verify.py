@@ -73,7 +73,7 @@ def test_report_lists_every_layer_and_quantity() -> None:
     assert report.concrete_sizes == (2, 3, 3, 1)
     table = report.table()
     assert "seed 7" in table and table.endswith("all rules verified")
-    assert "∂L/∂W⁽2⁾" in table and "BP2" in table
+    assert "∂L/∂W⁽²⁾" in table and "BP2" in table
 
 
 # Wrong rules, each a one-word slip from the textbook. The mutant's target, the layers it is
@@ -146,7 +146,7 @@ def test_symbolic_counterexample_names_the_element(mutant_derivation) -> None:
     row = report.failures[-1]
     assert row.layer == 1
     assert row.symbolic.detail == (
-        "element ∂L/∂W⁽1⁾[p, q] by the rule is 2*x[q]*δ⁽¹⁾[p], the derivation gives x[q]*δ⁽¹⁾[p]"
+        "element ∂L/∂W⁽¹⁾[p, q] by the rule is 2*x[q]*δ⁽¹⁾[p], the derivation gives x[q]*δ⁽¹⁾[p]"
     )
 
 

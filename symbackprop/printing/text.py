@@ -24,6 +24,11 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LETTERS = {"w": "w", "b": "b", "z": "z", "a": "a", "delta": "δ", "dLda": "∂L/∂a"}
 
 
+def layer_superscript(k: int) -> str:
+    """The layer mark of the notation, ``⁽³⁾`` for layer 3."""
+    return f"⁽{str(k).translate(_SUPERSCRIPT)}⁾"
+
+
 def _display_base(name: str) -> str:
     from . import parse_name
 
@@ -33,7 +38,7 @@ def _display_base(name: str) -> str:
     letter, k = parsed
     if letter == "a" and k == 0:
         return "x"
-    return f"{_LETTERS[letter]}⁽{str(k).translate(_SUPERSCRIPT)}⁾"
+    return f"{_LETTERS[letter]}{layer_superscript(k)}"
 
 
 def _for_display(expr: sp.Basic) -> sp.Basic:
