@@ -115,10 +115,12 @@ def build_equations(network: Network) -> Equations:
                 k=k,
                 activation=activation,
                 size=size,
-                z=sp.Eq(preactivation(k)[I], weighted + bias(k)[I]),
-                a=sp.Eq(activation_output(k)[I], activation.index_form(preactivation(k), I, J, width(k))),
+                z=sp.Eq(preactivation(k)[I], weighted + bias(k)[I], evaluate=False),
+                a=sp.Eq(
+                    activation_output(k)[I], activation.index_form(preactivation(k), I, J, width(k)), evaluate=False
+                ),
             )
         )
     depth = network.depth
     loss = network.loss.index_form(activation_output(depth), target(), I, width(depth))
-    return Equations(network=network, layers=tuple(layers), loss=sp.Eq(LOSS, loss))
+    return Equations(network=network, layers=tuple(layers), loss=sp.Eq(LOSS, loss, evaluate=False))
