@@ -33,9 +33,9 @@ ACTIVATION_LATEX = {
         r"\begin{cases} 0 & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
     ),
     "leaky_relu": (
-        r"\begin{cases} \frac{z^{(2)}_{i}}{100} & \text{for}\: z^{(2)}_{i} \leq 0 \\"
+        r"\begin{cases} 0.01 z^{(2)}_{i} & \text{for}\: z^{(2)}_{i} \leq 0 \\"
         r"z^{(2)}_{i} & \text{otherwise} \end{cases}",
-        r"\begin{cases} \frac{1}{100} & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
+        r"\begin{cases} 0.01 & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
     ),
     "elu": (
         r"\begin{cases} e^{z^{(2)}_{i}} - 1 & \text{for}\: z^{(2)}_{i} \leq 0 \\"
@@ -45,7 +45,7 @@ ACTIVATION_LATEX = {
     "softplus": (r"\log{\left(e^{z^{(2)}_{i}} + 1 \right)}", r"1 - e^{- h^{(2)}_{p}}"),
     "silu": (r"\frac{z^{(2)}_{i}}{1 + e^{- z^{(2)}_{i}}}", None),
     "gelu": (
-        r"\frac{\left(\tanh{\left(\frac{\sqrt{2} \left(\frac{8943 {z^{(2)}_{i}}^{3}}{200000} + z^{(2)}_{i}\right)}"
+        r"\frac{\left(\tanh{\left(\frac{\sqrt{2} \left(0.044715 {z^{(2)}_{i}}^{3} + z^{(2)}_{i}\right)}"
         r"{\sqrt{\pi}} \right)} + 1\right) z^{(2)}_{i}}{2}",
         None,
     ),
@@ -54,9 +54,9 @@ ACTIVATION_LATEX = {
 
 #: Each loss over the n₃ outputs ŷ of a 3-layer network.
 LOSS_LATEX = {
-    "sse": r"\sum_{i=1}^{n_{3}} \left(- \hat{y}_{i} + y_{i}\right)^{2}",
-    "half_sse": r"\frac{\sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}}{2}",
-    "mse": r"\frac{\sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}}{n_{3}}",
+    "sse": r"\sum_{i=1}^{n_{3}} \left(y_{i} - \hat{y}_{i}\right)^{2}",
+    "half_sse": r"\frac{1}{2} \sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}",
+    "mse": r"\frac{1}{n_{3}} \sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}",
     "bce": r"\sum_{i=1}^{n_{3}} \left(- \left(1 - y_{i}\right) \log{\left(1 - \hat{y}_{i} \right)}"
     r" - y_{i} \log{\left(\hat{y}_{i} \right)}\right)",
     "cce": r"\sum_{i=1}^{n_{3}} - y_{i} \log{\left(\hat{y}_{i} \right)}",
@@ -115,7 +115,7 @@ def test_rules_print_as_bp_equations() -> None:
     hidden = TEXTBOOK.rule_for("hidden_delta", relu).build(view, 2)
     weight = TEXTBOOK.rule_for("weight", relu).build(view, 2)
     assert latex(hidden, depth=3) == (
-        r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}\left(\mathbf{z}^{(2)}\right)"
+        r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}(\mathbf{z}^{(2)})"
     )
     assert latex(weight, depth=3) == r"\boldsymbol{\delta}^{(2)} \mathbf{h}^{(1)\top}"
 
@@ -142,7 +142,7 @@ def test_activation_derivative_is_worked_from_its_definition(name: str, first: s
     assert len(steps["steps"]) >= 3
     assert steps["kink"] == (name == "relu")
     if name == "sigmoid":
-        assert r"\sigma\left(x\right) \left(1 - \sigma\left(x\right)\right)" in steps["steps"]
+        assert r"\sigma(x) \left(1 - \sigma(x)\right)" in steps["steps"]
     if name == "relu":
         assert steps["at_zero"].endswith("= 0")
 
