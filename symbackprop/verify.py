@@ -343,14 +343,16 @@ class ConcreteNetwork:
             return sp.Float(rng.uniform(-1, 1), DIGITS)
 
         self.weights = [
-            sp.Matrix(self.sizes[k], self.sizes[k - 1], lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}"))
+            sp.Matrix(self.sizes[k], self.sizes[k - 1], lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}", real=True))
             for k in range(1, self.depth + 1)
         ]
         self.biases = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"b{k}_{i}")) for k in range(1, self.depth + 1)
+            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"b{k}_{i}", real=True))
+            for k in range(1, self.depth + 1)
         ]
         self.shifts = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"e{k}_{i}")) for k in range(1, self.depth + 1)
+            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"e{k}_{i}", real=True))
+            for k in range(1, self.depth + 1)
         ]
         x = sp.Matrix(self.sizes[0], 1, lambda i, j: number())
         self.target_values = _targets(network.loss.targets, self.sizes[-1], rng)
@@ -364,7 +366,7 @@ class ConcreteNetwork:
         activations = [x]
         inputs_jacobians, parameter_jacobians = [], []
         for k in range(1, self.depth + 1):
-            inputs = sp.Matrix(self.sizes[k - 1], 1, lambda i, j: sp.Symbol(f"u_{i}"))
+            inputs = sp.Matrix(self.sizes[k - 1], 1, lambda i, j: sp.Symbol(f"u_{i}", real=True))
             parameters = self._parameters(k)
             layer = _apply(
                 network.activations[k - 1],
@@ -375,7 +377,7 @@ class ConcreteNetwork:
             parameter_jacobians.append(layer.jacobian(parameters).xreplace(point).evalf(DIGITS))
             activations.append(layer.xreplace(point).evalf(DIGITS))
         self.forward = activations
-        outputs = sp.Matrix(self.sizes[-1], 1, lambda i, j: sp.Symbol(f"yhat_{i}"))
+        outputs = sp.Matrix(self.sizes[-1], 1, lambda i, j: sp.Symbol(f"yhat_{i}", real=True))
         loss = _loss(network.loss, outputs, self.target_values)
         self.true_loss_gradient = loss_gradient = (
             sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1]))).T
