@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -318,7 +319,9 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
         # tanh(x) in place of a reads as the next step already; only a formula is worth writing in.
         if not claimed.has(sp.Piecewise) and not isinstance(definition, sp.Function):
             chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
-        chain += [claimed.xreplace({A: f(X)}), claimed]
+        if not isinstance(definition, sp.Function):  # 1 − tanh²(x) has just been written with f already
+            chain.append(claimed.xreplace({A: f(X)}))
+        chain.append(claimed)
 
     def value(expr: sp.Expr) -> sp.Expr:
         # The named function and the output a both stand for the definition when steps are compared.
@@ -567,7 +570,7 @@ def _has_inner_product(rule: sp.MatrixExpr) -> bool:
     for node in sp.preorder_traversal(rule):
         if isinstance(node, sp.MatMul):
             factors = [f for f in node.args if isinstance(f, sp.MatrixExpr)]
-            if any(row.shape[0] == 1 and column.shape[1] == 1 for row, column in zip(factors, factors[1:])):
+            if any(row.shape[0] == 1 and column.shape[1] == 1 for row, column in pairwise(factors)):
                 return True
     return False
 

@@ -106,7 +106,8 @@ def _applied(name: str, arguments: tuple[sp.Basic, ...], printer: LatexPrinter, 
     ``\\left(`` after a function name leaves a gap (f (x)) that plain brackets do not.
     """
     printed = ", ".join(printer._print(argument) for argument in arguments)
-    simple = all(isinstance(a, (sp.Symbol, sp.Indexed, sp.IndexedBase, sp.MatrixSymbol, sp.Transpose)) for a in arguments)
+    symbols = (sp.Symbol, sp.Indexed, sp.IndexedBase, sp.MatrixSymbol, sp.Transpose)
+    simple = all(isinstance(argument, symbols) for argument in arguments)
     tex = f"{name}({printed})" if simple else rf"{name}\left({printed}\right)"
     return f"{tex}^{{{exp}}}" if exp else tex
 
