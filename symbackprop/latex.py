@@ -132,17 +132,85 @@ class _Writer:
     def elementwise(self, expr: sp.Basic) -> str:
         return self._hadamard.doprint(expr)
 
-    def steps(self, *exprs: sp.Basic) -> list[str]:
-        """Printed forms with repeats dropped: a step that prints as the one before adds nothing."""
-        printed: list[str] = []
+    def fits(self, printed: str | sp.Basic) -> bool:
+        """Whether a formula fits on one line of the page beside its left side."""
+        return _glyphs(printed if isinstance(printed, str) else self(printed)) <= LINE_GLYPHS
+
+    def lines(self, expr: sp.Basic) -> list[str]:
+        """A formula on one line, or a long sum broken before a + or − (GELU′ is three lines wide)."""
+        tex = self(expr)
+        if self.fits(tex) or not isinstance(expr, sp.Add):
+            return [tex]
+        lines: list[str] = []
+        for term in self._printer._as_ordered_terms(expr):
+            negative = term.could_extract_minus_sign()
+            printed = self(-term if negative and lines else term)
+            if self._printer._needs_add_brackets(-term if negative and lines else term):
+                printed = rf"\left({printed}\right)"
+            sign = ("- " if negative else "+ ") if lines else ""
+            if lines and _glyphs(lines[-1] + printed) <= LINE_GLYPHS:
+                lines[-1] += f" {sign}{printed}"
+            else:
+                lines.append(f"{sign}{printed}")
+        return lines
+
+    def steps(self, *exprs: sp.Basic) -> list[list[str]]:
+        """Printed forms, each as its lines, with repeats dropped: a step printed as the one before adds nothing."""
+        printed: list[list[str]] = []
         for expr in exprs:
-            tex = self(expr)
-            if not printed or printed[-1] != tex:
-                printed.append(tex)
+            lines = self.lines(expr)
+            if not printed or printed[-1] != lines:
+                printed.append(lines)
         return printed
 
 
-def _block(lhs: str, steps: Sequence[str], note: str = "") -> dict[str, Any]:
+#: Glyphs of a formula that fit on the page beside an aligned left side (A4, 11 pt, 2.2 cm margins).
+LINE_GLYPHS = 60
+_COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
+_ZERO_WIDTH = {
+    "left", "right", "begin", "end", "text", "operatorname", "mathbf", "boldsymbol", "mathrm", "hat", ",", ":", "!",
+}
+
+
+def _glyphs(tex: str) -> float:
+    """A rough width of printed LaTeX in glyphs: a fraction is as wide as its wider part, scripts are small."""
+    width, position = 0.0, 0
+    while position < len(tex):
+        char = tex[position]
+        if char == "\\":
+            match = _COMMAND.match(tex, position)
+            name = match.group(1) if match else ""
+            position = match.end() if match else position + 1
+            if name == "frac":
+                numerator, position = _group(tex, position)
+                denominator, position = _group(tex, position)
+                width += max(_glyphs(numerator), _glyphs(denominator))
+            elif name not in _ZERO_WIDTH:
+                width += 1.5 if len(name) > 1 else 0.5
+        elif char in "^_":
+            script, position = _group(tex, position + 1)
+            width += 0.6 * _glyphs(script)
+        else:
+            position += 1
+            width += 0 if char in "{} &" else 1
+    return width
+
+
+def _group(tex: str, position: int) -> tuple[str, int]:
+    """The brace group (or single character) at ``position``, and the position after it."""
+    while position < len(tex) and tex[position] == " ":
+        position += 1
+    if position >= len(tex) or tex[position] != "{":
+        return tex[position:position + 1], position + 1
+    depth = 0
+    for end in range(position, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[end], 0)
+        if depth == 0:
+            return tex[position + 1:end], end + 1
+    return tex[position + 1:], len(tex)
+
+
+def _block(lhs: str, steps: Sequence[list[str]], note: str = "") -> dict[str, Any]:
     return {"lhs": lhs, "steps": list(steps), "note": note}
 
 
@@ -328,16 +396,16 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
         expr = expr.doit().xreplace({A: definition})
         return expr.replace(lambda e: isinstance(e, f), lambda e: definition.xreplace({X: e.args[0]}))
 
-    steps: list[str] = []
+    steps: list[list[str]] = []
     previous = None
     for expr in chain:
         current = value(expr)
         if previous is not None and not _equal(current, previous):
             continue  # A form that SymPy cannot prove equal is not shown rather than shown unproved.
         previous = current
-        tex = write(expr)
-        if tex not in steps:
-            steps.append(tex)
+        lines = write.lines(expr)
+        if lines not in steps:
+            steps.append(lines)
     at_zero = derivative.subs(X, 0)
     return {
         "name": escape_text(activation.label),
@@ -432,16 +500,22 @@ def _delta_block(layer: LayerDerivation, write: _Writer, targets_sum_to_one: boo
                 f" so ${write(_derivative(a[I], z[P]))} = {write(_elementwise_jacobian(k))}$")
         fprime = layer_function_derivative(k)
         steps.append(dLda[P] * fprime(z[P]))
-        # The derived local rule, with this layer's f′ (from the section on activations) as one factor.
+        # The derived local rule, with this layer's f′ (from the section on activations) as one factor;
+        # an f′ too long for a line (GELU′) stays f′ₖ here, written out in the section on activations.
         factored = dLda[P] * layer.derivative
-        steps.append(factored if _equal(factored, layer.delta_local) else layer.delta_local)
+        local = factored if _equal(factored, layer.delta_local) else layer.delta_local
         claimed = layer.activation.derivative_in_output()
         in_output = claimed.xreplace({A: a[P]}) if claimed is not None else layer.derivative
+        if not write.fits(local):
+            in_output = fprime(z[P]) if claimed is None else in_output
+        else:
+            steps.append(local)
         if claimed is not None:
             steps.append(dLda[P] * in_output)
         if in_output != 1:
             steps.append(sp.Mul(sp.UnevaluatedExpr(gradient), in_output, evaluate=False))
-        steps.append(layer.delta_output_form)
+        if write.fits(layer.delta_output_form):
+            steps.append(layer.delta_output_form)
     else:
         note = "the activation normalises over the layer, so its Jacobian is full and every output contributes"
 
@@ -596,6 +670,9 @@ def _matrix(derivation: Derivation, write: _Writer, rules: RuleSet) -> list[dict
             vector = _vectorised(derived) if derived is not None else None
             # ∇_ŷL's rule is the symbol itself; its formula is the derived one, written for whole vectors.
             sides = [tex for tex in [write(built)] if tex != lhs]
+            # A derived form too long for the line (GELU′ written out) is left to the index form above.
+            if vector is not None and not write.fits(write.elementwise(vector)):
+                vector = None
             batch_forms: list[sp.Expr] = []
             if not _has_inner_product(built):
                 batch_forms.append(_batch_form(built, depth, per_sample=target not in ("bias", "weight")))

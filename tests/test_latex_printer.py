@@ -137,12 +137,12 @@ def test_escape_text() -> None:
 def test_activation_derivative_is_worked_from_its_definition(name: str, first: str | None, last: str) -> None:
     steps = activation_steps(ACTIVATIONS[name], _Writer(NOTATIONS["tutorial"], 3))
     if first is not None:
-        assert steps["steps"][0] == first
-    assert steps["steps"][-1] == last
+        assert steps["steps"][0] == [first]
+    assert steps["steps"][-1] == [last]
     assert len(steps["steps"]) >= 3
     assert steps["kink"] == (name == "relu")
     if name == "sigmoid":
-        assert r"\sigma(x) \left(1 - \sigma(x)\right)" in steps["steps"]
+        assert [r"\sigma(x) \left(1 - \sigma(x)\right)"] in steps["steps"]
     if name == "relu":
         assert steps["at_zero"].endswith("= 0")
 
@@ -156,7 +156,7 @@ def test_fused_output_delta_cancels_to_prediction_minus_target() -> None:
         delta = output["blocks"][1]
         depth = len(sizes) - 1
         assert delta["lhs"] == rf"\delta^{{({depth})}}_{{p}}"
-        assert delta["steps"][-1] == r"\hat{y}_{p} - y_{p}"
+        assert delta["steps"][-1] == [r"\hat{y}_{p} - y_{p}"]
         assert len(delta["steps"]) >= 4, "the cancellation is shown in steps"
 
 
