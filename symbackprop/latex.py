@@ -228,7 +228,7 @@ def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
     sizes = derivation.network.sizes
     depth = derivation.network.depth
     spacing = round(min(2.8, 14.0 / max(depth, 1)), 2)
-    columns = []
+    columns: list[dict[str, Any]] = []
     for k, size in enumerate(sizes):
         units = _shown_units(size)
         top = (len(units) - 1) / 2
