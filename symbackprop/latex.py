@@ -19,7 +19,10 @@ matrix-form rules the verification checked. The templates only loop and insert.
 ``sections`` chooses parts among :data:`SECTIONS` (in document order, whatever order is given);
 ``notation`` is a name of :data:`~symbackprop.printing.latex.NOTATIONS`. Widths stay symbolic
 (n_k) in every formula, so a 512-wide layer prints as narrow as a 2-wide one; only the figure
-uses the concrete widths, and it draws at most :data:`FIGURE_UNITS` units per layer.
+uses the concrete widths, and it draws at most :data:`FIGURE_UNITS` units per layer. A formula
+wider than :data:`LINE_GLYPHS` is broken before a + or −; an intermediate form that still cannot
+fit (GELU′ inside δ) is left out, its symbol f′ₖ standing for it, so no line runs off the page.
+A chain's step is a list of lines.
 """
 
 from __future__ import annotations

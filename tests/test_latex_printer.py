@@ -7,6 +7,7 @@ import sympy as sp
 
 from symbackprop import equations as eq
 from symbackprop.cli import main
+from symbackprop.exprparse import X
 from symbackprop.latex import (
     SECTIONS,
     LatexError,
@@ -14,6 +15,7 @@ from symbackprop.latex import (
     _Writer,
     activation_steps,
     document_context,
+    has_kink,
     latex_tool,
     render_latex,
     render_markdown,
@@ -219,3 +221,50 @@ def test_cli_writes_markdown(tmp_path, capsys) -> None:
 def test_cli_rejects_unknown_section(capsys) -> None:
     assert main(["latex", "3-1", "--activations", "sigmoid", "--loss", "sse", "--sections", "bogus"]) == 2
     assert "unknown section(s) bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("expr", "printed"),
+    [
+        # The textbook's order: the weighted sum before the bias, a positive term first.
+        (eq.build_equations(Network(sizes=[2, 1], activations=["sigmoid"], loss="sse")).layer(1).z.rhs,
+         r"\sum_{j=1}^{n_{0}} w^{(1)}_{ij} x_{j} + b^{(1)}_{i}"),
+        (eq.target()[eq.P] - eq.activation_output(1)[eq.P], r"y_{p} - \hat{y}_{p}"),
+        # ½ and 1/m in front of a sum; ∂L/∂ŷ and the Kronecker delta beside a fraction, not in it.
+        (sp.Sum(eq.activation_output(1)[eq.I], (eq.I, 1, eq.width(1))) / 2,
+         r"\frac{1}{2} \sum_{i=1}^{n_{1}} \hat{y}_{i}"),
+        (eq.output_gradient(1)[eq.I] * sp.KroneckerDelta(eq.I, eq.P) * sp.exp(-eq.preactivation(1)[eq.I])
+         / (1 + sp.exp(-eq.preactivation(1)[eq.I])) ** 2,
+         r"\frac{\partial L}{\partial \hat{y}_{i}} \frac{e^{- z^{(1)}_{i}}}{\left(1 + e^{- z^{(1)}_{i}}\right)^{2}}"
+         r" \delta_{i p}"),
+        # Constants given in decimals stay decimals; a concrete index of two digits gets commas.
+        (sp.Rational(8943, 200000) * X**3 + X, "0.044715 x^{3} + x"),
+        (X / 100, "0.01 x"),
+        (sp.Rational(1, 3) * X, r"\frac{x}{3}"),
+        (eq.weight(2)[1, 12], "w^{(2)}_{1,12}"),
+        (eq.weight(2)[1, 2], "w^{(2)}_{12}"),
+        # No gap between a function's name and its bracket when the argument is a symbol.
+        (sp.Function("fprime2")(eq.preactivation(2)[eq.P]), "f'_{2}(z^{(2)}_{p})"),
+    ],
+)
+def test_printer_writes_as_textbooks_do(expr: sp.Basic, printed: str) -> None:
+    assert latex(expr, depth=1) == printed
+
+
+def test_long_formula_is_broken_before_a_sign_and_every_line_fits() -> None:
+    write = _Writer(NOTATIONS["tutorial"], 2)
+    derivative = ACTIVATIONS["gelu"].derivative()
+    lines = write.lines(derivative)
+    assert len(lines) > 1
+    assert all(write.fits(line) for line in lines)
+    assert all(line.startswith(("+ ", "- ")) for line in lines[1:])
+    assert write.lines(X + 1) == ["x + 1"]
+
+
+@pytest.mark.parametrize("name", [name for name, entry in ACTIVATIONS.items() if entry.elementwise])
+def test_kink_at_zero_matches_one_sided_slopes(name: str) -> None:
+    # The oracle: the slopes of f itself just left and right of 0, by finite differences.
+    f = sp.lambdify(X, ACTIVATIONS[name].bound().expr, "mpmath")
+    step = 1e-7
+    left, right = (f(0) - f(-step)) / step, (f(step) - f(0)) / step
+    assert has_kink(ACTIVATIONS[name].derivative()) == (abs(left - right) > 1e-3)
