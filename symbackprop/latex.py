@@ -835,6 +835,7 @@ def document_context(
         "loss_name": network.loss.latex_name,
         "loss_label": escape_text(network.loss.name),
         "output_symbol": write(A),
+        "batch_factor": write(1 / BATCH_SIZE),
     }
     if "network" in chosen:
         context["figure"] = _figure(derivation, write)
