@@ -128,7 +128,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 3 (sigmoid): z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
         Z3 = A2 @ W3.T + b3
         # a3[i] = 1/(1 + exp(-z3[i]))
-        A3 = numpy.exp(-numpy.logaddexp(0.0, -Z3))
+        A3 = numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     cache["Z2"], cache["A2"] = Z2, A2
@@ -150,7 +150,8 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     # L = Sum((y[i] - 1/(1 + exp(-z3[i])))**2, (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum((-numpy.exp(-numpy.logaddexp(0.0, -Z3)) + Y)**2)/m)
+        return (float(numpy.sum((-numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
+            + Y)**2)/m))
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -274,7 +275,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A2, W3.T, out=Z3)
             numpy.add(Z3, b3, out=Z3)
             # a3[i] = 1/(1 + exp(-z3[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z3), out=A3)
+            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)), out=A3)
             batch_loss = numpy.sum((-A3 + Y)**2)/m
             # BP1, times -lr/m: δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
             numpy.multiply((1 - A3)*(A3 - Y)*A3, 2*scale, out=D3)

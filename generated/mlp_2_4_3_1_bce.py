@@ -128,7 +128,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 3 (sigmoid): z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
         Z3 = A2 @ W3.T + b3
         # a3[i] = 1/(1 + exp(-z3[i]))
-        A3 = numpy.exp(-numpy.logaddexp(0.0, -Z3))
+        A3 = numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     cache["Z2"], cache["A2"] = Z2, A2
@@ -154,7 +154,7 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     # L = Sum(log(exp(z3[i]) + 1) - y[i]*z3[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m)
+        return float(numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y*Z3)/m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -289,8 +289,8 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A2, W3.T, out=Z3)
             numpy.add(Z3, b3, out=Z3)
             # a3[i] = 1/(1 + exp(-z3[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z3), out=A3)
-            batch_loss = numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m
+            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)), out=A3)
+            batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y*Z3)/m
             # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
             numpy.multiply(A3 - Y, scale, out=D3)
             # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]

@@ -111,11 +111,11 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 1 (sigmoid): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
         Z1 = A0 @ W1.T + b1
         # a1[i] = 1/(1 + exp(-z1[i]))
-        A1 = numpy.exp(-numpy.logaddexp(0.0, -Z1))
+        A1 = numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
         # Layer 2 (sigmoid): z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
         Z2 = A1 @ W2.T + b2
         # a2[i] = 1/(1 + exp(-z2[i]))
-        A2 = numpy.exp(-numpy.logaddexp(0.0, -Z2))
+        A2 = numpy.divide(numpy.exp(numpy.minimum(Z2, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z2)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     cache["Z2"], cache["A2"] = Z2, A2
@@ -140,7 +140,7 @@ def loss_from_preactivation(Z2: Array, Y: Array) -> float:
     # L = Sum(log(exp(z2[i]) + 1) - y[i]*z2[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(numpy.logaddexp(0.0, Z2) - Y*Z2)/m)
+        return float(numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z2)))) - Y*Z2)/m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -245,13 +245,13 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A0, W1.T, out=Z1)
             numpy.add(Z1, b1, out=Z1)
             # a1[i] = 1/(1 + exp(-z1[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z1), out=A1)
+            numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)), out=A1)
             # Layer 2: z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
             numpy.matmul(A1, W2.T, out=Z2)
             numpy.add(Z2, b2, out=Z2)
             # a2[i] = 1/(1 + exp(-z2[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z2), out=A2)
-            batch_loss = numpy.sum(numpy.logaddexp(0.0, Z2) - Y*Z2)/m
+            numpy.divide(numpy.exp(numpy.minimum(Z2, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z2)), out=A2)
+            batch_loss = numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z2)))) - Y*Z2)/m
             # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
             numpy.multiply(A2 - Y, scale, out=D2)
             # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]

@@ -102,7 +102,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 1 (sigmoid): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
         Z1 = A0 @ W1.T + b1
         # a1[i] = 1/(1 + exp(-z1[i]))
-        A1 = numpy.exp(-numpy.logaddexp(0.0, -Z1))
+        A1 = numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     return A1, cache
@@ -122,7 +122,8 @@ def loss_from_preactivation(Z1: Array, Y: Array) -> float:
     # L = Sum((-y[i] + 1/(1 + exp(-z1[i])))**2, (i, 1, 1))/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(0.5*(numpy.sum((numpy.exp(-numpy.logaddexp(0.0, -Z1)) - Y)**2)/m))
+        return (float(0.5*(numpy.sum((numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
+            - Y)**2)/m)))
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -197,7 +198,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A0, W1.T, out=Z1)
             numpy.add(Z1, b1, out=Z1)
             # a1[i] = 1/(1 + exp(-z1[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z1), out=A1)
+            numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)), out=A1)
             batch_loss = 0.5*(numpy.sum((A1 - Y)**2)/m)
             # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
             numpy.multiply((1 - A1)*(A1 - Y)*A1, scale, out=D1)

@@ -133,7 +133,7 @@ def substitute_widths(expr: sp.Expr, network: Network) -> sp.Expr:
 def loss_from_preactivation(derivation: Derivation) -> sp.Expr:
     """The per-sample loss written in the output layer's pre-activation z⁽ᴸ⁾: the registry's loss
     with a⁽ᴸ⁾ = f(z⁽ᴸ⁾) substituted and each logarithm expanded (log(e^u / Σ e^v) = u − log Σ e^v,
-    log(1 − σ(u)) = −u − log(1 + e^{−u})), so that the printer's stable rules (logaddexp,
+    log(1 − σ(u)) = −u − log(1 + e^{−u})), so that the printer's stable rules (softplus,
     logsumexp) apply. Equal to the registry's loss; a test proves it."""
     network = derivation.network
     depth = network.depth
@@ -179,6 +179,18 @@ def _used(names: Sequence[str], code: Sequence[str]) -> list[str]:
     return [name for name in names if re.search(rf"\b{name}\b", text)]
 
 
+def _numbers_out_of_sums(product: sp.Expr) -> sp.Expr:
+    """A product with the common number of each sum factor taken out, ``(2a − 2y)·s/2`` →
+    ``(a − y)·s``, so that the training step multiplies by one scalar once instead of per term."""
+    factors = []
+    for factor in sp.Mul.make_args(product):
+        if isinstance(factor, sp.Add):
+            content, factor = factor.primitive()
+            factors.append(content)
+        factors.append(factor)
+    return sp.Mul(*factors)
+
+
 def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPyPrinter) -> LayerCode:
     network = derivation.network
     layer = derivation.layer(k)
@@ -199,7 +211,7 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
     if layer.is_output:
         delta = layer.delta_output_form
         delta_code = code(delta * (1 / BATCH))
-        delta_into = into(delta * SCALE, f"D{k}")
+        delta_into = into(_numbers_out_of_sums(delta * SCALE), f"D{k}")
         output_gradient_code = output_gradient_into = ""
     else:
         local = eq.output_gradient(k)[P]

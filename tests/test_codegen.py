@@ -49,6 +49,8 @@ def accepted_pairs(sizes: list[int]) -> list[tuple[str, str, str]]:
 
 
 PAIRS = accepted_pairs([3, 4, 3])
+#: Every (output activation, loss) the spec accepts for a single layer.
+OUTPUTS = sorted({(output, loss) for _, output, loss in PAIRS})
 
 
 @functools.cache
@@ -88,8 +90,10 @@ def finite_difference(module, params, X, Y, step=1e-6):  # type: ignore[no-untyp
 def test_printer_prints_registry_forms_exactly():
     z = eq.preactivation(1)[eq.I]
     a = eq.activation_output(1)[eq.P]
-    assert numpy_code(ACTIVATIONS["sigmoid"].at(z)) == "numpy.exp(-numpy.logaddexp(0.0, -Z1))"
-    assert numpy_code(ACTIVATIONS["softplus"].at(z)) == "numpy.logaddexp(0.0, Z1)"
+    sigmoid = "numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))"
+    assert numpy_code(ACTIVATIONS["sigmoid"].at(z)) == sigmoid
+    softplus = "numpy.add(numpy.maximum(Z1, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z1))))"
+    assert numpy_code(ACTIVATIONS["softplus"].at(z)) == softplus
     assert numpy_code(ACTIVATIONS["relu"].at(z)) == "numpy.maximum(Z1, 0.0)"
     assert numpy_code(ACTIVATIONS["tanh"].derivative_in_output().xreplace({OUTPUT: a})) == "1 - A1**2"
     assert numpy_code(ACTIVATIONS["relu"].derivative_in_output().xreplace({OUTPUT: a})) == "(A1 > 0)"
@@ -176,6 +180,23 @@ def test_gradients_match_sympy_composed_reference(hidden, output, loss):
         np.testing.assert_allclose(grads[f"b{k}"], truth_b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize(("hidden", "output", "loss"), PAIRS, ids=["-".join(p) for p in PAIRS])
+def test_training_step_equals_readable_forward_backward(hidden, output, loss):
+    """The buffer-reusing step of ``train`` makes the update lr·∇ of the readable backward."""
+    module = module_for((3, 4, 3), (hidden, output), loss)
+    rng = np.random.default_rng(7)
+    params = module.init_params(seed=3)
+    for value in params.values():
+        value += rng.normal(scale=0.1, size=value.shape)
+    X = rng.normal(size=(6, 3))
+    Y = targets(loss, 6, 3, rng)
+    value, grads = module.loss_and_grads(params, X, Y)
+    step, stepped = module.make_train_step(params, 6, 0.1)
+    assert step(X, Y) == pytest.approx(value, rel=1e-12)
+    for name in params:
+        np.testing.assert_allclose(stepped[name], params[name] - 0.1 * grads[name], rtol=1e-12, atol=1e-14)
+
+
 NAMES_WITHOUT_SOFTMAX = [name for name, entry in ACTIVATIONS.items() if entry.elementwise]
 
 
@@ -238,6 +259,29 @@ def test_no_overflow_or_nan_at_extreme_preactivations(hidden, output, loss):
     assert np.all(np.isfinite(Y_hat))
     assert np.isfinite(value) and np.isfinite(clipped) and np.isfinite(stepped)
     assert all(np.all(np.isfinite(g)) for g in grads.values())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("output", "loss"), OUTPUTS, ids=["-".join(p) for p in OUTPUTS])
+def test_output_layer_is_stable_at_extreme_preactivations(output, loss, dtype):
+    """A single layer with W = I puts z of the output activation and the loss at ±1e4 directly
+    (behind a hidden tanh the output would only ever see |z| <= 1)."""
+    module = module_for((3, 3), (output,), loss)
+    params = module.init_params(dtype=dtype)
+    params["W1"][...] = np.eye(3)
+    X = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [-1e4, -1e4, 1e4], [1e3, -1e3, -30.0]], dtype)
+    Y = targets(loss, 4, 3, np.random.default_rng(0)).astype(dtype)
+    with np.errstate(all="raise"):
+        Y_hat, cache = module.forward(params, X)
+        from_z = module.loss_from_preactivation(cache["Z1"], Y)
+        from_predictions = module.loss(Y_hat, Y)
+        value, grads = module.loss_and_grads(params, X, Y)
+        step, stepped_params = module.make_train_step(params, 4, 0.1)
+        stepped = step(X, Y)
+    assert np.all(np.isfinite(Y_hat)) and Y_hat.dtype == dtype
+    assert all(np.isfinite(v) for v in (from_z, from_predictions, value, stepped))
+    assert all(np.all(np.isfinite(g)) for g in grads.values())
+    assert all(np.all(np.isfinite(p)) and p.dtype == dtype for p in stepped_params.values())
 
 
 def test_stable_bce_is_exact_at_saturation():
