@@ -148,7 +148,8 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = (-a2[p] + y[p])/(a2[p]**2 - a2[p])
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+        gradient: Array = (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+    return gradient
 
 
 def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
@@ -202,7 +203,8 @@ def predict(params: Params, X: Array, chunk: int = 65536) -> Array:
 
 def classify(params: Params, X: Array) -> Array:
     """Class 0 or 1 of every output of every row: 1 where the predicted probability exceeds 1/2."""
-    return (predict(params, X) > 0.5).astype(numpy.int64)
+    classes: Array = (predict(params, X) > 0.5).astype(numpy.int64)
+    return classes
 
 
 def accuracy(params: Params, X: Array, Y: Array) -> float:
@@ -378,7 +380,10 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
-        with numpy.load(path, allow_pickle=False) as stored:
+        stored = numpy.load(path, allow_pickle=False)
+        if not isinstance(stored, numpy.lib.npyio.NpzFile):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+        with stored:
             if "spec" not in stored.files:
                 raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
             spec = str(stored["spec"])
@@ -389,4 +394,7 @@ def load(path: str | os.PathLike[str]) -> Params:
         if isinstance(error, WeightsFileError):
             raise
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
+    for name, value in params.items():
+        if not numpy.issubdtype(value.dtype, numpy.floating):
+            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

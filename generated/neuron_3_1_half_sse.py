@@ -130,7 +130,8 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     """dL/dY_hat of the per-sample loss, one row per sample (divide by m for the batch mean)."""
     # ∂L/∂ŷ[p] = a1[p] - y[p]
     with numpy.errstate(under="ignore"):
-        return Y_hat - Y
+        gradient: Array = Y_hat - Y
+    return gradient
 
 
 def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
@@ -318,7 +319,10 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
-        with numpy.load(path, allow_pickle=False) as stored:
+        stored = numpy.load(path, allow_pickle=False)
+        if not isinstance(stored, numpy.lib.npyio.NpzFile):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+        with stored:
             if "spec" not in stored.files:
                 raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
             spec = str(stored["spec"])
@@ -329,4 +333,7 @@ def load(path: str | os.PathLike[str]) -> Params:
         if isinstance(error, WeightsFileError):
             raise
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
+    for name, value in params.items():
+        if not numpy.issubdtype(value.dtype, numpy.floating):
+            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

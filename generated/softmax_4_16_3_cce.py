@@ -67,7 +67,8 @@ class TrainingDiverged(ArithmeticError):
 def _logsumexp(U: Array) -> Array:
     """log Σⱼ exp(uⱼ) of each row, shifted by the row's maximum so that exp cannot overflow."""
     shift = numpy.max(U, axis=1, keepdims=True)
-    return shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    total: Array = shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    return total
 
 
 def _views(flat: Array) -> Params:
@@ -154,7 +155,8 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = -y[p]/a2[p]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return -Y/Y_hat
+        gradient: Array = -Y/Y_hat
+    return gradient
 
 
 def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
@@ -208,7 +210,8 @@ def predict(params: Params, X: Array, chunk: int = 65536) -> Array:
 
 def classify(params: Params, X: Array) -> Array:
     """The class index of every row: the output with the largest probability."""
-    return numpy.argmax(predict(params, X), axis=1)
+    classes: Array = numpy.argmax(predict(params, X), axis=1)
+    return classes
 
 
 def accuracy(params: Params, X: Array, Y: Array) -> float:
@@ -382,7 +385,10 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
-        with numpy.load(path, allow_pickle=False) as stored:
+        stored = numpy.load(path, allow_pickle=False)
+        if not isinstance(stored, numpy.lib.npyio.NpzFile):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+        with stored:
             if "spec" not in stored.files:
                 raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
             spec = str(stored["spec"])
@@ -393,4 +399,7 @@ def load(path: str | os.PathLike[str]) -> Params:
         if isinstance(error, WeightsFileError):
             raise
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
+    for name, value in params.items():
+        if not numpy.issubdtype(value.dtype, numpy.floating):
+            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

@@ -110,14 +110,31 @@ def test_save_load_round_trip(mlp, tmp_path):
 
 def test_truncated_or_foreign_weights_file(mlp, softmax, tmp_path):
     mlp.save(tmp_path / "w.npz", mlp.init_params())
-    (tmp_path / "cut.npz").write_bytes((tmp_path / "w.npz").read_bytes()[:100])
-    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
-        mlp.load(tmp_path / "cut.npz")
+    whole = (tmp_path / "w.npz").read_bytes()
+    for length in range(0, len(whole), max(1, len(whole) // 40)):
+        (tmp_path / "cut.npz").write_bytes(whole[:length])
+        with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+            mlp.load(tmp_path / "cut.npz")
     with pytest.raises(softmax.WeightsFileError, match="holds weights of '2 -> 4 relu"):
         softmax.load(tmp_path / "w.npz")
     np.savez(tmp_path / "plain.npz", W1=np.zeros((4, 2)))
     with pytest.raises(mlp.WeightsFileError, match="not a symbackprop weights file"):
         mlp.load(tmp_path / "plain.npz")
+    np.save(tmp_path / "array.npy", np.zeros(31))
+    with pytest.raises(mlp.WeightsFileError, match="one array, not an .npz archive"):
+        mlp.load(tmp_path / "array.npy")
+    (tmp_path / "notes.txt").write_text("W1 = 0.5\n", encoding="utf-8")
+    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+        mlp.load(tmp_path / "notes.txt")
+    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+        mlp.load(tmp_path / "missing.npz")
+    text = {name: np.full(value.shape, "a") for name, value in mlp.init_params().items()}
+    np.savez(tmp_path / "text.npz", spec=np.array(mlp.SPEC), **text)
+    with pytest.raises(mlp.WeightsFileError, match="W1 holds <U1 values"):
+        mlp.load(tmp_path / "text.npz")
+    np.savez(tmp_path / "short.npz", spec=np.array(mlp.SPEC), W1=np.zeros((4, 2)))
+    with pytest.raises(mlp.WeightsFileError, match="expected parameters W1, b1"):
+        mlp.load(tmp_path / "short.npz")
 
 
 # -- the train command ---------------------------------------------------------------------------

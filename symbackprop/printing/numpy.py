@@ -54,7 +54,8 @@ SUPPORT_SOURCE: Mapping[str, str] = {
     "_logsumexp": '''def _logsumexp(U: Array) -> Array:
     """log Σⱼ exp(uⱼ) of each row, shifted by the row's maximum so that exp cannot overflow."""
     shift = numpy.max(U, axis=1, keepdims=True)
-    return shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    total: Array = shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    return total
 ''',
 }
 
