@@ -259,8 +259,9 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A1, W2.T, out=Z2)
             numpy.add(Z2, b2, out=Z2)
             # a2[i] = exp(z2[i])/Sum(exp(z2[j]), (j, 1, n_2))
-            numpy.exp(Z2 - _logsumexp(Z2), out=A2)
-            batch_loss = numpy.sum(_logsumexp(Z2)*Y - Y*Z2)/m
+            LSE_Z2 = _logsumexp(Z2)
+            numpy.exp(Z2 - LSE_Z2, out=A2)
+            batch_loss = numpy.sum(LSE_Z2*Y - Y*Z2)/m
             # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
             numpy.multiply(A2 - Y, scale, out=D2)
             # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]

@@ -106,6 +106,7 @@ class LayerCode:
     a_equation: str
     z: str
     a: str
+    a_setup: tuple[str, ...]
     a_into: str
     z_into: tuple[str, ...]
     is_output: bool
@@ -191,7 +192,12 @@ def _numbers_out_of_sums(product: sp.Expr) -> sp.Expr:
     return sp.Mul(*factors)
 
 
-def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPyPrinter) -> LayerCode:
+def _layer_code(
+    derivation: Derivation, k: int, offset: int, printer: BatchNumPyPrinter, step_printer: BatchNumPyPrinter
+) -> LayerCode:
+    """Layer k printed twice from the same expressions: as expressions for forward/backward
+    (``printer``) and as statements into buffers for the training step (``step_printer``, which
+    computes each log-sum-exp once per step and reuses it)."""
     network = derivation.network
     layer = derivation.layer(k)
     equations = derivation.equations.layer(k)
@@ -204,7 +210,13 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
         return printer.doprint(widths(expr))
 
     def into(expr: sp.Expr, out: str) -> list[str]:
-        return printer.print_into(widths(expr), out)
+        statements = step_printer.print_into(widths(expr), out)
+        if step_printer.pending:
+            raise NotImplementedError(f"a log-sum-exp in {expr} would be computed outside an activation or the loss")
+        return statements
+
+    a_into = step_printer.print_into(widths(equations.a.rhs), f"A{k}")
+    a_setup = step_printer.take_pending()
 
     P = eq.P
     delta_name, gradient_name = f"δ{k}[p]", f"∂L/∂a{k}[p]"
@@ -220,7 +232,6 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
         delta_into = into(delta, f"D{k}")
         output_gradient_code = code(layer.output_gradient)
         (output_gradient_into,) = into(layer.output_gradient, f"dL_dA{k}")
-    (a_into,) = into(equations.a.rhs, f"A{k}")
     (delta_statement,) = delta_into
     return LayerCode(
         k=k,
@@ -233,7 +244,8 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
         a_equation=equation_text(equations.a.lhs, equations.a.rhs),
         z=code(equations.z.rhs),
         a=code(equations.a.rhs),
-        a_into=a_into,
+        a_setup=tuple(a_setup),
+        a_into=a_into[0],
         z_into=tuple(into(equations.z.rhs, f"Z{k}")),
         is_output=layer.is_output,
         delta_equation=equation_text(delta_name, delta),
@@ -244,10 +256,10 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
         output_gradient_into=output_gradient_into,
         weight_gradient_equation=equation_text(f"∂L/∂w{k}[p, q]", layer.weight_gradient),
         weight_gradient=printer.batch_sum(layer.weight_gradient),
-        weight_gradient_into=printer.batch_sum_into(layer.weight_gradient, f"dW{k}", "ones"),
+        weight_gradient_into=step_printer.batch_sum_into(layer.weight_gradient, f"dW{k}", "ones"),
         bias_gradient_equation=equation_text(f"∂L/∂b{k}[p]", layer.bias_gradient),
         bias_gradient=printer.batch_sum(layer.bias_gradient),
-        bias_gradient_into=printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
+        bias_gradient_into=step_printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
         weight_offset=offset,
         bias_offset=offset + size * fan_in,
     )
@@ -288,10 +300,10 @@ def _classifier(derivation: Derivation) -> dict[str, object]:
 def module_context(derivation: Derivation, command: str) -> dict[str, object]:
     """Everything the module template inserts, printed from the derivation."""
     network = derivation.network
-    printer = BatchNumPyPrinter()
+    printer, step_printer = BatchNumPyPrinter(), BatchNumPyPrinter(share_logsumexp=True)
     layers, offset = [], 0
     for k in range(1, network.depth + 1):
-        layer = _layer_code(derivation, k, offset, printer)
+        layer = _layer_code(derivation, k, offset, printer, step_printer)
         layers.append(layer)
         offset = layer.bias_offset + layer.size
     depth = network.depth
@@ -324,14 +336,15 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
         "clip": _clip_statement(derivation),
         "batch_loss": printer.doprint(_batch_loss(loss.xreplace(as_prediction))),
         "batch_loss_from_z": printer.doprint(_batch_loss(from_z)),
-        "step_loss": printer.doprint(_batch_loss(step_loss)),
+        "step_loss": step_printer.doprint(_batch_loss(step_loss)),
+        "step_loss_setup": tuple(step_printer.take_pending()),
         "loss_gradient_equation": equation_text("∂L/∂ŷ[p]", derivation.loss_gradient),
         "loss_gradient": printer.doprint(substitute_widths(derivation.loss_gradient, network).xreplace(as_prediction)),
         "backward_parameters": _used(parameter_names, backward_code),
         "backward_cache": _used(cache_names, backward_code),
         **_classifier(derivation),
     }
-    context["support"] = {name: SUPPORT_SOURCE[name] for name in sorted(printer.support)}
+    context["support"] = {name: SUPPORT_SOURCE[name] for name in sorted(printer.support | step_printer.support)}
     return context
 
 

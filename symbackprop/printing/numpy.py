@@ -99,10 +99,21 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batch_numpycode"
 
-    def __init__(self, settings: dict[str, object] | None = None) -> None:
+    def __init__(self, settings: dict[str, object] | None = None, *, share_logsumexp: bool = False) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
         #: Names of the helpers of :data:`SUPPORT_SOURCE` used by the printouts so far.
         self.support: set[str] = set()
+        #: Whether a log-sum-exp prints as a variable computed once (softmax and its loss share it).
+        self.share_logsumexp = share_logsumexp
+        #: The variable holding each shared log-sum-exp, by the call that computes it.
+        self.shared: dict[str, str] = {}
+        #: Statements defining shared variables that the printouts since :meth:`take_pending` use.
+        self.pending: list[str] = []
+
+    def take_pending(self) -> list[str]:
+        """The statements that must run before the last printouts, each returned once."""
+        pending, self.pending = self.pending, []
+        return pending
 
     def doprint(self, expr: sp.Expr, assign_to: object = None) -> str:
         return super().doprint(prepare(expr), assign_to)
@@ -232,7 +243,14 @@ class BatchNumPyPrinter(NumPyPrinter):
     def _logsumexp(self, total: sp.Sum) -> str:
         self.support.add("_logsumexp")
         argument, _ = _exp_sum_argument(total)  # type: ignore[misc]
-        return f"_logsumexp({self._print(argument)})"
+        printed = self._print(argument)
+        call = f"_logsumexp({printed})"
+        if not self.share_logsumexp:
+            return call
+        if call not in self.shared:
+            self.shared[call] = f"LSE_{printed}" if printed.isidentifier() else f"LSE{len(self.shared) + 1}"
+            self.pending.append(f"{self.shared[call]} = {call}")
+        return self.shared[call]
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         pieces = list(expr.args)
