@@ -276,7 +276,8 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A2, W3.T, out=Z3)
             numpy.add(Z3, b3, out=Z3)
             # a3[i] = 1/(1 + exp(-z3[i]))
-            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)), out=A3)
+            EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
+            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
             batch_loss = numpy.sum((-A3 + Y)**2)/m
             # BP1, times -lr/m: δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
             numpy.multiply((1 - A3)*(A3 - Y)*A3, 2*scale, out=D3)

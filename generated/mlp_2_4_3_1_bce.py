@@ -291,8 +291,9 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A2, W3.T, out=Z3)
             numpy.add(Z3, b3, out=Z3)
             # a3[i] = 1/(1 + exp(-z3[i]))
-            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)), out=A3)
-            batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y*Z3)/m
+            EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
+            numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
+            batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(EXP_NEG_ABS_Z3)) - Y*Z3)/m
             # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
             numpy.multiply(A3 - Y, scale, out=D3)
             # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]

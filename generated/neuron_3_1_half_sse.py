@@ -199,7 +199,8 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
             numpy.matmul(A0, W1.T, out=Z1)
             numpy.add(Z1, b1, out=Z1)
             # a1[i] = 1/(1 + exp(-z1[i]))
-            numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)), out=A1)
+            EXP_NEG_ABS_Z1 = numpy.exp(-numpy.abs(Z1))
+            numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + EXP_NEG_ABS_Z1, out=A1)
             batch_loss = 0.5*(numpy.sum((A1 - Y)**2)/m)
             # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
             numpy.multiply((1 - A1)*(A1 - Y)*A1, scale, out=D1)

@@ -106,16 +106,15 @@ class LayerCode:
     a_equation: str
     z: str
     a: str
-    a_setup: tuple[str, ...]
-    a_into: str
+    a_into: tuple[str, ...]
     z_into: tuple[str, ...]
     is_output: bool
     delta_equation: str
     delta: str
-    delta_into: str
+    delta_into: tuple[str, ...]
     output_gradient_equation: str
     output_gradient: str
-    output_gradient_into: str
+    output_gradient_into: tuple[str, ...]
     weight_gradient_equation: str
     weight_gradient: str
     weight_gradient_into: str
@@ -197,7 +196,7 @@ def _layer_code(
 ) -> LayerCode:
     """Layer k printed twice from the same expressions: as expressions for forward/backward
     (``printer``) and as statements into buffers for the training step (``step_printer``, which
-    computes each log-sum-exp once per step and reuses it)."""
+    computes each shared part of the stable forms once per step; its definitions come first)."""
     network = derivation.network
     layer = derivation.layer(k)
     equations = derivation.equations.layer(k)
@@ -211,12 +210,10 @@ def _layer_code(
 
     def into(expr: sp.Expr, out: str) -> list[str]:
         statements = step_printer.print_into(widths(expr), out)
-        if step_printer.pending:
-            raise NotImplementedError(f"a log-sum-exp in {expr} would be computed outside an activation or the loss")
-        return statements
+        return [*step_printer.take_pending(), *statements]
 
-    a_into = step_printer.print_into(widths(equations.a.rhs), f"A{k}")
-    a_setup = step_printer.take_pending()
+    # The activation first: the loss, printed after the layers, may reuse what it shares.
+    a_into = into(equations.a.rhs, f"A{k}")
 
     P = eq.P
     delta_name, gradient_name = f"δ{k}[p]", f"∂L/∂a{k}[p]"
@@ -224,15 +221,15 @@ def _layer_code(
         delta = layer.delta_output_form
         delta_code = code(delta * (1 / BATCH))
         delta_into = into(_numbers_out_of_sums(delta * SCALE), f"D{k}")
-        output_gradient_code = output_gradient_into = ""
+        output_gradient_code, output_gradient_into = "", []
     else:
         local = eq.output_gradient(k)[P]
         delta = layer.delta_output_form.xreplace({layer.output_gradient: local})
         delta_code = code(delta)
         delta_into = into(delta, f"D{k}")
         output_gradient_code = code(layer.output_gradient)
-        (output_gradient_into,) = into(layer.output_gradient, f"dL_dA{k}")
-    (delta_statement,) = delta_into
+        output_gradient_into = into(layer.output_gradient, f"dL_dA{k}")
+
     return LayerCode(
         k=k,
         size=size,
@@ -244,16 +241,15 @@ def _layer_code(
         a_equation=equation_text(equations.a.lhs, equations.a.rhs),
         z=code(equations.z.rhs),
         a=code(equations.a.rhs),
-        a_setup=tuple(a_setup),
-        a_into=a_into[0],
+        a_into=tuple(a_into),
         z_into=tuple(into(equations.z.rhs, f"Z{k}")),
         is_output=layer.is_output,
         delta_equation=equation_text(delta_name, delta),
         delta=delta_code,
-        delta_into=delta_statement,
+        delta_into=tuple(delta_into),
         output_gradient_equation=equation_text(gradient_name, layer.output_gradient),
         output_gradient=output_gradient_code,
-        output_gradient_into=output_gradient_into,
+        output_gradient_into=tuple(output_gradient_into),
         weight_gradient_equation=equation_text(f"∂L/∂w{k}[p, q]", layer.weight_gradient),
         weight_gradient=printer.batch_sum(layer.weight_gradient),
         weight_gradient_into=step_printer.batch_sum_into(layer.weight_gradient, f"dW{k}", "ones"),
@@ -300,7 +296,7 @@ def _classifier(derivation: Derivation) -> dict[str, object]:
 def module_context(derivation: Derivation, command: str) -> dict[str, object]:
     """Everything the module template inserts, printed from the derivation."""
     network = derivation.network
-    printer, step_printer = BatchNumPyPrinter(), BatchNumPyPrinter(share_logsumexp=True)
+    printer, step_printer = BatchNumPyPrinter(), BatchNumPyPrinter(share=True)
     layers, offset = [], 0
     for k in range(1, network.depth + 1):
         layer = _layer_code(derivation, k, offset, printer, step_printer)

@@ -99,13 +99,14 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batch_numpycode"
 
-    def __init__(self, settings: dict[str, object] | None = None, *, share_logsumexp: bool = False) -> None:
+    def __init__(self, settings: dict[str, object] | None = None, *, share: bool = False) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
         #: Names of the helpers of :data:`SUPPORT_SOURCE` used by the printouts so far.
         self.support: set[str] = set()
-        #: Whether a log-sum-exp prints as a variable computed once (softmax and its loss share it).
-        self.share_logsumexp = share_logsumexp
-        #: The variable holding each shared log-sum-exp, by the call that computes it.
+        #: Whether the parts of the stable forms (a log-sum-exp, exp(-|u|)) print as variables computed
+        #: once, so that an activation and the loss read from it share them (the training step).
+        self.share = share
+        #: The variable holding each shared part, by the call that computes it.
         self.shared: dict[str, str] = {}
         #: Statements defining shared variables that the printouts since :meth:`take_pending` use.
         self.pending: list[str] = []
@@ -179,8 +180,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         return f"numpy.sum({self._print(expr.args[0])})"
 
     def _print_Logistic(self, expr: Logistic) -> str:
-        u = self._print(expr.args[0])
-        return f"numpy.divide(numpy.exp(numpy.minimum({u}, 0.0)), 1.0 + numpy.exp(-numpy.abs({u})))"
+        u = expr.args[0]
+        return f"numpy.divide(numpy.exp(numpy.minimum({self._print(u)}, 0.0)), 1.0 + {self._exp_negative_abs(u)})"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, exponent = expr.args
@@ -234,8 +235,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         argument = expr.args[0]
         softplus = _is_logistic_denominator(argument)
         if softplus is not None:
-            u = self._print(-softplus)
-            return f"numpy.add(numpy.maximum({u}, 0.0), numpy.log1p(numpy.exp(-numpy.abs({u}))))"
+            u = -softplus
+            return f"numpy.add(numpy.maximum({self._print(u)}, 0.0), numpy.log1p({self._exp_negative_abs(u)}))"
         if _exp_sum_argument(argument) is not None:
             return self._logsumexp(argument)
         return f"numpy.log({self._print(argument)})"
@@ -244,12 +245,21 @@ class BatchNumPyPrinter(NumPyPrinter):
         self.support.add("_logsumexp")
         argument, _ = _exp_sum_argument(total)  # type: ignore[misc]
         printed = self._print(argument)
-        call = f"_logsumexp({printed})"
-        if not self.share_logsumexp:
+        return self._shared(f"_logsumexp({printed})", "LSE", printed)
+
+    def _exp_negative_abs(self, u: sp.Expr) -> str:
+        """exp(−|u|), in (0, 1]: the one exponential of the stable σ and softplus (|−u| is |u|)."""
+        printed = self._print(-u if u.could_extract_minus_sign() else u)
+        return self._shared(f"numpy.exp(-numpy.abs({printed}))", "EXP_NEG_ABS", printed)
+
+    def _shared(self, call: str, stem: str, argument: str) -> str:
+        """call itself, or with sharing on the variable that holds it (defined in :attr:`pending`)."""
+        if not self.share:
             return call
         if call not in self.shared:
-            self.shared[call] = f"LSE_{printed}" if printed.isidentifier() else f"LSE{len(self.shared) + 1}"
-            self.pending.append(f"{self.shared[call]} = {call}")
+            name = f"{stem}_{argument}" if argument.isidentifier() else f"{stem}{len(self.shared) + 1}"
+            self.shared[call] = name
+            self.pending.append(f"{name} = {call}")
         return self.shared[call]
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
