@@ -9,17 +9,21 @@ scikit-learn (which keeps its own loss scaling) is checked to give the generated
 so the timings compare the same computation. Contenders are timed in interleaved rounds, so a
 change in the machine's load touches all of them alike.
 
+Every contender runs on ``--threads`` threads (default 1: on a shared two-core machine a second
+thread mostly adds contention; PyTorch's OpenMP pool then takes milliseconds a step).
+
 ``--memory`` instead measures the peak resident memory of ``train`` on a 1,000,000 × 100 float32
 data set with batch 256 and shuffling, in a fresh process. ``--smoke`` runs everything at a toy
 size in seconds (the README's test runs each command with it).
 
-    python benchmarks/train_bench.py [--repeats 300] [--only 2-4-3-1] [--smoke]
+    python benchmarks/train_bench.py [--repeats 300] [--only 2-4-3-1] [--threads 1] [--smoke]
     python benchmarks/train_bench.py --memory [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -27,10 +31,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import numpy as np
 
-from symbackprop import Network
-from symbackprop.codegen import generate_module, load_module
+def limit_threads(argv: list[str]) -> int:
+    """The --threads value, set for every library's thread pool before any of them is imported."""
+    threads = argv[argv.index("--threads") + 1] if "--threads" in argv[:-1] else "1"
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = threads
+    if threads == "1":
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    return int(threads)
+
+
+THREADS = limit_threads(sys.argv)
+
+import numpy as np  # noqa: E402 (the thread limits must be set first)
+
+from symbackprop import Network  # noqa: E402
+from symbackprop.codegen import generate_module, load_module  # noqa: E402
 
 Step = Callable[[], object]
 
@@ -201,6 +218,7 @@ def hand_tuned(config: Config, params, X, Y, lr: float) -> Peer:  # type: ignore
 def torch_peer(config: Config, params, X, Y, lr: float, compiled: bool) -> Peer:  # type: ignore[no-untyped-def]
     import torch
 
+    torch.set_num_threads(THREADS)
     depth = len(config.sizes) - 1
     tensors = [torch.tensor(params[name], requires_grad=True) for name in parameter_names(config)]
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
@@ -375,8 +393,8 @@ def print_table(results: list[tuple[Config, dict[str, float]]]) -> None:
 
 MEMORY_CODE = """
 import resource, sys, numpy as np
-from symbackprop import Network
-from symbackprop.codegen import generate_module, load_module
+from symbackprop import Network  # noqa: E402
+from symbackprop.codegen import generate_module, load_module  # noqa: E402
 rows = int(sys.argv[1])
 module = load_module(generate_module(Network([100, 64, 1], ["relu", "sigmoid"], "bce")))
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -414,6 +432,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=300, help="timed steps per contender (default: 300)")
     parser.add_argument("--only", help="one configuration by name, e.g. 2-4-3-1")
     parser.add_argument("--memory", action="store_true", help="measure the peak memory of train instead")
+    parser.add_argument("--threads", type=int, default=1, help="threads of every library (default: 1)")
     parser.add_argument("--smoke", action="store_true", help="toy sizes and few repeats: checks it runs, in seconds")
     arguments = parser.parse_args()
     if arguments.memory:
