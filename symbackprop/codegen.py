@@ -30,7 +30,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sympy as sp
@@ -123,6 +123,13 @@ class LayerCode:
     bias_gradient_into: str
     weight_offset: int
     bias_offset: int
+    #: W is kept in the flat array as Wᵀ (a contiguous (n_{k-1}, n_k) block): only the first layer,
+    #: whose W is multiplied only transposed (Z = A W^T; there is no δ⁽⁰⁾ = Δ W), which BLAS then
+    #: runs as a plain product, faster than one with a transposed operand.
+    weight_transposed: bool
+    #: The training step's Z⁽ᵏ⁾ and A⁽ᵏ⁾ share one buffer (the activation runs in place) because
+    #: nothing after the activation reads Z⁽ᵏ⁾; set by :func:`_share_buffers`.
+    z_shares_a: bool = False
 
 
 def substitute_widths(expr: sp.Expr, network: Network) -> sp.Expr:
@@ -208,8 +215,8 @@ def _layer_code(
     def code(expr: sp.Expr) -> str:
         return printer.doprint(widths(expr))
 
-    def into(expr: sp.Expr, out: str) -> list[str]:
-        statements = step_printer.print_into(widths(expr), out)
+    def into(expr: sp.Expr, out: str, in_place: bool = False) -> list[str]:
+        statements = step_printer.print_into(widths(expr), out, in_place=in_place)
         return [*step_printer.take_pending(), *statements]
 
     # The activation first: the loss, printed after the layers, may reuse what it shares.
@@ -220,13 +227,13 @@ def _layer_code(
     if layer.is_output:
         delta = layer.delta_output_form
         delta_code = code(delta * (1 / BATCH))
-        delta_into = into(_numbers_out_of_sums(delta * SCALE), f"D{k}")
+        delta_into = into(_numbers_out_of_sums(delta * SCALE), f"D{k}", in_place=True)
         output_gradient_code, output_gradient_into = "", []
     else:
         local = eq.output_gradient(k)[P]
         delta = layer.delta_output_form.xreplace({layer.output_gradient: local})
         delta_code = code(delta)
-        delta_into = into(delta, f"D{k}")
+        delta_into = into(delta, f"D{k}", in_place=True)
         output_gradient_code = code(layer.output_gradient)
         output_gradient_into = into(layer.output_gradient, f"dL_dA{k}")
 
@@ -252,13 +259,25 @@ def _layer_code(
         output_gradient_into=tuple(output_gradient_into),
         weight_gradient_equation=equation_text(f"∂L/∂w{k}[p, q]", layer.weight_gradient),
         weight_gradient=printer.batch_sum(layer.weight_gradient),
-        weight_gradient_into=step_printer.batch_sum_into(layer.weight_gradient, f"dW{k}", "ones"),
+        weight_gradient_into=step_printer.batch_sum_into(
+            layer.weight_gradient, f"dW{k}", "ones", transposed_out=k == 1
+        ),
         bias_gradient_equation=equation_text(f"∂L/∂b{k}[p]", layer.bias_gradient),
         bias_gradient=printer.batch_sum(layer.bias_gradient),
         bias_gradient_into=step_printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
         weight_offset=offset,
         bias_offset=offset + size * fan_in,
+        weight_transposed=k == 1,
     )
+
+
+def _share_buffers(layers: list[LayerCode], step_loss: Sequence[str]) -> list[LayerCode]:
+    """The layers with ``z_shares_a`` set where no step statement after the activation reads Z⁽ᵏ⁾."""
+    later = [*step_loss]
+    for layer in layers:
+        later += [*layer.delta_into, *layer.output_gradient_into, layer.weight_gradient_into, layer.bias_gradient_into]
+    text = "\n".join(later)
+    return [replace(layer, z_shares_a=not re.search(rf"\bZ{layer.k}\b", text)) for layer in layers]
 
 
 def _clip_statement(derivation: Derivation) -> str:
@@ -313,6 +332,9 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
     backward_code += [f"{layer.weight_gradient} {layer.bias_gradient}" for layer in layers]
     cache_names = ["A0", *(f"{kind}{k}" for k in range(1, depth + 1) for kind in ("Z", "A"))]
     step_loss = from_z if loss.has(sp.log) else loss
+    step_loss_code = step_printer.doprint(_batch_loss(step_loss))
+    step_loss_setup = tuple(step_printer.take_pending())
+    layers = _share_buffers(layers, [*step_loss_setup, step_loss_code])
     context: dict[str, object] = {
         "marker": GENERATED_MARKER,
         "version": __version__,
@@ -332,8 +354,8 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
         "clip": _clip_statement(derivation),
         "batch_loss": printer.doprint(_batch_loss(loss.xreplace(as_prediction))),
         "batch_loss_from_z": printer.doprint(_batch_loss(from_z)),
-        "step_loss": step_printer.doprint(_batch_loss(step_loss)),
-        "step_loss_setup": tuple(step_printer.take_pending()),
+        "step_loss": step_loss_code,
+        "step_loss_setup": step_loss_setup,
         "loss_gradient_equation": equation_text("∂L/∂ŷ[p]", derivation.loss_gradient),
         "loss_gradient": printer.doprint(substitute_widths(derivation.loss_gradient, network).xreplace(as_prediction)),
         "backward_parameters": _used(parameter_names, backward_code),
