@@ -409,8 +409,9 @@ print(baseline, loaded, peak, X.nbytes + Y.nbytes, history["loss"][-1])
 """
 
 
-def measure_memory(rows: int) -> bool:
-    """Peak RSS of train() on rows × 100 float32 in a fresh process, against its budget."""
+def measure_memory(rows: int, judged: bool) -> bool:
+    """Peak RSS of train() on rows × 100 float32 in a fresh process, against its budget (judged
+    only at full size: at toy sizes the fixed costs dwarf 25% of a few megabytes)."""
     result = subprocess.run([sys.executable, "-c", MEMORY_CODE, str(rows)], capture_output=True, text=True)
     if result.returncode != 0:
         print(result.stderr, file=sys.stderr)
@@ -422,9 +423,10 @@ def measure_memory(rows: int) -> bool:
     print(f"train on {rows:,} x 100 float32, batch 256, shuffled, 2 epochs (last loss {float(last_loss):.4f})")
     print(f"interpreter baseline {baseline:,.0f} MB; data {data:,.0f} MB; after making the data {loaded:,.0f} MB")
     within = peak <= budget
+    judgement = ("within" if within else "OVER") if judged else "not judged at a toy size"
     print(f"peak during train {peak:,.0f} MB = baseline + data + {(peak - baseline - data) / data:.1%} of the data; "
-          f"budget (baseline + data + 25%) {budget:,.0f} MB: {'within' if within else 'OVER'}")
-    return within
+          f"budget (baseline + data + 25%) {budget:,.0f} MB: {judgement}")
+    return within or not judged
 
 
 def main() -> int:
@@ -436,7 +438,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="toy sizes and few repeats: checks it runs, in seconds")
     arguments = parser.parse_args()
     if arguments.memory:
-        return 0 if measure_memory(20_000 if arguments.smoke else 1_000_000) else 1
+        return 0 if measure_memory(20_000 if arguments.smoke else 1_000_000, judged=not arguments.smoke) else 1
     configs = [c for c in CONFIGS if not arguments.only or c.name == arguments.only]
     if not configs:
         parser.error(f"--only: no configuration named {arguments.only}; one of {', '.join(c.name for c in CONFIGS)}")
