@@ -80,12 +80,15 @@ def smoke_config(config: Config) -> Config:
 
 
 def interleaved_medians(steps: dict[str, Step], repeats: int) -> dict[str, float]:
-    """Median µs per call of every step, timed in rounds that visit each step in turn."""
+    """Median µs per call of every step, timed in rounds that visit each step in turn: ten calls
+    a round (the first may find caches cold) while a step is short, one a round once a step takes
+    milliseconds, so that a change in the machine's load falls on every contender alike."""
+    warm_up = time.perf_counter()
     for step in steps.values():
         for _ in range(max(3, repeats // 20)):
             step()
+    per_round = 10 if time.perf_counter() - warm_up < 0.05 * len(steps) else 1
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    per_round = 10
     for _ in range(max(1, repeats // per_round)):
         for name, step in steps.items():
             for _ in range(per_round):

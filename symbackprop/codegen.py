@@ -222,6 +222,9 @@ def _layer_code(
     # The activation first: the loss, printed after the layers, may reuse what it shares.
     a_into = into(equations.a.rhs, f"A{k}")
 
+    # Only the first layer's W is never multiplied untransposed (there is no δ⁽⁰⁾), so only it is
+    # kept transposed; see LayerCode.weight_transposed.
+    transposed = k == 1
     P = eq.P
     delta_name, gradient_name = f"δ{k}[p]", f"∂L/∂a{k}[p]"
     if layer.is_output:
@@ -260,14 +263,14 @@ def _layer_code(
         weight_gradient_equation=equation_text(f"∂L/∂w{k}[p, q]", layer.weight_gradient),
         weight_gradient=printer.batch_sum(layer.weight_gradient),
         weight_gradient_into=step_printer.batch_sum_into(
-            layer.weight_gradient, f"dW{k}", "ones", transposed_out=k == 1
+            layer.weight_gradient, f"dW{k}", "ones", transposed_out=transposed
         ),
         bias_gradient_equation=equation_text(f"∂L/∂b{k}[p]", layer.bias_gradient),
         bias_gradient=printer.batch_sum(layer.bias_gradient),
         bias_gradient_into=step_printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
         weight_offset=offset,
         bias_offset=offset + size * fan_in,
-        weight_transposed=k == 1,
+        weight_transposed=transposed,
     )
 
 
