@@ -14,7 +14,7 @@ Each block below carries the per-sample equation it implements (δk = ∂L/∂zk
 Z<k> = A<k-1> W<k>^T + b<k>, dL/dW<k> = D<k>^T A<k-1>, dL/db<k> = the sum of the rows of D<k>,
 and the 1/m of the mean sits in D<L> once.
 Underflow to zero is the intended result of the stable forms (exp of a large negative number), so
-the functions here ignore underflow and only underflow.
+the functions here ignore underflow and only underflow (the training step leaves that to train()).
 
 Functions: init_params, forward, loss, loss_from_preactivation, loss_gradient, backward,
 loss_and_grads, sgd_step, predict, classify, accuracy, make_train_step, train, save, load.
@@ -70,7 +70,8 @@ class TrainingDiverged(ArithmeticError):
 def _views(flat: Array) -> Params:
     """The parameters as views into one flat array, so that one call updates all of them."""
     return {
-        "W1": flat[0:8].reshape(4, 2),
+        # W1 is kept as its transpose, so that X @ W1.T multiplies contiguous blocks.
+        "W1": flat[0:8].reshape(2, 4).T,
         "b1": flat[8:12],
         "W2": flat[12:24].reshape(3, 4),
         "b2": flat[24:27],
@@ -128,7 +129,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 3 (sigmoid): z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
         Z3 = A2 @ W3.T + b3
         # a3[i] = 1/(1 + exp(-z3[i]))
-        A3 = numpy.exp(-numpy.logaddexp(0.0, -Z3))
+        A3 = numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     cache["Z2"], cache["A2"] = Z2, A2
@@ -154,7 +155,7 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     # L = Sum(log(exp(z3[i]) + 1) - y[i]*z3[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m)
+        return float(numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y*Z3)/m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -162,7 +163,8 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = (-a3[p] + y[p])/(a3[p]**2 - a3[p])
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+        gradient: Array = (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+    return gradient
 
 
 def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
@@ -228,7 +230,8 @@ def predict(params: Params, X: Array, chunk: int = 65536) -> Array:
 
 def classify(params: Params, X: Array) -> Array:
     """Class 0 or 1 of every output of every row: 1 where the predicted probability exceeds 1/2."""
-    return (predict(params, X) > 0.5).astype(numpy.int64)
+    classes: Array = (predict(params, X) > 0.5).astype(numpy.int64)
+    return classes
 
 
 def accuracy(params: Params, X: Array, Y: Array) -> float:
@@ -260,11 +263,11 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     m = batch_size
     dtype = flat.dtype
     Z1 = numpy.empty((m, 4), dtype)
-    A1 = numpy.empty((m, 4), dtype)
+    A1 = Z1  # the activation runs in place: nothing later reads Z1
     dL_dA1 = numpy.empty((m, 4), dtype)
     D1 = numpy.empty((m, 4), dtype)
     Z2 = numpy.empty((m, 3), dtype)
-    A2 = numpy.empty((m, 3), dtype)
+    A2 = Z2  # the activation runs in place: nothing later reads Z2
     dL_dA2 = numpy.empty((m, 3), dtype)
     D2 = numpy.empty((m, 3), dtype)
     Z3 = numpy.empty((m, 1), dtype)
@@ -274,46 +277,49 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     scale = -lr / m
 
     def step(A0: Array, Y: Array) -> float:
-        with numpy.errstate(under="ignore"):
-            # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
-            numpy.matmul(A0, W1.T, out=Z1)
-            numpy.add(Z1, b1, out=Z1)
-            # a1[i] = Piecewise((0, z1[i] <= 0), (z1[i], True))
-            numpy.maximum(Z1, 0.0, out=A1)
-            # Layer 2: z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
-            numpy.matmul(A1, W2.T, out=Z2)
-            numpy.add(Z2, b2, out=Z2)
-            # a2[i] = Piecewise((0, z2[i] <= 0), (z2[i], True))
-            numpy.maximum(Z2, 0.0, out=A2)
-            # Layer 3: z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
-            numpy.matmul(A2, W3.T, out=Z3)
-            numpy.add(Z3, b3, out=Z3)
-            # a3[i] = 1/(1 + exp(-z3[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z3), out=A3)
-            batch_loss = numpy.sum(numpy.logaddexp(0.0, Z3) - Y*Z3)/m
-            # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
-            numpy.multiply(A3 - Y, scale, out=D3)
-            # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]
-            numpy.matmul(D3.T, A2, out=dW3)
-            # BP3 (times -lr): ∂L/∂b3[p] = δ3[p]
-            numpy.matmul(ones, D3, out=db3)
-            # BP2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
-            numpy.matmul(D3, W3, out=dL_dA2)
-            # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
-            numpy.multiply((A2 > 0), dL_dA2, out=D2)
-            # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]
-            numpy.matmul(D2.T, A1, out=dW2)
-            # BP3 (times -lr): ∂L/∂b2[p] = δ2[p]
-            numpy.matmul(ones, D2, out=db2)
-            # BP2: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
-            numpy.matmul(D2, W2, out=dL_dA1)
-            # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
-            numpy.multiply((A1 > 0), dL_dA1, out=D1)
-            # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
-            numpy.matmul(D1.T, A0, out=dW1)
-            # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
-            numpy.matmul(ones, D1, out=db1)
-            numpy.add(flat, updates_flat, out=flat)
+        # No errstate here (entering one costs more than a small layer): train() runs every step
+        # inside one; called directly, a step runs under the caller's (NumPy ignores underflow).
+        # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        numpy.matmul(A0, W1.T, out=Z1)
+        numpy.add(Z1, b1, out=Z1)
+        # a1[i] = Piecewise((0, z1[i] <= 0), (z1[i], True))
+        numpy.maximum(Z1, 0.0, out=A1)
+        # Layer 2: z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
+        numpy.matmul(A1, W2.T, out=Z2)
+        numpy.add(Z2, b2, out=Z2)
+        # a2[i] = Piecewise((0, z2[i] <= 0), (z2[i], True))
+        numpy.maximum(Z2, 0.0, out=A2)
+        # Layer 3: z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
+        numpy.matmul(A2, W3.T, out=Z3)
+        numpy.add(Z3, b3, out=Z3)
+        # a3[i] = 1/(1 + exp(-z3[i]))
+        EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
+        numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
+        batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(EXP_NEG_ABS_Z3)) - Y*Z3)/m
+        # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
+        numpy.subtract(A3, Y, out=D3)
+        numpy.multiply(D3, scale, out=D3)
+        # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]
+        numpy.matmul(D3.T, A2, out=dW3)
+        # BP3 (times -lr): ∂L/∂b3[p] = δ3[p]
+        numpy.matmul(ones, D3, out=db3)
+        # BP2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
+        numpy.matmul(D3, W3, out=dL_dA2)
+        # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
+        numpy.multiply((A2 > 0), dL_dA2, out=D2)
+        # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]
+        numpy.matmul(D2.T, A1, out=dW2)
+        # BP3 (times -lr): ∂L/∂b2[p] = δ2[p]
+        numpy.matmul(ones, D2, out=db2)
+        # BP2: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
+        numpy.matmul(D2, W2, out=dL_dA1)
+        # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
+        numpy.multiply((A1 > 0), dL_dA1, out=D1)
+        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
+        numpy.matmul(A0.T, D1, out=dW1.T)
+        # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
+        numpy.matmul(ones, D1, out=db1)
+        numpy.add(flat, updates_flat, out=flat)
         return float(batch_loss)
 
     return step
@@ -321,7 +327,10 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
 
 def make_train_step(params: Params, batch_size: int, lr: float) -> tuple[Callable[[Array, Array], float], Params]:
     """A step function ``step(X_batch, Y_batch) -> loss`` for batches of ``batch_size`` rows that
-    updates the returned parameters (a packed copy of ``params``) in place; it reuses its buffers."""
+    updates the returned parameters (a packed copy of ``params``) in place; it reuses its buffers.
+    The step runs under the caller's floating-point error state: NumPy's default ignores the
+    underflow that the stable forms produce on purpose; under ``numpy.errstate(all="raise")``
+    call it inside ``numpy.errstate(under="ignore")``."""
     flat = _pack(params)
     return _make_step(flat, batch_size, lr), _views(flat)
 
@@ -425,7 +434,10 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
-        with numpy.load(path, allow_pickle=False) as stored:
+        stored = numpy.load(path, allow_pickle=False)
+        if not isinstance(stored, numpy.lib.npyio.NpzFile):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+        with stored:
             if "spec" not in stored.files:
                 raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
             spec = str(stored["spec"])
@@ -436,4 +448,7 @@ def load(path: str | os.PathLike[str]) -> Params:
         if isinstance(error, WeightsFileError):
             raise
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
+    for name, value in params.items():
+        if not numpy.issubdtype(value.dtype, numpy.floating):
+            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

@@ -14,7 +14,7 @@ Each block below carries the per-sample equation it implements (δk = ∂L/∂zk
 Z<k> = A<k-1> W<k>^T + b<k>, dL/dW<k> = D<k>^T A<k-1>, dL/db<k> = the sum of the rows of D<k>,
 and the 1/m of the mean sits in D<L> once.
 Underflow to zero is the intended result of the stable forms (exp of a large negative number), so
-the functions here ignore underflow and only underflow.
+the functions here ignore underflow and only underflow (the training step leaves that to train()).
 
 Functions: init_params, forward, loss, loss_from_preactivation, loss_gradient, backward,
 loss_and_grads, sgd_step, predict, make_train_step, train, save, load.
@@ -64,7 +64,8 @@ class TrainingDiverged(ArithmeticError):
 def _views(flat: Array) -> Params:
     """The parameters as views into one flat array, so that one call updates all of them."""
     return {
-        "W1": flat[0:3].reshape(1, 3),
+        # W1 is kept as its transpose, so that X @ W1.T multiplies contiguous blocks.
+        "W1": flat[0:3].reshape(3, 1).T,
         "b1": flat[3:4],
     }
 
@@ -102,7 +103,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
         # Layer 1 (sigmoid): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
         Z1 = A0 @ W1.T + b1
         # a1[i] = 1/(1 + exp(-z1[i]))
-        A1 = numpy.exp(-numpy.logaddexp(0.0, -Z1))
+        A1 = numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
     return A1, cache
@@ -122,14 +123,16 @@ def loss_from_preactivation(Z1: Array, Y: Array) -> float:
     # L = Sum((-y[i] + 1/(1 + exp(-z1[i])))**2, (i, 1, 1))/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(0.5*(numpy.sum((numpy.exp(-numpy.logaddexp(0.0, -Z1)) - Y)**2)/m))
+        return (float(0.5*(numpy.sum((numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
+            - Y)**2)/m)))
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     """dL/dY_hat of the per-sample loss, one row per sample (divide by m for the batch mean)."""
     # ∂L/∂ŷ[p] = a1[p] - y[p]
     with numpy.errstate(under="ignore"):
-        return Y_hat - Y
+        gradient: Array = Y_hat - Y
+    return gradient
 
 
 def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
@@ -186,26 +189,31 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     m = batch_size
     dtype = flat.dtype
     Z1 = numpy.empty((m, 1), dtype)
-    A1 = numpy.empty((m, 1), dtype)
+    A1 = Z1  # the activation runs in place: nothing later reads Z1
     D1 = numpy.empty((m, 1), dtype)
     ones = numpy.ones(m, dtype)
     scale = -lr / m
 
     def step(A0: Array, Y: Array) -> float:
-        with numpy.errstate(under="ignore"):
-            # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
-            numpy.matmul(A0, W1.T, out=Z1)
-            numpy.add(Z1, b1, out=Z1)
-            # a1[i] = 1/(1 + exp(-z1[i]))
-            numpy.exp(-numpy.logaddexp(0.0, -Z1), out=A1)
-            batch_loss = 0.5*(numpy.sum((A1 - Y)**2)/m)
-            # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
-            numpy.multiply((1 - A1)*(A1 - Y)*A1, scale, out=D1)
-            # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
-            numpy.matmul(D1.T, A0, out=dW1)
-            # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
-            numpy.matmul(ones, D1, out=db1)
-            numpy.add(flat, updates_flat, out=flat)
+        # No errstate here (entering one costs more than a small layer): train() runs every step
+        # inside one; called directly, a step runs under the caller's (NumPy ignores underflow).
+        # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        numpy.matmul(A0, W1.T, out=Z1)
+        numpy.add(Z1, b1, out=Z1)
+        # a1[i] = 1/(1 + exp(-z1[i]))
+        EXP_NEG_ABS_Z1 = numpy.exp(-numpy.abs(Z1))
+        numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + EXP_NEG_ABS_Z1, out=A1)
+        batch_loss = 0.5*(numpy.sum((A1 - Y)**2)/m)
+        # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
+        numpy.subtract(1, A1, out=D1)
+        numpy.multiply(D1, A1 - Y, out=D1)
+        numpy.multiply(D1, A1, out=D1)
+        numpy.multiply(D1, scale, out=D1)
+        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
+        numpy.matmul(A0.T, D1, out=dW1.T)
+        # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
+        numpy.matmul(ones, D1, out=db1)
+        numpy.add(flat, updates_flat, out=flat)
         return float(batch_loss)
 
     return step
@@ -213,7 +221,10 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
 
 def make_train_step(params: Params, batch_size: int, lr: float) -> tuple[Callable[[Array, Array], float], Params]:
     """A step function ``step(X_batch, Y_batch) -> loss`` for batches of ``batch_size`` rows that
-    updates the returned parameters (a packed copy of ``params``) in place; it reuses its buffers."""
+    updates the returned parameters (a packed copy of ``params``) in place; it reuses its buffers.
+    The step runs under the caller's floating-point error state: NumPy's default ignores the
+    underflow that the stable forms produce on purpose; under ``numpy.errstate(all="raise")``
+    call it inside ``numpy.errstate(under="ignore")``."""
     flat = _pack(params)
     return _make_step(flat, batch_size, lr), _views(flat)
 
@@ -317,7 +328,10 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
-        with numpy.load(path, allow_pickle=False) as stored:
+        stored = numpy.load(path, allow_pickle=False)
+        if not isinstance(stored, numpy.lib.npyio.NpzFile):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+        with stored:
             if "spec" not in stored.files:
                 raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
             spec = str(stored["spec"])
@@ -328,4 +342,7 @@ def load(path: str | os.PathLike[str]) -> Params:
         if isinstance(error, WeightsFileError):
             raise
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
+    for name, value in params.items():
+        if not numpy.issubdtype(value.dtype, numpy.floating):
+            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

@@ -116,6 +116,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     parser.add_argument("--report-every", type=int, default=1, metavar="N", help="print every N epochs")
     parser.add_argument("--out", default="run", help="folder for weights.npz, history.csv, history.png")
+    parser.add_argument("--history-format", choices=("csv", "json"), default="csv", help="history.csv or history.json")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -135,6 +136,7 @@ def _train(arguments: argparse.Namespace) -> int:
         out=arguments.out,
         seed=arguments.seed,
         report_every=arguments.report_every,
+        history_format=arguments.history_format,
         progress=not arguments.quiet,
     )
     for kind, path in result.files.items():

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sympy as sp
@@ -106,15 +106,15 @@ class LayerCode:
     a_equation: str
     z: str
     a: str
-    a_into: str
+    a_into: tuple[str, ...]
     z_into: tuple[str, ...]
     is_output: bool
     delta_equation: str
     delta: str
-    delta_into: str
+    delta_into: tuple[str, ...]
     output_gradient_equation: str
     output_gradient: str
-    output_gradient_into: str
+    output_gradient_into: tuple[str, ...]
     weight_gradient_equation: str
     weight_gradient: str
     weight_gradient_into: str
@@ -123,6 +123,13 @@ class LayerCode:
     bias_gradient_into: str
     weight_offset: int
     bias_offset: int
+    #: W is kept in the flat array as Wᵀ (a contiguous (n_{k-1}, n_k) block): only the first layer,
+    #: whose W is multiplied only transposed (Z = A W^T; there is no δ⁽⁰⁾ = Δ W), which BLAS then
+    #: runs as a plain product, faster than one with a transposed operand.
+    weight_transposed: bool
+    #: The training step's Z⁽ᵏ⁾ and A⁽ᵏ⁾ share one buffer (the activation runs in place) because
+    #: nothing after the activation reads Z⁽ᵏ⁾; set by :func:`_share_buffers`.
+    z_shares_a: bool = False
 
 
 def substitute_widths(expr: sp.Expr, network: Network) -> sp.Expr:
@@ -133,7 +140,7 @@ def substitute_widths(expr: sp.Expr, network: Network) -> sp.Expr:
 def loss_from_preactivation(derivation: Derivation) -> sp.Expr:
     """The per-sample loss written in the output layer's pre-activation z⁽ᴸ⁾: the registry's loss
     with a⁽ᴸ⁾ = f(z⁽ᴸ⁾) substituted and each logarithm expanded (log(e^u / Σ e^v) = u − log Σ e^v,
-    log(1 − σ(u)) = −u − log(1 + e^{−u})), so that the printer's stable rules (logaddexp,
+    log(1 − σ(u)) = −u − log(1 + e^{−u})), so that the printer's stable rules (softplus,
     logsumexp) apply. Equal to the registry's loss; a test proves it."""
     network = derivation.network
     depth = network.depth
@@ -179,7 +186,24 @@ def _used(names: Sequence[str], code: Sequence[str]) -> list[str]:
     return [name for name in names if re.search(rf"\b{name}\b", text)]
 
 
-def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPyPrinter) -> LayerCode:
+def _numbers_out_of_sums(product: sp.Expr) -> sp.Expr:
+    """A product with the common number of each sum factor taken out, ``(2a − 2y)·s/2`` →
+    ``(a − y)·s``, so that the training step multiplies by one scalar once instead of per term."""
+    factors = []
+    for factor in sp.Mul.make_args(product):
+        if isinstance(factor, sp.Add):
+            content, factor = factor.primitive()
+            factors.append(content)
+        factors.append(factor)
+    return sp.Mul(*factors)
+
+
+def _layer_code(
+    derivation: Derivation, k: int, offset: int, printer: BatchNumPyPrinter, step_printer: BatchNumPyPrinter
+) -> LayerCode:
+    """Layer k printed twice from the same expressions: as expressions for forward/backward
+    (``printer``) and as statements into buffers for the training step (``step_printer``, which
+    computes each shared part of the stable forms once per step; its definitions come first)."""
     network = derivation.network
     layer = derivation.layer(k)
     equations = derivation.equations.layer(k)
@@ -191,25 +215,31 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
     def code(expr: sp.Expr) -> str:
         return printer.doprint(widths(expr))
 
-    def into(expr: sp.Expr, out: str) -> list[str]:
-        return printer.print_into(widths(expr), out)
+    def into(expr: sp.Expr, out: str, in_place: bool = False) -> list[str]:
+        statements = step_printer.print_into(widths(expr), out, in_place=in_place)
+        return [*step_printer.take_pending(), *statements]
 
+    # The activation first: the loss, printed after the layers, may reuse what it shares.
+    a_into = into(equations.a.rhs, f"A{k}")
+
+    # Only the first layer's W is never multiplied untransposed (there is no δ⁽⁰⁾), so only it is
+    # kept transposed; see LayerCode.weight_transposed.
+    transposed = k == 1
     P = eq.P
     delta_name, gradient_name = f"δ{k}[p]", f"∂L/∂a{k}[p]"
     if layer.is_output:
         delta = layer.delta_output_form
         delta_code = code(delta * (1 / BATCH))
-        delta_into = into(delta * SCALE, f"D{k}")
-        output_gradient_code = output_gradient_into = ""
+        delta_into = into(_numbers_out_of_sums(delta * SCALE), f"D{k}", in_place=True)
+        output_gradient_code, output_gradient_into = "", []
     else:
         local = eq.output_gradient(k)[P]
         delta = layer.delta_output_form.xreplace({layer.output_gradient: local})
         delta_code = code(delta)
-        delta_into = into(delta, f"D{k}")
+        delta_into = into(delta, f"D{k}", in_place=True)
         output_gradient_code = code(layer.output_gradient)
-        (output_gradient_into,) = into(layer.output_gradient, f"dL_dA{k}")
-    (a_into,) = into(equations.a.rhs, f"A{k}")
-    (delta_statement,) = delta_into
+        output_gradient_into = into(layer.output_gradient, f"dL_dA{k}")
+
     return LayerCode(
         k=k,
         size=size,
@@ -221,24 +251,36 @@ def _layer_code(derivation: Derivation, k: int, offset: int, printer: BatchNumPy
         a_equation=equation_text(equations.a.lhs, equations.a.rhs),
         z=code(equations.z.rhs),
         a=code(equations.a.rhs),
-        a_into=a_into,
+        a_into=tuple(a_into),
         z_into=tuple(into(equations.z.rhs, f"Z{k}")),
         is_output=layer.is_output,
         delta_equation=equation_text(delta_name, delta),
         delta=delta_code,
-        delta_into=delta_statement,
+        delta_into=tuple(delta_into),
         output_gradient_equation=equation_text(gradient_name, layer.output_gradient),
         output_gradient=output_gradient_code,
-        output_gradient_into=output_gradient_into,
+        output_gradient_into=tuple(output_gradient_into),
         weight_gradient_equation=equation_text(f"∂L/∂w{k}[p, q]", layer.weight_gradient),
         weight_gradient=printer.batch_sum(layer.weight_gradient),
-        weight_gradient_into=printer.batch_sum_into(layer.weight_gradient, f"dW{k}", "ones"),
+        weight_gradient_into=step_printer.batch_sum_into(
+            layer.weight_gradient, f"dW{k}", "ones", transposed_out=transposed
+        ),
         bias_gradient_equation=equation_text(f"∂L/∂b{k}[p]", layer.bias_gradient),
         bias_gradient=printer.batch_sum(layer.bias_gradient),
-        bias_gradient_into=printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
+        bias_gradient_into=step_printer.batch_sum_into(layer.bias_gradient, f"db{k}", "ones"),
         weight_offset=offset,
         bias_offset=offset + size * fan_in,
+        weight_transposed=transposed,
     )
+
+
+def _share_buffers(layers: list[LayerCode], step_loss: Sequence[str]) -> list[LayerCode]:
+    """The layers with ``z_shares_a`` set where no step statement after the activation reads Z⁽ᵏ⁾."""
+    later = [*step_loss]
+    for layer in layers:
+        later += [*layer.delta_into, *layer.output_gradient_into, layer.weight_gradient_into, layer.bias_gradient_into]
+    text = "\n".join(later)
+    return [replace(layer, z_shares_a=not re.search(rf"\bZ{layer.k}\b", text)) for layer in layers]
 
 
 def _clip_statement(derivation: Derivation) -> str:
@@ -276,10 +318,10 @@ def _classifier(derivation: Derivation) -> dict[str, object]:
 def module_context(derivation: Derivation, command: str) -> dict[str, object]:
     """Everything the module template inserts, printed from the derivation."""
     network = derivation.network
-    printer = BatchNumPyPrinter()
+    printer, step_printer = BatchNumPyPrinter(), BatchNumPyPrinter(share=True)
     layers, offset = [], 0
     for k in range(1, network.depth + 1):
-        layer = _layer_code(derivation, k, offset, printer)
+        layer = _layer_code(derivation, k, offset, printer, step_printer)
         layers.append(layer)
         offset = layer.bias_offset + layer.size
     depth = network.depth
@@ -293,6 +335,9 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
     backward_code += [f"{layer.weight_gradient} {layer.bias_gradient}" for layer in layers]
     cache_names = ["A0", *(f"{kind}{k}" for k in range(1, depth + 1) for kind in ("Z", "A"))]
     step_loss = from_z if loss.has(sp.log) else loss
+    step_loss_code = step_printer.doprint(_batch_loss(step_loss))
+    step_loss_setup = tuple(step_printer.take_pending())
+    layers = _share_buffers(layers, [*step_loss_setup, step_loss_code])
     context: dict[str, object] = {
         "marker": GENERATED_MARKER,
         "version": __version__,
@@ -312,14 +357,15 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
         "clip": _clip_statement(derivation),
         "batch_loss": printer.doprint(_batch_loss(loss.xreplace(as_prediction))),
         "batch_loss_from_z": printer.doprint(_batch_loss(from_z)),
-        "step_loss": printer.doprint(_batch_loss(step_loss)),
+        "step_loss": step_loss_code,
+        "step_loss_setup": step_loss_setup,
         "loss_gradient_equation": equation_text("∂L/∂ŷ[p]", derivation.loss_gradient),
         "loss_gradient": printer.doprint(substitute_widths(derivation.loss_gradient, network).xreplace(as_prediction)),
         "backward_parameters": _used(parameter_names, backward_code),
         "backward_cache": _used(cache_names, backward_code),
         **_classifier(derivation),
     }
-    context["support"] = {name: SUPPORT_SOURCE[name] for name in sorted(printer.support)}
+    context["support"] = {name: SUPPORT_SOURCE[name] for name in sorted(printer.support | step_printer.support)}
     return context
 
 

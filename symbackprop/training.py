@@ -7,8 +7,8 @@ Contract
 * :func:`prepare_targets` checks the targets against the loss: labels in {0, 1} for bce; one-hot
   rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others.
 * :func:`run_training` generates the module in memory, trains it with a progress bar and writes
-  ``weights.npz``, ``history.csv`` and ``history.png`` (loss and accuracy per epoch) into the
-  output folder, each atomically. Every bad input raises :class:`TrainingError`.
+  ``weights.npz``, ``history.csv`` (or ``history.json``) and ``history.png`` (loss and accuracy
+  per epoch) into the output folder, each atomically. Every bad input raises :class:`TrainingError`.
 * :func:`two_class_data` makes the demo's data set at run time: two interleaved half-moons in 2-D.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,18 @@ def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
     write_atomic(path, "\n".join(lines) + "\n")
 
 
+def write_history_json(path: Path, history: dict[str, list[float]]) -> None:
+    """The history as one JSON object of columns, {"epoch": [...], "loss": [...], ...}."""
+    write_atomic(path, json.dumps(history, indent=1) + "\n")
+
+
+#: How each history format is written, by its name (the file's extension).
+HISTORY_WRITERS: dict[str, Callable[[Path, dict[str, list[float]]], None]] = {
+    "csv": write_history_csv,
+    "json": write_history_json,
+}
+
+
 def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
     """Loss (and accuracy, when known) per epoch as a PNG, written atomically."""
     import matplotlib
@@ -153,6 +166,7 @@ def run_training(
     out: str | Path,
     seed: int = 0,
     report_every: int = 1,
+    history_format: str = "csv",
     progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> TrainingResult:
@@ -165,6 +179,8 @@ def run_training(
         raise TrainingError(f"--lr: must be a positive number, got {lr}")
     if report_every < 1:
         raise TrainingError(f"--report-every: must be at least 1, got {report_every}")
+    if history_format not in HISTORY_WRITERS:
+        raise TrainingError(f"--history-format: one of {', '.join(HISTORY_WRITERS)}, got {history_format!r}")
     check_features(X, network)
     Y = prepare_targets(Y, network)
     folder = Path(out)
@@ -202,9 +218,13 @@ def run_training(
     history = dict(history)
     if classifier:
         history["accuracy"] = accuracies
-    files = {"weights": folder / "weights.npz", "history": folder / "history.csv", "plot": folder / "history.png"}
+    files = {
+        "weights": folder / "weights.npz",
+        "history": folder / f"history.{history_format}",
+        "plot": folder / "history.png",
+    }
     _save_weights(module, files["weights"], params)
-    write_history_csv(files["history"], history)
+    HISTORY_WRITERS[history_format](files["history"], history)
     write_plot(files["plot"], history, network.compact)
     return TrainingResult(
         params=params,

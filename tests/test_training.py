@@ -3,6 +3,8 @@ train/demo commands with their bad inputs."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -110,14 +112,31 @@ def test_save_load_round_trip(mlp, tmp_path):
 
 def test_truncated_or_foreign_weights_file(mlp, softmax, tmp_path):
     mlp.save(tmp_path / "w.npz", mlp.init_params())
-    (tmp_path / "cut.npz").write_bytes((tmp_path / "w.npz").read_bytes()[:100])
-    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
-        mlp.load(tmp_path / "cut.npz")
+    whole = (tmp_path / "w.npz").read_bytes()
+    for length in range(0, len(whole), max(1, len(whole) // 40)):
+        (tmp_path / "cut.npz").write_bytes(whole[:length])
+        with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+            mlp.load(tmp_path / "cut.npz")
     with pytest.raises(softmax.WeightsFileError, match="holds weights of '2 -> 4 relu"):
         softmax.load(tmp_path / "w.npz")
     np.savez(tmp_path / "plain.npz", W1=np.zeros((4, 2)))
     with pytest.raises(mlp.WeightsFileError, match="not a symbackprop weights file"):
         mlp.load(tmp_path / "plain.npz")
+    np.save(tmp_path / "array.npy", np.zeros(31))
+    with pytest.raises(mlp.WeightsFileError, match="one array, not an .npz archive"):
+        mlp.load(tmp_path / "array.npy")
+    (tmp_path / "notes.txt").write_text("W1 = 0.5\n", encoding="utf-8")
+    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+        mlp.load(tmp_path / "notes.txt")
+    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+        mlp.load(tmp_path / "missing.npz")
+    text = {name: np.full(value.shape, "a") for name, value in mlp.init_params().items()}
+    np.savez(tmp_path / "text.npz", spec=np.array(mlp.SPEC), **text)
+    with pytest.raises(mlp.WeightsFileError, match="W1 holds <U1 values"):
+        mlp.load(tmp_path / "text.npz")
+    np.savez(tmp_path / "short.npz", spec=np.array(mlp.SPEC), W1=np.zeros((4, 2)))
+    with pytest.raises(mlp.WeightsFileError, match="expected parameters W1, b1"):
+        mlp.load(tmp_path / "short.npz")
 
 
 # -- the train command ---------------------------------------------------------------------------
@@ -143,6 +162,18 @@ def test_train_command_writes_weights_history_and_plot(tmp_path, capsys):
     assert {p.name for p in (tmp_path / "run").iterdir()} == {"weights.npz", "history.csv", "history.png"}
     assert (tmp_path / "run" / "history.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "run" / "history.csv").read_text().splitlines()[0] == "epoch,loss,accuracy"
+
+
+def test_train_command_writes_the_history_as_json(tmp_path, capsys):
+    X, Y = data(20)
+    rows = [f"{a:.6f},{b:.6f},{int(c)}" for (a, b), c in zip(X, Y.ravel(), strict=True)]
+    csv = write_csv(tmp_path / "points.csv", "x1,x2,y", rows)
+    assert main(train_arguments(csv, tmp_path / "run", "--history-format", "json")) == 0
+    assert f"history: {tmp_path / 'run' / 'history.json'}" in capsys.readouterr().out
+    history = json.loads((tmp_path / "run" / "history.json").read_text(encoding="utf-8"))
+    assert set(history) == {"epoch", "loss", "accuracy"}
+    assert history["epoch"] == [1.0, 2.0, 3.0, 4.0, 5.0] and len(history["loss"]) == len(history["accuracy"]) == 5
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {"weights.npz", "history.json", "history.png"}
 
 
 @pytest.mark.parametrize(
@@ -199,8 +230,13 @@ def test_train_command_reports_divergence(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_trains_well_above_chance(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == 0
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
     output = capsys.readouterr().out
+    before = float(output.split("accuracy before training:")[1].split()[0])
     after = float(output.split("accuracy after training:")[1].split()[0])
-    assert after > 0.9
-    assert {p.name for p in (tmp_path / "demo").iterdir()} >= {"mlp.py", "derivation.txt", "weights.npz"}
+    assert 0.25 < before < 0.75 and after > 0.9
+    expected = {"mlp.py", "derivation.txt", "weights.npz", "history.csv", "history.png"}
+    assert {p.name for p in out.iterdir()} == expected
+    listing = output.split(f"files in {out}/:")[1]
+    assert all(str(out / name) in listing for name in expected)

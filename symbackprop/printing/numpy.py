@@ -17,8 +17,12 @@ Contract
 Numerically stable forms are rules keyed on the SymPy structure, so they apply wherever the
 structure occurs, whichever registry entry or derivative produced it:
 
-* ``1/(1 + exp(-u))`` (the logistic function) prints as ``exp(-logaddexp(0, -u))``;
-* ``log(1 + exp(u))`` (softplus) prints as ``logaddexp(0, u)``;
+* ``1/(1 + exp(-u))`` (the logistic function) prints as ``exp(min(u, 0)) / (1 + exp(-|u|))``;
+* ``log(1 + exp(u))`` (softplus) prints as ``max(u, 0) + log1p(exp(-|u|))``;
+
+  both exponentials have arguments ≤ 0, so neither overflows, and both tails keep their
+  relative accuracy; ``numpy.logaddexp`` would do the same but is not vectorised and costs
+  about ten times as much per element (it dominated the training step);
 * ``exp(u) - 1`` prints as ``expm1(u)``;
 * ``log(Σⱼ exp(uⱼ))`` prints as ``_logsumexp(U)`` and ``exp(uᵢ)/Σⱼ exp(uⱼ)`` (softmax) as
   ``exp(U - _logsumexp(U))``; the helpers a printout uses are listed by
@@ -50,7 +54,8 @@ SUPPORT_SOURCE: Mapping[str, str] = {
     "_logsumexp": '''def _logsumexp(U: Array) -> Array:
     """log Σⱼ exp(uⱼ) of each row, shifted by the row's maximum so that exp cannot overflow."""
     shift = numpy.max(U, axis=1, keepdims=True)
-    return shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    total: Array = shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
+    return total
 ''',
 }
 
@@ -94,10 +99,22 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     printmethod = "_batch_numpycode"
 
-    def __init__(self, settings: dict[str, object] | None = None) -> None:
+    def __init__(self, settings: dict[str, object] | None = None, *, share: bool = False) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
         #: Names of the helpers of :data:`SUPPORT_SOURCE` used by the printouts so far.
         self.support: set[str] = set()
+        #: Whether the parts of the stable forms (a log-sum-exp, exp(-|u|)) print as variables computed
+        #: once, so that an activation and the loss read from it share them (the training step).
+        self.share = share
+        #: The variable holding each shared part, by the call that computes it.
+        self.shared: dict[str, str] = {}
+        #: Statements defining shared variables that the printouts since :meth:`take_pending` use.
+        self.pending: list[str] = []
+
+    def take_pending(self) -> list[str]:
+        """The statements that must run before the last printouts, each returned once."""
+        pending, self.pending = self.pending, []
+        return pending
 
     def doprint(self, expr: sp.Expr, assign_to: object = None) -> str:
         return super().doprint(prepare(expr), assign_to)
@@ -163,7 +180,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         return f"numpy.sum({self._print(expr.args[0])})"
 
     def _print_Logistic(self, expr: Logistic) -> str:
-        return f"numpy.exp(-numpy.logaddexp(0.0, {self._print(-expr.args[0])}))"
+        u = expr.args[0]
+        return f"numpy.divide(numpy.exp(numpy.minimum({self._print(u)}, 0.0)), 1.0 + {self._exp_negative_abs(u)})"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         base, exponent = expr.args
@@ -217,7 +235,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         argument = expr.args[0]
         softplus = _is_logistic_denominator(argument)
         if softplus is not None:
-            return f"numpy.logaddexp(0.0, {self._print(-softplus)})"
+            u = -softplus
+            return f"numpy.add(numpy.maximum({self._print(u)}, 0.0), numpy.log1p({self._exp_negative_abs(u)}))"
         if _exp_sum_argument(argument) is not None:
             return self._logsumexp(argument)
         return f"numpy.log({self._print(argument)})"
@@ -225,7 +244,23 @@ class BatchNumPyPrinter(NumPyPrinter):
     def _logsumexp(self, total: sp.Sum) -> str:
         self.support.add("_logsumexp")
         argument, _ = _exp_sum_argument(total)  # type: ignore[misc]
-        return f"_logsumexp({self._print(argument)})"
+        printed = self._print(argument)
+        return self._shared(f"_logsumexp({printed})", "LSE", printed)
+
+    def _exp_negative_abs(self, u: sp.Expr) -> str:
+        """exp(−|u|), in (0, 1]: the one exponential of the stable σ and softplus (|−u| is |u|)."""
+        printed = self._print(-u if u.could_extract_minus_sign() else u)
+        return self._shared(f"numpy.exp(-numpy.abs({printed}))", "EXP_NEG_ABS", printed)
+
+    def _shared(self, call: str, stem: str, argument: str) -> str:
+        """call itself, or with sharing on the variable that holds it (defined in :attr:`pending`)."""
+        if not self.share:
+            return call
+        if call not in self.shared:
+            name = f"{stem}_{argument}" if argument.isidentifier() else f"{stem}{len(self.shared) + 1}"
+            self.shared[call] = name
+            self.pending.append(f"{name} = {call}")
+        return self.shared[call]
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         pieces = list(expr.args)
@@ -260,10 +295,14 @@ class BatchNumPyPrinter(NumPyPrinter):
         raise NotImplementedError(f"no NumPy form is known for the function {expr.func}")
 
     # -- output into a preallocated buffer -----------------------------------------------
-    def print_into(self, expr: sp.Expr, out: str) -> list[str]:
+    def print_into(self, expr: sp.Expr, out: str, *, in_place: bool = False) -> list[str]:
         """Statements that write expr into the existing array ``out`` with as few temporaries as
-        the top of the tree allows: a matrix product and the last ufunc call take ``out=``."""
+        the top of the tree allows: a matrix product and the last ufunc call take ``out=``.
+        With ``in_place`` (``out`` is none of expr's arrays) a product or sum is built up in
+        ``out`` one operand at a time, so that a chain like ``(1 - A**2) * G`` allocates nothing."""
         expr = prepare(expr)
+        if in_place and _chainable(expr):
+            return self._chain_into(expr, out)
         if isinstance(expr, sp.Sum) and self._matrix_product(expr) is not None:
             left, right = self._matrix_product(expr).split(" @ ")  # type: ignore[union-attr]
             return [f"numpy.matmul({left}, {right}, out={out})"]
@@ -286,12 +325,68 @@ class BatchNumPyPrinter(NumPyPrinter):
             return [f"numpy.add({self._print(head)}, {self._print(last)}, out={out})"]
         return [f"numpy.copyto({out}, {text})"]
 
-    def batch_sum_into(self, expr: sp.Expr, out: str, ones: str) -> str:
-        """:meth:`batch_sum` written into ``out``; a sum over rows is a product with ``ones``."""
+    def _chain_into(self, expr: sp.Expr, out: str) -> list[str]:
+        """expr (a product, sum or square, see :func:`_chainable`) evaluated inside ``out``: its
+        one chainable operand first, recursively, then each other operand applied in place."""
+        if isinstance(expr, sp.Pow):
+            if _chainable(expr.base):
+                return [*self._chain_into(expr.base, out), f"numpy.square({out}, out={out})"]
+            return [f"numpy.square({self._print(expr.base)}, out={out})"]
+        is_product = isinstance(expr, sp.Mul)
+        operands = list(expr.as_ordered_factors() if is_product else expr.as_ordered_terms())
+        constants = [o for o in operands if o.is_Number or isinstance(o, sp.Symbol)]
+        arrays = [o for o in operands if o not in constants]
+        constant = (sp.Mul if is_product else sp.Add)(*constants)
+        chained = [o for o in arrays if _chainable(o)]
+        first = max(chained, key=sp.count_ops) if chained else arrays[0]
+        rest = [o for o in arrays if o is not first]
+        if is_product:
+            if chained:
+                statements = self._chain_into(first, out)
+            elif rest:
+                statements = [f"numpy.multiply({self._print(first)}, {self._print(rest.pop(0))}, out={out})"]
+            else:
+                statements, constant = [f"numpy.multiply({self._print(first)}, {self._print(constant)}, out={out})"], 1
+            statements += [f"numpy.multiply({out}, {self._print(o)}, out={out})" for o in rest]
+            if constant == -1:
+                statements.append(f"numpy.negative({out}, out={out})")
+            elif constant != 1:
+                statements.append(f"numpy.multiply({out}, {self._print(constant)}, out={out})")
+            return statements
+        # A sum: a chain built first (a negated one built positive, then subtracted from the next
+        # term: 1 - A**2), else two terms at once, starting from one that needs no negation.
+        terms = [*arrays, *([constant] if constant != 0 else [])]
+        if chained:
+            terms = [t for t in terms if t is not first]
+            if not negated_term(first):
+                statements = self._chain_into(first, out)
+            else:
+                statements = self._chain_into(-first, out) if _chainable(-first) else self.print_into(-first, out)
+                if not terms:
+                    return [*statements, f"numpy.negative({out}, out={out})"]
+                statements.append(f"numpy.subtract({self._print(terms.pop(0))}, {out}, out={out})")
+        else:
+            start = next((t for t in terms if not negated_term(t)), terms[0])
+            terms = [t for t in terms if t is not start]
+            statements = [self._combine(self._print(start), terms.pop(0), out)]
+        return [*statements, *(self._combine(out, term, out) for term in terms)]
+
+    def _combine(self, left: str, term: sp.Expr, out: str) -> str:
+        """left + term into out, as a subtraction when term is negated."""
+        if negated_term(term):
+            return f"numpy.subtract({left}, {self._print(-term)}, out={out})"
+        return f"numpy.add({left}, {self._print(term)}, out={out})"
+
+    def batch_sum_into(self, expr: sp.Expr, out: str, ones: str, *, transposed_out: bool = False) -> str:
+        """:meth:`batch_sum` written into ``out``; a sum over rows is a product with ``ones``.
+        With ``transposed_out`` (``out`` is a transposed view of a contiguous buffer) a gradient
+        ``D.T @ A`` is computed as its transpose ``A.T @ D`` straight into that buffer."""
         text = self.batch_sum(expr)
         if text.startswith("numpy.sum("):
             return f"numpy.matmul({ones}, {text[len('numpy.sum('):-len(', axis=0)')]}, out={out})"
         left, right = text.split(" @ ")
+        if transposed_out:
+            return f"numpy.matmul({right}.T, {left.removesuffix('.T')}, out={out}.T)"
         return f"numpy.matmul({left}, {right}, out={out})"
 
 
@@ -345,6 +440,28 @@ def prepare(expr: sp.Expr) -> sp.Expr:
         lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sp.Piecewise) and not _is_step(f) for f in e.args),
         sp.piecewise_fold,
     )
+
+
+def negated_term(term: sp.Expr) -> bool:
+    """Whether a term of a sum prints with a leading minus (−y, −2a), so it is best subtracted."""
+    return bool(term.could_extract_minus_sign())
+
+
+def _chainable(expr: sp.Expr) -> bool:
+    """Whether :meth:`BatchNumPyPrinter.print_into` may build expr up in place: a square, a sum
+    with an array, or a product of two arrays or more, holding no division, no sum over units or
+    the batch and no softmax (those print as a whole, by their own rules)."""
+    if isinstance(expr, sp.Pow):
+        return expr.exp == 2
+    if not isinstance(expr, sp.Mul | sp.Add):
+        return False
+    operands = expr.args
+    if any(isinstance(o, sp.Sum | BatchTotal) or (isinstance(o, sp.Pow) and o.exp.is_negative) for o in operands):
+        return False
+    arrays = [o for o in operands if not (o.is_Number or isinstance(o, sp.Symbol))]
+    if isinstance(expr, sp.Mul):  # a scaled array (2*A, -Y) is one call, not a chain
+        return len(arrays) >= 2 or any(_chainable(o) for o in arrays)
+    return bool(arrays)
 
 
 def _is_step(expr: sp.Piecewise) -> bool:
