@@ -257,13 +257,15 @@ def check_gradients(
         scale = float(batch.size) if chosen_reduction == "sum" else 1.0
         correct = {name: value * scale for name, value in reference.gradients(probe.params, batch).items()}
         runs.append(_Run(batch, outcome, correct, scale))
-    mutants = build_mutants(
-        reference,
-        probe.params,
-        [reference.forward(probe.params, run.batch) for run in runs],
-        [run.correct for run in runs],
-        [run.scale for run in runs],
-    )
+    def mutants() -> list[Mutant]:
+        return build_mutants(
+            reference,
+            probe.params,
+            [reference.forward(probe.params, run.batch) for run in runs],
+            [run.correct for run in runs],
+            [run.scale for run in runs],
+        )
+
     gradient_rows = _gradient_rows(net, layout, runs, mutants, tolerance)
     if finite_differences:
         gradient_rows = _with_finite_differences(
@@ -370,8 +372,14 @@ def _loss_rows(
 
 
 def _gradient_rows(
-    network: Network, layout: Layout, runs: Sequence[_Run], mutants: Sequence[Mutant], tolerance: Tolerance
+    network: Network,
+    layout: Layout,
+    runs: Sequence[_Run],
+    build_catalogue: Callable[[], Sequence[Mutant]],
+    tolerance: Tolerance,
 ) -> list[ParameterRow]:
+    """One row per parameter; the catalogue of mutants is built only when a row needs a diagnosis,
+    since building it costs most of a passing check."""
     sizes = {f"{kind}{k}": network.sizes[k] for k in range(1, network.depth + 1) for kind in "Wb"}
     floors = [SCALE_FLOOR * max(float(numpy.max(numpy.abs(g))) for g in run.correct.values()) for run in runs]
     canonical = [
@@ -397,6 +405,7 @@ def _gradient_rows(
                 worst = (error, number, index)
         judged[name] = worst
     failing = [name for name, (error, _, _) in judged.items() if tolerance.verdict(error) != "pass"]
+    mutants = build_catalogue() if failing else []
     explained = {id(m): sum(distance(n, m.grads) <= tolerance.fails for n in failing) for m in mutants}
     for name, (error, number, index) in judged.items():
         run = runs[number]
