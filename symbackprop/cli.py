@@ -153,6 +153,7 @@ def _demo(arguments: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .codegen import generate_module, write_atomic, write_module
+    from .latex import render_latex, write_document
     from .training import run_training, two_class_data
 
     network = from_cli(DEFAULT_NETWORK, DEFAULT_ACTIVATIONS, DEFAULT_LOSS)
@@ -165,9 +166,10 @@ def _demo(arguments: argparse.Namespace) -> int:
         return 1
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
-    module_path, derivation_path = out / "mlp.py", out / "derivation.txt"
+    module_path, derivation_path, latex_path = out / "mlp.py", out / "derivation.txt", out / "derivation.tex"
     write_module(module_path, generate_module(derivation, output_name=str(module_path)))
     write_atomic(derivation_path, derivation.pretty() + "\n")
+    write_document(latex_path, render_latex(derivation, report=report))
     X, Y = two_class_data(400, seed=0)
     print(f"\ntraining {network.compact} on 400 points of two interleaved half-moons")
     result = run_training(
@@ -176,10 +178,10 @@ def _demo(arguments: argparse.Namespace) -> int:
     print(f"accuracy before training: {result.accuracy_before:.3f} (chance is about 0.5)")
     print(f"accuracy after training:  {result.accuracy_after:.3f}")
     print(f"\nfiles in {out}/:")
-    for label, path in [("generated module", module_path), ("derivation", derivation_path)] + [
-        (kind, path) for kind, path in result.files.items()
-    ]:
+    written = [("generated module", module_path), ("derivation", derivation_path), ("LaTeX derivation", latex_path)]
+    for label, path in written + list(result.files.items()):
         print(f"  {label:<17} {path}")
+    print(f"\nfor a PDF of the derivation: symbackprop latex {network.cli_arguments} -o {latex_path} --pdf")
     return 0
 
 

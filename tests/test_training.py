@@ -236,7 +236,10 @@ def test_demo_trains_well_above_chance(tmp_path, capsys):
     before = float(output.split("accuracy before training:")[1].split()[0])
     after = float(output.split("accuracy after training:")[1].split()[0])
     assert 0.25 < before < 0.75 and after > 0.9
-    expected = {"mlp.py", "derivation.txt", "weights.npz", "history.csv", "history.png"}
+    expected = {"mlp.py", "derivation.txt", "derivation.tex", "weights.npz", "history.csv", "history.png"}
     assert {p.name for p in out.iterdir()} == expected
     listing = output.split(f"files in {out}/:")[1]
     assert all(str(out / name) in listing for name in expected)
+    document = (out / "derivation.tex").read_text(encoding="utf-8")
+    assert document.startswith("\\documentclass") and "All rules verified" in document
+    assert f"-o {out / 'derivation.tex'} --pdf" in listing
