@@ -309,3 +309,12 @@ def test_float32_gradients_from_float64_inputs_get_float32_tolerances():
 def test_finite_differences_on_a_sample_of_elements():
     report = check_gradients(BCE_NET, rows_code(BCE_NET), finite_differences=True, finite_difference_elements=3)
     assert all(row.finite_difference_error < 1e-6 for row in report.rows)
+
+
+def test_accumulation_is_named_in_every_row_not_inherited_through_delta():
+    report = check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET, "accumulating"))
+    failing = [row for row in report.rows if not row.ok]
+    assert {row.name for row in failing} == {"dW1", "db1", "dW2", "db2"}
+    for row in failing:
+        assert row.mistake == "accumulating"
+        assert "through δ" not in row.diagnosis, row.diagnosis

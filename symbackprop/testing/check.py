@@ -454,7 +454,7 @@ def _diagnose(
         _, best = min(matching, key=lambda item: (-explained[id(item[1])], item[0] > tolerance.passes,
                                                    order[id(item[1])]))
         text = best.description.format(name=label)
-        if best.parameter is None and best.layer > int(name[1:]):
+        if best.through_delta and best.layer > int(name[1:]):
             return best.kind, f"inherits layer {best.layer}'s mistake through δ: {text}"
         return best.kind, text
     if got.shape != expected.shape:

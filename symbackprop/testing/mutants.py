@@ -61,8 +61,9 @@ class Mutant:
     #: What is wrong, in plain words; ``{name}`` stands for the parameter of the row.
     description: str
     grads: tuple[Params, ...]
-    #: The parameter the mistake is confined to, or None when it flows through δ.
-    parameter: str | None = None
+    #: Whether the mistake flows down through δ to the layers below ``layer`` (False when it is
+    #: confined to one parameter, or common to every parameter alike, as accumulation is).
+    through_delta: bool = True
 
 
 def _scaled(grads: Params, scale: float) -> Params:
@@ -120,7 +121,7 @@ def _all_mutants(
             {**correct, name: change(correct[name], cache.size)}
             for correct, cache in zip(corrects, caches, strict=True)
         )
-        return Mutant(kind, int(name[1:]), description, grads, parameter=name)
+        return Mutant(kind, int(name[1:]), description, grads, through_delta=False)
 
     for name in reference.parameter_names():
         yield per_parameter("missing_mean", name, "{name} is m times too large: the batch mean (1/m) is missing",
@@ -207,6 +208,7 @@ def _all_mutants(
         "accumulating", L,
         "the gradients accumulate across calls: the second call returned the sum of both calls' gradients",
         (dict(corrects[0]), {name: corrects[0][name] + value for name, value in corrects[1].items()}),
+        through_delta=False,
     )
 
 
