@@ -318,3 +318,30 @@ def test_accumulation_is_named_in_every_row_not_inherited_through_delta():
     for row in failing:
         assert row.mistake == "accumulating"
         assert "through δ" not in row.diagnosis, row.diagnosis
+
+
+def test_code_that_raises_everywhere_is_one_line_naming_the_error_and_where():
+    def crashes(params, X, Y):
+        return {"dW1": params["weights1"]}
+
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, crashes)
+    line = crashes.__code__.co_firstlineno + 1
+    assert str(caught.value) == (
+        f"crashes raised KeyError: 'weights1' (at test_gradcheck.py:{line}, in crashes) under every layout tried"
+    )
+
+
+def test_code_that_raises_differently_by_layout_lists_each_with_where():
+    def crashes_on_columns(params, X, Y):
+        if X.shape[0] == BCE_NET.sizes[0]:
+            raise ValueError("columns")
+        raise TypeError("rows")
+
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, crashes_on_columns)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "crashes_on_columns raised under every layout tried:", lines
+    assert all("test_gradcheck.py:" in line for line in lines[1:])
+    assert any("samples as rows" in line and "TypeError: rows" in line for line in lines)
+    assert any("samples as columns" in line and "ValueError: columns" in line for line in lines)

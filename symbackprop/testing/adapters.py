@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,22 @@ _BIAS_TEXT = {"flat": "(n,)", "column": "(n, 1)", "row": "(1, n)"}
 
 class CheckError(SymbackpropError):
     """The checker cannot call the user's code: a missing name, an ambiguous layout, a crash."""
+
+
+#: Frames in these folders are not the user's: the line to show is the last one outside them.
+_NOT_USER_CODE = tuple(str(Path(module.__file__).resolve().parent) for module in (numpy, sys.modules[__package__]))
+
+
+def describe_raised(error: BaseException) -> str:
+    """``KeyError: 'W1' (at mine.py:12, in grads)``: the exception and the user's line that raised it."""
+    text = f"{type(error).__name__}: {error}"
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_NOT_USER_CODE)
+    ]
+    if not frames:
+        return text
+    return f"{text} (at {Path(frames[-1].filename).name}:{frames[-1].lineno}, in {frames[-1].name})"
 
 
 @dataclass(frozen=True)
@@ -166,7 +183,8 @@ class FunctionAdapter:
         self.names = dict(names or {})
         self.grad_names = dict(grad_names or {})
         self.example = dict(params or {})
-        self.label = getattr(grads, "__qualname__", repr(grads))
+        # "grads", not "make.<locals>.grads": the name the user gave the function.
+        self.label = getattr(grads, "__qualname__", repr(grads)).rpartition("<locals>.")[2]
 
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
         if not self.example:

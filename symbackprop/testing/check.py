@@ -35,6 +35,7 @@ from .adapters import (
     Layout,
     ObjectAdapter,
     Outcome,
+    describe_raised,
 )
 from .mutants import Mutant, build_mutants
 from .reference import Array, Batch, Params, Probe, Reference, make_probe, reference_for
@@ -110,7 +111,7 @@ def _resolve_layout(
     weight_choices = _choice(weights or known.weights, WEIGHT_LAYOUTS, "weight_layout")
     fitting: list[tuple[Layout, Outcome]] = []
     running: list[tuple[Layout, Outcome]] = []
-    failures: list[str] = []
+    failures: list[tuple[Layout, str]] = []
     for sample_layout in sample_choices:
         natural = ("flat", "row", "column") if sample_layout == "rows" else ("column", "flat", "row")
         told = biases or known.biases
@@ -123,7 +124,7 @@ def _resolve_layout(
                 except CheckError:
                     raise
                 except Exception as error:  # the user's code, under a layout it was not written for
-                    failures.append(f"{layout.describe()}: {type(error).__name__}: {error}")
+                    failures.append((layout, describe_raised(error)))
                     continue
                 running.append((layout, outcome))
                 if _shapes_fit(layout, outcome, dict(probe.params)):
@@ -131,7 +132,11 @@ def _resolve_layout(
                 break
     candidates = fitting or running
     if not candidates:
-        raise CheckError(f"{code.label} raised under every layout tried:\n  " + "\n  ".join(failures))
+        raised = {text for _, text in failures}
+        if len(raised) == 1:
+            raise CheckError(f"{code.label} raised {raised.pop()} under every layout tried")
+        raise CheckError(f"{code.label} raised under every layout tried:\n  "
+                         + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in failures))
     first_layout, first_outcome = candidates[0]
     distinct = [
         (layout, outcome)
@@ -236,7 +241,7 @@ def check_gradients(
     except Exception as error:  # the user's code, on the second batch
         raise CheckError(
             f"{user.label} ran on the first batch but raised on the second ({probe.batches[1].size} samples,"
-            f" {layout.describe()}): {type(error).__name__}: {error}"
+            f" {layout.describe()}): {describe_raised(error)}"
         ) from error
     tolerance = Tolerance.for_dtype(chosen_dtype)
     rows: list[ParameterRow] = []
