@@ -7,6 +7,8 @@ pass in float64 and float32.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 from handwritten import class_in_out, column_loop, rows_dict
@@ -345,3 +347,27 @@ def test_code_that_raises_differently_by_layout_lists_each_with_where():
     assert all("test_gradcheck.py:" in line for line in lines[1:])
     assert any("samples as rows" in line and "TypeError: rows" in line for line in lines)
     assert any("samples as columns" in line and "ValueError: columns" in line for line in lines)
+
+
+class LayersModel(ListsModel):
+    """Parameters where PyTorch keeps them: layers[i].weight (out, in) and layers[i].bias."""
+
+    def __init__(self, network, depth=None):
+        super().__init__(network)
+        self.layers = [types.SimpleNamespace(weight=W, bias=b) for W, b in zip(self.weights, self.biases, strict=True)]
+        self.layers = self.layers[:depth]
+
+
+def test_parameters_not_where_the_adapter_looks_name_the_option_to_give():
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, LayersModel(BCE_NET))
+    message = str(caught.value)
+    assert message.startswith("LayersModel has no 'W1' (failed at 'W1'): weights='W{k}' does not lead to")
+    assert "ObjectAdapter(model, weights=...)" in message and "'layers[{i}].weight'" in message
+
+
+def test_a_parameter_missing_beyond_the_first_layer_is_an_error_not_a_new_attribute():
+    model = LayersModel(BCE_NET, depth=2)
+    adapter = ObjectAdapter(model, weights="layers[{i}].weight", biases="layers[{i}].bias")
+    with pytest.raises(CheckError, match=r"has no 'layers\[2\].weight' \(failed at 2\): weights="):
+        check_gradients(BCE_NET, adapter)

@@ -236,18 +236,18 @@ def parse_path(path: str) -> list[tuple[str, str | int]]:
     return steps
 
 
-def _step_into(holder: Any, step: tuple[str, str | int], path: str) -> Any:
+def _step_into(root: Any, holder: Any, step: tuple[str, str | int], path: str) -> Any:
     kind, value = step
     try:
         return getattr(holder, str(value)) if kind == "attr" else holder[value]
     except (AttributeError, IndexError, KeyError, TypeError):
-        raise CheckError(f"the object has no '{path}' (failed at {value!r})") from None
+        raise CheckError(f"{type(root).__name__} has no '{path}' (failed at {value!r})") from None
 
 
 def get_path(root: Any, path: str) -> Any:
     holder = root
     for step in parse_path(path):
-        holder = _step_into(holder, step, path)
+        holder = _step_into(root, holder, step, path)
     return holder
 
 
@@ -255,7 +255,7 @@ def set_path(root: Any, path: str, value: Any) -> None:
     steps = parse_path(path)
     holder = root
     for step in steps[:-1]:
-        holder = _step_into(holder, step, path)
+        holder = _step_into(root, holder, step, path)
     kind, last = steps[-1]
     try:
         if kind == "attr":
@@ -309,9 +309,22 @@ class ObjectAdapter:
         k = int(name[1:])
         return str(paths[name[0]]).format(k=k, i=k - 1)
 
+    def _parameter(self, name: str) -> Any:
+        """The object's parameter ``name`` (W1, b1, ...), or an error saying which option to give."""
+        try:
+            return get_path(self.model, self._path(name, self.paths))
+        except CheckError as error:
+            option = "weights" if name.startswith("W") else "biases"
+            raise CheckError(
+                f"{error}: {option}='{self.paths[name[0]]}' does not lead to {self.label}'s {option};"
+                f" give ObjectAdapter(model, {option}=...) its path, like 'layers[{{i}}].weight' or"
+                f" \"params['{name[0]}{{k}}']\" ({{k}} counts the layers from 1, {{i}} from 0)"
+            ) from None
+
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
-        return known_layout_of(sizes, get_path(self.model, self._path("W1", self.paths)),
-                               get_path(self.model, self._path("b1", self.paths)))
+        # Every parameter must be there: set_path would otherwise add a missing attribute unnoticed.
+        found = {f"{kind}{k}": self._parameter(f"{kind}{k}") for k in range(1, len(sizes)) for kind in "Wb"}
+        return known_layout_of(sizes, found["W1"], found["b1"])
 
     def run(self, params: Params, X: Array, Y: Array) -> Outcome:
         for name, value in params.items():
