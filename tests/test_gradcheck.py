@@ -140,7 +140,8 @@ def test_a_summed_gradient_passes_when_declared_and_is_named_otherwise():
     assert check_gradients(COLUMN_NET, summed, reduction="sum").verdict == "pass"
     report = check_gradients(COLUMN_NET, summed)
     assert {row.mistake for row in report.rows} == {"missing_mean"}
-    assert "reduction='sum'" in report.table()
+    assert 'pass reduction="sum" (--reduction sum)' in report.table()
+    assert "reduction" not in check_gradients(COLUMN_NET, column_code(COLUMN_NET)).table()
 
 
 def test_square_layers_make_the_weight_layout_ambiguous():
@@ -152,7 +153,7 @@ def test_square_layers_make_the_weight_layout_ambiguous():
         grads = out_in({k: v.T if k.startswith("W") else v for k, v in params.items()}, X, Y)
         return {k: v.T if k.startswith("dW") else v for k, v in grads.items()}
 
-    with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out"'):
+    with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out" [(]--weight-layout out_in[|]in_out[)]$'):
         check_gradients(square, in_out)
     assert check_gradients(square, in_out, weight_layout="in_out").verdict == "pass"
     assert check_gradients(square, out_in, weight_layout="out_in").verdict == "pass"
@@ -330,7 +331,9 @@ def test_code_that_raises_everywhere_is_one_line_naming_the_error_and_where():
         check_gradients(BCE_NET, crashes)
     line = crashes.__code__.co_firstlineno + 1
     assert str(caught.value) == (
-        f"crashes raised KeyError: 'weights1' (at test_gradcheck.py:{line}, in crashes) under every layout tried"
+        f"crashes raised KeyError: 'weights1' (at test_gradcheck.py:{line}, in crashes) under every layout tried;"
+        " if 'weights1' is one of your parameters, say which of W1, b1, W2, b2, W3, b3 it is:"
+        " names={'W1': 'weights1'} (--names W1=weights1)"
     )
 
 

@@ -23,6 +23,13 @@ def grads(params, X, Y, scale=1.0):
 
 def doubled(params, X, Y):
     return grads(params, X, Y, scale=2.0)
+
+
+def renamed(params, X, Y):
+    ours = {"W1": params["w_hidden"], "b1": params["b1"], "W2": params["W2"], "b2": params["b2"]}
+    gradients = grads(ours, X, Y)
+    gradients["grad_hidden"] = gradients.pop("dW1")
+    return gradients
 '''
 
 SPEC = 'sizes = [3, 5, 2]\nactivations = ["tanh", "sigmoid"]\nloss = "bce"\n'
@@ -72,3 +79,26 @@ def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
 def test_a_bad_spec_exits_2(workdir, capsys):
     assert main(["check", "my_backprop:grads", "--spec", "3-5-2"]) == 2
     assert "--activations: missing" in capsys.readouterr().err
+
+
+def test_parameter_and_gradient_keys_are_given_by_name(workdir, capsys):
+    keys = ["--names", "W1=w_hidden", "--grad-names", "W1=grad_hidden"]
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", *keys]) == 0
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml"]) == 2
+    assert "KeyError: 'w_hidden'" in capsys.readouterr().err
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", "--names", "W1=w_hidden"]) == 2
+    assert "--grad-names W1=your_key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (["--names", "W1"], "--names: 'W1' is not NAME=KEY"),
+        (["--grad-names", "W1=g,=b"], "--grad-names: '=b' is not NAME=KEY"),
+        (["--names", "W3=w"], "names: 'W3' is no parameter of the network; its parameters are W1, b1, W2, b2"),
+    ],
+)
+def test_bad_key_names_exit_2_with_one_line(workdir, capsys, keys, message):
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", *keys]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symbackprop: error: ") and message in err and len(err.splitlines()) == 1

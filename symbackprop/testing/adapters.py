@@ -45,6 +45,13 @@ class CheckError(SymbackpropError):
     """The checker cannot call the user's code: a missing name, an ambiguous layout, a crash."""
 
 
+def option_hint(option: str, values: Sequence[str]) -> str:
+    """How to give an option, as a keyword and as a command-line flag:
+    ``reduction="mean"|"sum" (--reduction mean|sum)``."""
+    keyword = "|".join(f'"{value}"' for value in values)
+    return f"{option}={keyword} (--{option.replace('_', '-')} {'|'.join(values)})"
+
+
 #: Frames in these folders are not the user's: the line to show is the last one outside them.
 _NOT_USER_CODE = tuple(str(Path(module.__file__).resolve().parent) for module in (numpy, sys.modules[__package__]))
 
@@ -137,7 +144,8 @@ def _pick_gradients(
         if found is None:
             raise CheckError(
                 f"{where}: no gradient of {user_names.get(name, name)} among the keys {sorted(map(str, returned))};"
-                f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}})"
+                f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}},"
+                f" --grad-names {name}=your_key)"
             )
         # A copy: code that accumulates in place would otherwise change what an earlier call returned.
         grads[name] = numpy.array(returned[found])

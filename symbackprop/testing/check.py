@@ -36,6 +36,7 @@ from .adapters import (
     ObjectAdapter,
     Outcome,
     describe_raised,
+    option_hint,
 )
 from .mutants import Mutant, build_mutants
 from .reference import Array, Batch, Params, Probe, Reference, make_probe, reference_for
@@ -92,6 +93,17 @@ def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str
     return (value,)
 
 
+def _check_names(code: UserCode, parameters: Sequence[str]) -> None:
+    """The keys of ``names`` and ``grad_names`` must be parameters: a typo would be ignored."""
+    if not isinstance(code, FunctionAdapter):
+        return
+    for option, mapping in (("names", code.names), ("grad_names", code.grad_names)):
+        unknown = [key for key in mapping if key not in parameters]
+        if unknown:
+            raise CheckError(f"{option}: {', '.join(map(repr, unknown))} is no parameter of the network;"
+                             f" its parameters are {', '.join(parameters)}")
+
+
 def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
     return all(
         numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items()
@@ -112,6 +124,7 @@ def _resolve_layout(
     fitting: list[tuple[Layout, Outcome]] = []
     running: list[tuple[Layout, Outcome]] = []
     failures: list[tuple[Layout, str]] = []
+    errors: list[Exception] = []
     for sample_layout in sample_choices:
         natural = ("flat", "row", "column") if sample_layout == "rows" else ("column", "flat", "row")
         told = biases or known.biases
@@ -125,6 +138,7 @@ def _resolve_layout(
                     raise
                 except Exception as error:  # the user's code, under a layout it was not written for
                     failures.append((layout, describe_raised(error)))
+                    errors.append(error)
                     continue
                 running.append((layout, outcome))
                 if _shapes_fit(layout, outcome, dict(probe.params)):
@@ -134,7 +148,8 @@ def _resolve_layout(
     if not candidates:
         raised = {text for _, text in failures}
         if len(raised) == 1:
-            raise CheckError(f"{code.label} raised {raised.pop()} under every layout tried")
+            raise CheckError(f"{code.label} raised {raised.pop()} under every layout tried"
+                             + _missing_key_hint(code, errors[0], list(probe.params)))
         raise CheckError(f"{code.label} raised under every layout tried:\n  "
                          + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in failures))
     first_layout, first_outcome = candidates[0]
@@ -153,6 +168,17 @@ def _resolve_layout(
     return first_layout, first_outcome
 
 
+def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str]) -> str:
+    """For a function that looked up a parameter under its own name: how to say which of ours it is."""
+    if not isinstance(code, FunctionAdapter) or not isinstance(error, KeyError) or len(error.args) != 1:
+        return ""
+    key = error.args[0]
+    if not isinstance(key, str) or key in parameters:
+        return ""
+    return (f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
+            f" names={{'W1': '{key}'}} (--names W1={key})")
+
+
 def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, network: Network) -> bool:
     sizes = {f"{kind}{k}": network.sizes[k] for k in range(1, network.depth + 1) for kind in "Wb"}
     for name in a.grads:
@@ -166,11 +192,11 @@ def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, netwo
 def _differing_options(layouts: Sequence[Layout]) -> str:
     texts = []
     if len({layout.samples for layout in layouts}) > 1:
-        texts.append("samples=" + "|".join(f'"{s}"' for s in SAMPLES))
+        texts.append(option_hint("samples", SAMPLES))
     if len({layout.weights for layout in layouts}) > 1:
-        texts.append("weight_layout=" + "|".join(f'"{w}"' for w in WEIGHT_LAYOUTS))
+        texts.append(option_hint("weight_layout", WEIGHT_LAYOUTS))
     if len({layout.biases for layout in layouts}) > 1:
-        texts.append("bias_shape=" + "|".join(f'"{b}"' for b in BIAS_SHAPES))
+        texts.append(option_hint("bias_shape", BIAS_SHAPES))
     return ", ".join(texts)
 
 
@@ -226,6 +252,7 @@ def check_gradients(
     options = {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
     user = _adapter(code, options)
     reference = reference_for(net)
+    _check_names(user, reference.parameter_names())
     known = user.known_layout(net.sizes)
     chosen_dtype = numpy.dtype(dtype if dtype is not None else (known.dtype or numpy.float64))
     if chosen_dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
@@ -255,8 +282,6 @@ def check_gradients(
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     rows += loss_rows
     chosen_reduction = reduction or detected or "mean"
-    if reduction is None and detected is None:
-        notes.append("gradients are taken as averaged over the batch; pass reduction='sum' if your loss sums")
     runs = []
     for batch, outcome in zip(probe.batches, outcomes, strict=True):
         scale = float(batch.size) if chosen_reduction == "sum" else 1.0
@@ -275,6 +300,9 @@ def check_gradients(
             reference, probe, runs[0], gradient_rows, notes, finite_difference_elements
         )
     rows += gradient_rows
+    if reduction is None and detected is None and any(row.mistake == "missing_mean" for row in gradient_rows):
+        notes.append("gradients are taken as averaged over the batch; if yours are summed on purpose, pass "
+                     + option_hint("reduction", ("sum",)))
     findings = _changed_parameters(layout, probe, outcomes)
     summed = "summed" if chosen_reduction == "sum" else "averaged"
     description = f"{layout.describe()}; gradients {summed} over the batch"
