@@ -242,6 +242,8 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", choices=("rows", "columns"), help="samples as rows or columns (default: detect)")
     parser.add_argument("--weight-layout", choices=("out_in", "in_out"), help="W as (out, in) or (in, out)")
     parser.add_argument("--bias-shape", choices=("flat", "column", "row"), help="b as (n,), (n, 1) or (1, n)")
+    parser.add_argument("--targets", choices=("one-hot", "indices"),
+                        help="cce targets one-hot or as class indices (default: detect)")
     parser.add_argument("--reduction", choices=("mean", "sum"), help="gradients averaged (default) or summed")
     parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
@@ -269,8 +271,8 @@ def _check(arguments: argparse.Namespace) -> int:
     grad_names = _key_pairs(arguments.grad_names, "--grad-names")
     report = check_gradients(
         network, load_target(arguments.target), names=names, grad_names=grad_names,
-        samples=arguments.samples, weight_layout=arguments.weight_layout,
-        bias_shape=arguments.bias_shape, reduction=arguments.reduction, dtype=arguments.dtype,
+        samples=arguments.samples, weight_layout=arguments.weight_layout, bias_shape=arguments.bias_shape,
+        targets=arguments.targets, reduction=arguments.reduction, dtype=arguments.dtype,
         finite_differences=arguments.finite_differences, seed=arguments.seed,
     )
     print(report.table())

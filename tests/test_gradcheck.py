@@ -11,7 +11,7 @@ import types
 
 import numpy as np
 import pytest
-from handwritten import class_in_out, column_loop, rows_dict
+from handwritten import class_in_out, class_indices, column_loop, rows_dict
 
 import symbackprop as sb
 from symbackprop.testing import (
@@ -374,3 +374,19 @@ def test_a_parameter_missing_beyond_the_first_layer_is_an_error_not_a_new_attrib
     adapter = ObjectAdapter(model, weights="layers[{i}].weight", biases="layers[{i}].bias")
     with pytest.raises(CheckError, match=r"has no 'layers\[2\].weight' \(failed at 2\): weights="):
         check_gradients(BCE_NET, adapter)
+
+
+def test_class_index_labels_are_detected_and_their_mistakes_named():
+    report = assert_gradients(SOFTMAX_NET, class_indices.make_grads())
+    assert report.layout.startswith("samples as rows, W (in, out), b (n,), y as class indices (m,)")
+    buggy = check_gradients(SOFTMAX_NET, class_indices.make_grads("output_without_target"))
+    assert (buggy.first_failure.mistake, buggy.first_failure.layer) == ("output_without_target", 2)
+    assert assert_gradients(SOFTMAX_NET, class_indices.make_grads(), targets="indices").ok
+
+
+def test_one_hot_code_is_not_given_indices_and_indices_need_a_one_hot_loss():
+    assert "class indices" not in check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET)).layout
+    with pytest.raises(CheckError, match="targets='indices' needs one-hot targets"):
+        check_gradients(BCE_NET, rows_code(BCE_NET), targets="indices")
+    with pytest.raises(CheckError, match=r"targets: 'labels' is not one of one-hot, indices"):
+        check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET), targets="labels")

@@ -32,6 +32,21 @@ def renamed(params, X, Y):
     return gradients
 '''
 
+LABELS_MODULE = '''
+import numpy as np
+
+
+def grads(params, X, y):
+    m = X.shape[0]
+    A1 = np.tanh(X @ params["W1"].T + params["b1"])
+    scores = A1 @ params["W2"].T + params["b2"]
+    D2 = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    D2[np.arange(m), y] -= 1
+    D2 /= m
+    D1 = (D2 @ params["W2"]) * (1 - A1**2)
+    return {"dW1": D1.T @ X, "db1": D1.sum(0), "dW2": D2.T @ A1, "db2": D2.sum(0)}
+'''
+
 SPEC = 'sizes = [3, 5, 2]\nactivations = ["tanh", "sigmoid"]\nloss = "bce"\n'
 
 
@@ -102,3 +117,12 @@ def test_bad_key_names_exit_2_with_one_line(workdir, capsys, keys, message):
     assert main(["check", "my_backprop:renamed", "--spec", "net.toml", *keys]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbackprop: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_class_index_targets_on_the_command_line(workdir, capsys):
+    (workdir / "labels.py").write_text(textwrap.dedent(LABELS_MODULE), encoding="utf-8")
+    spec = ["--spec", "3 -> 5 tanh -> 2 softmax : cce"]
+    assert main(["check", "labels:grads", *spec, "--targets", "indices"]) == 0
+    assert "y as class indices (m,)" in capsys.readouterr().out
+    assert main(["check", "labels:grads", *spec, "--targets", "one-hot"]) == 2
+    assert "IndexError" in capsys.readouterr().err

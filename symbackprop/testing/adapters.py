@@ -3,8 +3,9 @@
 Contract
 --------
 * A :class:`Layout` says how the user's arrays are laid out (samples as rows or columns, W as
-  (out, in) or (in, out), b as (n,), (n, 1) or (1, n)) and converts between it and the canonical
-  layout of the generated modules (rows, (out, in), (n,)).
+  (out, in) or (in, out), b as (n,), (n, 1) or (1, n), one-hot targets or class indices (m,))
+  and converts between it and the canonical layout of the generated modules (rows, (out, in),
+  (n,), one-hot).
 * :class:`FunctionAdapter` wraps ``grads(params, X, Y)``, which returns a dict of gradients (or a
   ``(loss, grads)`` pair), with an optional ``forward(params, X)`` and ``loss(params, X, Y)``.
 * :class:`ObjectAdapter` wraps an object with forward/backward methods, given the names of its
@@ -38,6 +39,8 @@ from .reference import Array, Params
 SAMPLES = ("rows", "columns")
 WEIGHT_LAYOUTS = ("out_in", "in_out")
 BIAS_SHAPES = ("flat", "column", "row")
+#: One-hot targets as they are, or as each sample's class index (m,) for code that takes labels.
+TARGETS = ("one-hot", "indices")
 _BIAS_TEXT = {"flat": "(n,)", "column": "(n, 1)", "row": "(1, n)"}
 
 
@@ -53,7 +56,9 @@ def option_hint(option: str, values: Sequence[str]) -> str:
 
 
 #: Frames in these folders are not the user's: the line to show is the last one outside them.
-_NOT_USER_CODE = tuple(str(Path(module.__file__).resolve().parent) for module in (numpy, sys.modules[__package__]))
+_NOT_USER_CODE = tuple(
+    str(Path(module.__file__).resolve().parent / "_")[:-1] for module in (numpy, sys.modules[__package__])
+)
 
 
 def describe_raised(error: BaseException) -> str:
@@ -75,14 +80,22 @@ class Layout:
     samples: str = "rows"
     weights: str = "out_in"
     biases: str = "flat"
+    targets: str = "one-hot"
 
     def describe(self) -> str:
         weights = "W (out, in)" if self.weights == "out_in" else "W (in, out)"
-        return f"samples as {self.samples}, {weights}, b {_BIAS_TEXT[self.biases]}"
+        labels = ", y as class indices (m,)" if self.targets == "indices" else ""
+        return f"samples as {self.samples}, {weights}, b {_BIAS_TEXT[self.biases]}{labels}"
 
     def data(self, array: Array, dtype: numpy.dtype) -> Array:
         array = array if self.samples == "rows" else array.T
         return numpy.array(array, dtype=dtype, order="C")
+
+    def target_data(self, Y: Array, dtype: numpy.dtype) -> Array:
+        """The targets of a batch (canonical, samples as rows) as the user's code takes them."""
+        if self.targets == "indices":
+            return numpy.argmax(Y, axis=1)
+        return self.data(Y, dtype)
 
     def to_user(self, name: str, array: Array, dtype: numpy.dtype | None = None) -> Array:
         """A canonical parameter (or gradient) in this layout."""

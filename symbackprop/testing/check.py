@@ -6,7 +6,8 @@ Contract
 :mod:`.reference`); (2) settles the user's layout: options given win, then what the user's own
 parameters reveal, then trial calls under each remaining layout, keeping the one under which the
 code runs and returns gradients of the parameters' shapes, or raising :class:`CheckError` that
-lists the options when several layouts fit and disagree; (3) calls the code on both batches,
+lists the options when several layouts fit and disagree (one-hot targets are handed over as
+class indices only when the code runs under no layout with one-hot ones); (3) calls the code on both batches,
 judging its forward pass and loss first when it provides them (the loss also tells a summed
 gradient from an averaged one, unless ``reduction`` is given); (4) judges every gradient against
 the reference with the dtype's :class:`Tolerance`, and diagnoses each row that does not pass
@@ -29,6 +30,7 @@ from ..spec import Network, parse_compact
 from .adapters import (
     BIAS_SHAPES,
     SAMPLES,
+    TARGETS,
     WEIGHT_LAYOUTS,
     CheckError,
     FunctionAdapter,
@@ -112,11 +114,28 @@ def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
 
 def _call(code: UserCode, layout: Layout, probe: Probe, batch: Batch) -> Outcome:
     params = {name: layout.to_user(name, value, probe.dtype) for name, value in probe.params.items()}
-    return code.run(params, layout.data(batch.X, probe.dtype), layout.data(batch.Y, probe.dtype))
+    return code.run(params, layout.data(batch.X, probe.dtype), layout.target_data(batch.Y, probe.dtype))
+
+
+def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
+    """One-hot targets first; class indices only for a one-hot loss, tried when one-hot ones fail."""
+    choices = _choice(targets, TARGETS, "targets")
+    if network.loss.targets != "one-hot":
+        if targets == "indices":
+            raise CheckError(f"targets='indices' needs one-hot targets; those of {network.loss.name} are"
+                             f" {network.loss.targets}")
+        return ("one-hot",)
+    return choices
 
 
 def _resolve_layout(
-    code: UserCode, network: Network, probe: Probe, samples: str | None, weights: str | None, biases: str | None
+    code: UserCode,
+    network: Network,
+    probe: Probe,
+    samples: str | None,
+    weights: str | None,
+    biases: str | None,
+    targets: str | None,
 ) -> tuple[Layout, Outcome]:
     known = code.known_layout(network.sizes)
     sample_choices = _choice(samples, SAMPLES, "samples")
@@ -125,13 +144,20 @@ def _resolve_layout(
     running: list[tuple[Layout, Outcome]] = []
     failures: list[tuple[Layout, str]] = []
     errors: list[Exception] = []
-    for sample_layout in sample_choices:
+    trials = [
+        (target, sample_layout)
+        for target in _target_choices(network, targets)
+        for sample_layout in sample_choices
+    ]
+    for target, sample_layout in trials:
+        if running and target != "one-hot":
+            break  # the code runs on one-hot targets: it does not take class indices
         natural = ("flat", "row", "column") if sample_layout == "rows" else ("column", "flat", "row")
         told = biases or known.biases
         bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else natural
         for weight_layout in weight_choices:
             for bias_shape in bias_choices:
-                layout = Layout(sample_layout, weight_layout, bias_shape)
+                layout = Layout(sample_layout, weight_layout, bias_shape, target)
                 try:
                     outcome = _call(code, layout, probe, probe.batches[0])
                 except CheckError:
@@ -227,6 +253,7 @@ def check_gradients(
     samples: str | None = None,
     weight_layout: str | None = None,
     bias_shape: str | None = None,
+    targets: str | None = None,
     reduction: str | None = None,
     dtype: numpy.typing.DTypeLike | None = None,
     finite_differences: bool = False,
@@ -240,8 +267,10 @@ def check_gradients(
     ``loss(params, X, Y)`` are judged first when given. ``names`` maps our parameter names (W1, b1)
     to the user's, ``grad_names`` to the user's gradient keys; ``params`` is an example of the
     user's parameters (its shapes and dtype tell the layout). ``samples`` ("rows"/"columns"),
-    ``weight_layout`` ("out_in"/"in_out"), ``bias_shape`` ("flat"/"column"/"row") and
-    ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell, else asked for.
+    ``weight_layout`` ("out_in"/"in_out"), ``bias_shape`` ("flat"/"column"/"row"), ``targets``
+    ("one-hot", or "indices": each sample's class (m,), tried when the code fails on one-hot
+    targets) and ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell,
+    else asked for.
     ``dtype`` (default: that of ``params`` or of the object's weights, else float64) is the
     precision of the parameters and data handed to the code, and sets the tolerances (those of the
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
@@ -260,7 +289,7 @@ def check_gradients(
     if reduction is not None and reduction not in REDUCTIONS:
         raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
     probe = make_probe(net, seed=seed, dtype=chosen_dtype)
-    layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape)
+    layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets)
     try:
         outcomes = [first, _call(user, layout, probe, probe.batches[1])]
     except CheckError:

@@ -11,6 +11,8 @@ implementations pass in float64 and float32.
   W (out, in), b (n,), any depth;
 * :mod:`.class_in_out`: a class with ``forward(X)``/``backward(Y)`` in the (in, out) layout of
   many course notebooks, b (1, n), gradients kept in ``self.grads``;
+* :mod:`.class_indices`: a softmax classifier taking class indices y (m,) instead of one-hot
+  targets, W (in, out), b (n,);
 * :mod:`.column_loop`: the classic tutorial loop over samples, each a column vector x (n, 1),
   W (out, in), b (n, 1), gradients summed over the loop, then averaged.
 """
