@@ -390,3 +390,46 @@ def test_one_hot_code_is_not_given_indices_and_indices_need_a_one_hot_loss():
         check_gradients(BCE_NET, rows_code(BCE_NET), targets="indices")
     with pytest.raises(CheckError, match=r"targets: 'labels' is not one of one-hot, indices"):
         check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET), targets="labels")
+
+
+def test_the_hand_written_functions_cover_every_activation():
+    assert set(rows_dict.FUNCTIONS) == set(sb.ACTIVATIONS)
+
+
+def _invisible_on_the_probe(network, mistake, k):
+    """Whether the hand-written mistake changes nothing on the probe (f′ = 1, or f′(a) = f′(z))."""
+    reference, probe = reference_for(network), make_probe(network)
+    derivative = rows_dict.FUNCTIONS[network.activations[k - 1].name][1]
+    for batch in probe.batches:
+        cache = reference.forward(probe.params, batch)
+        right = derivative(cache.Z[k], None)
+        wrong = 1.0 if mistake in ("missing_derivative", "output_not_through_activation") else derivative(
+            cache.A[k], None)
+        if not np.allclose(right, wrong, rtol=1e-12, atol=0.0):
+            return False
+    return True
+
+
+ELEMENTWISE = [activation.name for activation in sb.ACTIVATIONS.values() if activation.elementwise]
+
+
+@pytest.mark.parametrize("mistake", ["missing_derivative", "derivative_of_output"])
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_a_hidden_derivative_mistake_is_named_for_every_activation(activation, mistake):
+    network = sb.Network([3, 5, 4, 2], ["tanh", activation, "sigmoid"], "bce")
+    report = check_gradients(network, rows_code(network, mistake, 2))
+    if _invisible_on_the_probe(network, mistake, 2):
+        assert report.verdict == "pass", report.table()
+    else:
+        assert (report.first_failure.mistake, report.first_failure.layer) == (mistake, 2), report.table()
+
+
+@pytest.mark.parametrize("mistake", ["output_not_through_activation", "derivative_of_output"])
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_an_output_derivative_mistake_is_named_for_every_activation(activation, mistake):
+    network = sb.Network([3, 5, 2], ["tanh", activation], "sse")
+    report = check_gradients(network, rows_code(network, mistake, 2))
+    if _invisible_on_the_probe(network, mistake, 2):
+        assert report.verdict == "pass", report.table()
+    else:
+        assert (report.first_failure.mistake, report.first_failure.layer) == (mistake, 2), report.table()
