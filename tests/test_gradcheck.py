@@ -433,3 +433,16 @@ def test_an_output_derivative_mistake_is_named_for_every_activation(activation, 
         assert report.verdict == "pass", report.table()
     else:
         assert (report.first_failure.mistake, report.first_failure.layer) == (mistake, 2), report.table()
+
+
+def test_code_that_updates_every_parameter_is_one_finding_naming_them_all():
+    correct = rows_code(BCE_NET)
+
+    def with_update_step(params, X, Y):
+        grads = correct(params, X, Y)
+        for name in params:
+            params[name] -= 0.1 * grads[f"d{name}"]
+        return grads
+
+    report = check_gradients(BCE_NET, with_update_step)
+    assert [finding.split(" (")[0] for finding in report.findings] == ["your code changed W1, b1, W2, b2, W3, b3"]

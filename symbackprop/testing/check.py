@@ -550,7 +550,8 @@ def _scalar_ratio(
 
 
 def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome]) -> list[str]:
-    findings = []
+    """One finding naming every parameter the code changed, with the largest change."""
+    changed = {}
     for name, value in probe.params.items():
         given = layout.to_user(name, value)
         changes = [
@@ -559,11 +560,14 @@ def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome
             for outcome in outcomes
         ]
         if max(changes) > 0:
-            findings.append(
-                f"your code changed {name} (by up to {max(changes):.3g}) while computing the gradients: it must"
-                " leave the parameters as they were (is there an update step inside, or an in-place operation?)"
-            )
-    return findings
+            changed[name] = max(changes)
+    if not changed:
+        return []
+    return [
+        f"your code changed {', '.join(changed)} (by up to {max(changed.values()):.3g}) while computing the"
+        " gradients: it must leave the parameters as they were (is there an update step inside, or an in-place"
+        " operation?)"
+    ]
 
 
 def _with_finite_differences(
