@@ -446,3 +446,60 @@ def test_code_that_updates_every_parameter_is_one_finding_naming_them_all():
 
     report = check_gradients(BCE_NET, with_update_step)
     assert [finding.split(" (")[0] for finding in report.findings] == ["your code changed W1, b1, W2, b2, W3, b3"]
+
+
+def _with_db1(value):
+    correct = rows_code(BCE_NET)
+
+    def grads(params, X, Y):
+        return {**correct(params, X, Y), "db1": value}
+
+    return grads
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "the gradient 'db1' from grads is not an array of numbers: str 'abc'"),
+        ([[1.0], [1.0, 2.0]], "the gradient 'db1' from grads is not an array of numbers"),
+        (None, "the gradient 'db1' from grads is not an array of numbers: NoneType None"),
+    ],
+)
+def test_a_gradient_that_is_no_array_of_numbers_is_a_clear_error(value, message):
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, _with_db1(value))
+    assert str(caught.value).startswith(message), caught.value
+
+
+def test_a_loss_that_is_not_one_number_is_a_clear_error():
+    with pytest.raises(CheckError, match=r"the loss function's result has shape \(2,\); expected one number"):
+        check_gradients(BCE_NET, rows_code(BCE_NET), loss=lambda params, X, Y: np.ones(2))
+
+
+class LossAndGradients(class_in_out.TwoLayerNet):
+    """backward returns (loss, grads), as a FunctionAdapter's grads may."""
+
+    def backward(self, Y):
+        return self.loss(self.probs, Y), super().backward(Y)
+
+
+def test_an_object_whose_backward_returns_loss_and_gradients():
+    report = assert_gradients(SOFTMAX_NET, LossAndGradients(*SOFTMAX_NET.sizes))
+    assert report.row("loss").ok
+
+
+def test_an_object_that_keeps_its_gradients_is_told_how_to_say_where():
+    class KeepsThem(class_in_out.TwoLayerNet):
+        def backward(self, Y):
+            self.kept = super().backward(Y)
+
+    with pytest.raises(CheckError, match=r"returned NoneType; .* tell ObjectAdapter\(model, weight_grads="):
+        check_gradients(SOFTMAX_NET, KeepsThem(*SOFTMAX_NET.sizes))
+    kept = ObjectAdapter(KeepsThem(*SOFTMAX_NET.sizes), weight_grads="kept['W{k}']", bias_grads="kept['b{k}']")
+    assert check_gradients(SOFTMAX_NET, kept).ok
+
+
+@pytest.mark.parametrize("dtype", ["float16", "foo", int])
+def test_a_dtype_other_than_float32_or_float64_is_refused(dtype):
+    with pytest.raises(CheckError, match="is not float32 or float64"):
+        check_gradients(BCE_NET, rows_code(BCE_NET), dtype=dtype)

@@ -57,7 +57,7 @@ def option_hint(option: str, values: Sequence[str]) -> str:
 
 #: Frames in these folders are not the user's: the line to show is the last one outside them.
 _NOT_USER_CODE = tuple(
-    str(Path(module.__file__).resolve().parent / "_")[:-1] for module in (numpy, sys.modules[__package__])
+    str(Path(str(module.__file__)).resolve().parent / "_")[:-1] for module in (numpy, sys.modules[__package__])
 )
 
 
@@ -144,12 +144,39 @@ def _gradient_keys(name: str, user_name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((user_name, f"d{user_name}", f"grad_{user_name}", f"d{name}", name)))
 
 
+def _numbers(value: Any, what: str) -> Array:
+    """A copy of ``value`` as an array in its own precision, or an error if it holds no numbers
+    (a copy: code that accumulates in place would otherwise change what an earlier call returned)."""
+    try:
+        array = numpy.array(value)
+    except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot read
+        raise CheckError(f"{what} is not an array of numbers ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise CheckError(f"{what} is not an array of numbers: {type(value).__name__} {value!r:.60}")
+    return array
+
+
+def _loss_number(value: Any, what: str) -> float:
+    array = _numbers(value, what)
+    if array.size != 1:
+        raise CheckError(f"{what} has shape {array.shape}; expected one number, the batch loss")
+    return float(array.reshape(-1)[0])
+
+
+def _split_loss(returned: Any, where: str) -> tuple[float | None, Any]:
+    """``(loss, grads)`` as the loss and the gradients; anything else as gradients without a loss."""
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        return _loss_number(returned[0], f"the loss from {where}"), returned[1]
+    return None, returned
+
+
 def _pick_gradients(
-    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str
+    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str,
+    elsewhere: str = "",
 ) -> Params:
     if not isinstance(returned, Mapping):
         raise CheckError(f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
-                         f"{{'dW1': ..., 'db1': ...}}")
+                         f"{{'dW1': ..., 'db1': ...}}{elsewhere}")
     grads = {}
     for name in names:
         keys = (grad_names[name],) if name in grad_names else _gradient_keys(name, user_names.get(name, name))
@@ -160,8 +187,7 @@ def _pick_gradients(
                 f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}},"
                 f" --grad-names {name}=your_key)"
             )
-        # A copy: code that accumulates in place would otherwise change what an earlier call returned.
-        grads[name] = numpy.array(returned[found])
+        grads[name] = _numbers(returned[found], f"the gradient '{found}' from {where}")
     return grads
 
 
@@ -216,17 +242,16 @@ class FunctionAdapter:
     def run(self, params: Params, X: Array, Y: Array) -> Outcome:
         given = {self.names.get(name, name): value.copy() for name, value in params.items()}
         loss = None
-        returned = self.grads_function(given, X, Y)
-        if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
-            loss, returned = float(returned[0]), returned[1]
+        loss, returned = _split_loss(self.grads_function(given, X, Y), self.label)
         grads = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
         after = {name: numpy.array(given[self.names.get(name, name)]) for name in params}
         prediction = None
         if self.forward_function is not None:
             out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
-            prediction = numpy.asarray(out[0] if isinstance(out, tuple) else out)
+            prediction = _numbers(out[0] if isinstance(out, tuple) else out, "the forward pass's result")
         if self.loss_function is not None:
-            loss = float(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y))
+            loss = _loss_number(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y),
+                                "the loss function's result")
         return Outcome(grads, prediction, loss, after)
 
 
@@ -351,17 +376,29 @@ class ObjectAdapter:
         for name, value in params.items():
             set_path(self.model, self._path(name, self.paths), value.copy())
         prediction = getattr(self.model, self.forward_method)(X)
-        prediction = numpy.asarray(prediction[0] if isinstance(prediction, tuple) else prediction)
+        where = f"{self.label}.{self.forward_method}"
+        prediction = _numbers(prediction[0] if isinstance(prediction, tuple) else prediction, f"what {where} returned")
         values = {"X": X, "Y": Y, "Y_hat": prediction}
-        returned = getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments))
+        where = f"{self.label}.{self.backward_method}"
+        loss, returned = _split_loss(
+            getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments)), where
+        )
         if self.grad_paths is not None:
-            grads = {name: numpy.array(get_path(self.model, self._path(name, self.grad_paths))) for name in params}
+            grads = {
+                name: _numbers(get_path(self.model, path), f"{self.label}.{path}")
+                for name, path in ((name, self._path(name, self.grad_paths)) for name in params)
+            }
         else:
-            grads = _pick_gradients(returned, list(params), {}, {}, f"{self.label}.{self.backward_method}")
+            elsewhere = (" (or, if it keeps them in attributes, tell ObjectAdapter(model, weight_grads=...,"
+                         " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')")
+            grads = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
         after = {name: numpy.array(get_path(self.model, self._path(name, self.paths))) for name in params}
-        loss = None
         if self.loss_method is not None:
-            loss = float(getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)))
+            where = f"{self.label}.{self.loss_method}"
+            loss = _loss_number(
+                getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)),
+                f"what {where} returned",
+            )
         return Outcome(grads, prediction, loss, after)
 
 

@@ -283,9 +283,12 @@ def check_gradients(
     reference = reference_for(net)
     _check_names(user, reference.parameter_names())
     known = user.known_layout(net.sizes)
-    chosen_dtype = numpy.dtype(dtype if dtype is not None else (known.dtype or numpy.float64))
-    if chosen_dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
-        raise CheckError(f"dtype: {chosen_dtype} is not float32 or float64")
+    try:
+        chosen_dtype = numpy.dtype(dtype if dtype is not None else (known.dtype or numpy.float64))
+    except TypeError:
+        chosen_dtype = None
+    if chosen_dtype is None or chosen_dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
+        raise CheckError(f"dtype: {dtype!r} is not float32 or float64")
     if reduction is not None and reduction not in REDUCTIONS:
         raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
     probe = make_probe(net, seed=seed, dtype=chosen_dtype)
