@@ -503,3 +503,10 @@ def test_an_object_that_keeps_its_gradients_is_told_how_to_say_where():
 def test_a_dtype_other_than_float32_or_float64_is_refused(dtype):
     with pytest.raises(CheckError, match="is not float32 or float64"):
         check_gradients(BCE_NET, rows_code(BCE_NET), dtype=dtype)
+
+
+@pytest.mark.parametrize("weights", ["weights[{j}]", "W{k.real}", "W{0}", "{k}"])
+def test_a_path_template_with_another_field_is_refused(weights):
+    adapter = ObjectAdapter(ListsModel(BCE_NET), weights=weights, biases="biases[{i}]")
+    with pytest.raises(CheckError, match="is not an attribute path"):
+        check_gradients(BCE_NET, adapter)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 import sys
 import traceback
@@ -57,7 +58,7 @@ def option_hint(option: str, values: Sequence[str]) -> str:
 
 #: Frames in these folders are not the user's: the line to show is the last one outside them.
 _NOT_USER_CODE = tuple(
-    str(Path(str(module.__file__)).resolve().parent / "_")[:-1] for module in (numpy, sys.modules[__package__])
+    f"{Path(str(module.__file__)).resolve().parent}{os.sep}" for module in (numpy, sys.modules[__package__])
 )
 
 
@@ -352,8 +353,10 @@ class ObjectAdapter:
         self.label = type(model).__name__
 
     def _path(self, name: str, paths: Mapping[str, str | None]) -> str:
+        # Replaced, not str.format: a format field could reach into attributes ("{k.__class__}");
+        # any other brace is left for parse_path to refuse.
         k = int(name[1:])
-        return str(paths[name[0]]).format(k=k, i=k - 1)
+        return str(paths[name[0]]).replace("{k}", str(k)).replace("{i}", str(k - 1))
 
     def _parameter(self, name: str) -> Any:
         """The object's parameter ``name`` (W1, b1, ...), or an error saying which option to give."""
