@@ -353,6 +353,7 @@ def check_gradients(
 def assert_gradients(network: Network | str, code: Any, **options: Any) -> GradientReport:
     """:func:`check_gradients`, raising :class:`GradientMismatch` (an AssertionError whose message
     is the report's table) unless every row passes; returns the report when it does."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this function
     report = check_gradients(network, code, **options)
     if not report.ok:
         raise GradientMismatch(report)
