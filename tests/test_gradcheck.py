@@ -510,3 +510,31 @@ def test_a_path_template_with_another_field_is_refused(weights):
     adapter = ObjectAdapter(ListsModel(BCE_NET), weights=weights, biases="biases[{i}]")
     with pytest.raises(CheckError, match="is not an attribute path"):
         check_gradients(BCE_NET, adapter)
+
+
+def _perturbed(relative, names=None):
+    """The correct gradients with a relative noise of ``relative`` in ``names`` (all by default)."""
+    correct = rows_code(BCE_NET)
+
+    def grads(params, X, Y):
+        rng = np.random.default_rng(1)
+        return {key: value * (1 + relative * rng.standard_normal(value.shape)) if names is None or key in names
+                else value for key, value in correct(params, X, Y).items()}
+
+    return grads
+
+
+def test_a_gradient_slightly_off_is_inconclusive_and_not_blamed_on_another_parameter_s_mistake():
+    report = check_gradients(BCE_NET, _perturbed(1e-6))
+    assert report.verdict == "inconclusive"
+    for row in report.rows:
+        assert (row.verdict, row.mistake) == ("inconclusive", ""), report.table()
+        assert row.diagnosis.startswith(f"{row.name} is close to the correct gradient but off by"), row.diagnosis
+
+
+def test_an_unexplained_gradient_names_no_mistake_of_another_parameter():
+    report = check_gradients(BCE_NET, _perturbed(1e-2, names={"dW2"}))
+    row = report.row("dW2")
+    assert (row.verdict, row.mistake) == ("fail", ""), report.table()
+    assert row.diagnosis == "no known mistake explains it"
+    assert all(other.ok for other in report.rows if other.name != "dW2")

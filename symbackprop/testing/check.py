@@ -463,7 +463,9 @@ def _gradient_rows(
                 worst = (error, number, index)
         judged[name] = worst
     failing = [name for name, (error, _, _) in judged.items() if tolerance.verdict(error) != "pass"]
-    explained = {id(m): sum(distance(n, m.grads) <= tolerance.fails for n in failing) for m in mutants}
+    explained = {
+        id(m): sum(n in m.changed and distance(n, m.grads) <= tolerance.fails for n in failing) for m in mutants
+    }
     for name, (error, number, index) in judged.items():
         run = runs[number]
         got = numpy.asarray(run.outcome.grads[name], dtype=numpy.float64)
@@ -472,7 +474,8 @@ def _gradient_rows(
         mistake, diagnosis = "", ""
         if verdict != "pass":
             mistake, diagnosis = _diagnose(
-                name, user_names[name], got, expected, mutants, distance, explained, tolerance, runs, canonical, floors
+                name, user_names[name], got, expected, error, mutants, distance, explained, tolerance, runs, canonical,
+                floors,
             )
         fits = got.shape == expected.shape and index
         rows.append(
@@ -502,6 +505,7 @@ def _diagnose(
     label: str,
     got: Array,
     expected: Array,
+    error: float,
     mutants: Sequence[Mutant],
     distance: Callable[[str, Sequence[Params]], float],
     explained: Mapping[int, int],
@@ -510,11 +514,12 @@ def _diagnose(
     canonical: Sequence[Params],
     floors: Sequence[float],
 ) -> tuple[str, str]:
-    """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words."""
+    """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words; ``error`` is
+    the row's distance to the correct gradient, which a mutant must beat to explain the row."""
     if not numpy.all(numpy.isfinite(got)):
         return "", f"{label} holds NaN or infinity"
-    scored = [(distance(name, mutant.grads), mutant) for mutant in mutants]
-    matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails]
+    scored = [(distance(name, mutant.grads), mutant) for mutant in mutants if name in mutant.changed]
+    matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails and d < error]
     if matching:
         order = {id(mutant): position for position, mutant in enumerate(mutants)}
         _, best = min(matching, key=lambda item: (-explained[id(item[1])], item[0] > tolerance.passes,
@@ -525,11 +530,14 @@ def _diagnose(
         return best.kind, text
     if got.shape != expected.shape:
         return "", f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
+    if error <= tolerance.fails:
+        return "", (f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
+                    " rounding explains (is part of it computed in lower precision, or by finite differences?)")
     ratio = _scalar_ratio(name, runs, canonical, floors, tolerance)
     if ratio is not None:
         return "", f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
-    if closest is None or not numpy.isfinite(distance_to_closest):
+    if closest is None or not distance_to_closest < error:
         return "", "no known mistake explains it"
     return "", (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
                 f" (off by {distance_to_closest:.1e})")

@@ -9,7 +9,8 @@ over the wrong axis, the output δ without y) re-runs :meth:`Reference.backprop`
 replaced, so the mistake flows down the layers as it does in the user's code; a mistake in one
 parameter (a factor m, 1/m, 2, ½ or −1, a transposed ∂L/∂W) changes that parameter only; and
 accumulation across calls adds the first run's gradient to the second's. Mutants equal to the
-correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart.
+correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart; each mutant
+knows the parameters it changes, and only their rows can be explained by it.
 The last two entries, a forward pass without its output activation and parameters changed by the
 user's code, are found by direct comparison, not by a mutant (see :mod:`.check`).
 """
@@ -17,7 +18,7 @@ user's code, are found by direct comparison, not by a mutant (see :mod:`.check`)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy
 import sympy as sp
@@ -64,6 +65,9 @@ class Mutant:
     #: Whether the mistake flows down through δ to the layers below ``layer`` (False when it is
     #: confined to one parameter, or common to every parameter alike, as accumulation is).
     through_delta: bool = True
+    #: The parameters whose gradient the mistake changes (set by :func:`build_mutants`): only
+    #: their rows can be explained by it; on the others the mutant is the correct gradient.
+    changed: frozenset[str] = frozenset()
 
 
 def _scaled(grads: Params, scale: float) -> Params:
@@ -81,21 +85,21 @@ def build_mutants(
     (``scales`` × the batch mean: 1 for averaged gradients, m for summed ones)."""
     mutants = []
     for mutant in _all_mutants(reference, params, caches, corrects, scales):
-        if not _equals_correct(mutant, corrects):
-            mutants.append(mutant)
+        changed = _changed_parameters(mutant, corrects)
+        if changed:
+            mutants.append(replace(mutant, changed=changed))
     return mutants
 
 
-def _equals_correct(mutant: Mutant, corrects: Sequence[Params]) -> bool:
+def _changed_parameters(mutant: Mutant, corrects: Sequence[Params]) -> frozenset[str]:
+    changed = set()
     for grads, correct in zip(mutant.grads, corrects, strict=True):
         for name, value in grads.items():
             right = correct[name]
-            if value.shape != right.shape:
-                return False
             scale = max(float(numpy.max(numpy.abs(right), initial=0.0)), 1e-300)
-            if float(numpy.max(numpy.abs(value - right), initial=0.0)) > 1e-9 * scale:
-                return False
-    return True
+            if value.shape != right.shape or float(numpy.max(numpy.abs(value - right), initial=0.0)) > 1e-9 * scale:
+                changed.add(name)
+    return frozenset(changed)
 
 
 def _all_mutants(
