@@ -538,3 +538,8 @@ def test_an_unexplained_gradient_names_no_mistake_of_another_parameter():
     assert (row.verdict, row.mistake) == ("fail", ""), report.table()
     assert row.diagnosis == "no known mistake explains it"
     assert all(other.ok for other in report.rows if other.name != "dW2")
+
+
+def test_function_options_given_for_an_object_point_to_the_adapter_options():
+    with pytest.raises(CheckError, match=r"^names: these are for a function .* ObjectAdapter\(model, forward='method'"):
+        check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET), names={"W1": "weights"})

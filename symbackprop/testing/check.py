@@ -80,7 +80,11 @@ def _adapter(code: Any, options: Mapping[str, Any]) -> UserCode:
     has_methods = callable(getattr(code, "forward", None)) and callable(getattr(code, "backward", None))
     if has_methods and not isinstance(code, type):
         if given:
-            raise CheckError(f"{', '.join(given)}: for an object, wrap it in ObjectAdapter(...) with these")
+            raise CheckError(
+                f"{', '.join(given)}: these are for a function grads(params, X, Y); for an object, say where its"
+                " methods and arrays are with ObjectAdapter(model, forward='method', backward='method', loss='method',"
+                " weights='W{k}', biases='b{k}', weight_grads=..., bias_grads=...)"
+            )
         return ObjectAdapter(code)
     if isinstance(code, type):
         raise CheckError(f"{code.__name__} is a class; give an instance of it, or a function grads(params, X, Y)")
