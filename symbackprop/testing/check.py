@@ -21,7 +21,7 @@ their precision is lower.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy
@@ -448,13 +448,7 @@ def _gradient_rows(
         {name: layout.from_user(name, run.outcome.grads[name], sizes[name]) for name in run.correct} for run in runs
     ]
     user_names = {name: _gradient_label(name) for name in runs[0].correct}
-
-    def distance(name: str, candidate: Sequence[Params]) -> float:
-        return max(
-            _relative(user[name], grads[name], floor)[0]
-            for user, grads, floor in zip(canonical, candidate, floors, strict=True)
-        )
-
+    evidence = _Evidence(runs, canonical, floors, mutants, tolerance)
     rows = []
     judged = {}
     for name in runs[0].correct:
@@ -466,10 +460,9 @@ def _gradient_rows(
             if not error <= worst[0]:
                 worst = (error, number, index)
         judged[name] = worst
-    failing = [name for name, (error, _, _) in judged.items() if tolerance.verdict(error) != "pass"]
-    explained = {
-        id(m): sum(n in m.changed and distance(n, m.grads) <= tolerance.fails for n in failing) for m in mutants
-    }
+    evidence = evidence.with_failing(
+        [name for name, (error, _, _) in judged.items() if tolerance.verdict(error) != "pass"]
+    )
     for name, (error, number, index) in judged.items():
         run = runs[number]
         got = numpy.asarray(run.outcome.grads[name], dtype=numpy.float64)
@@ -477,10 +470,7 @@ def _gradient_rows(
         verdict = tolerance.verdict(error)
         mistake, diagnosis = "", ""
         if verdict != "pass":
-            mistake, diagnosis = _diagnose(
-                name, user_names[name], got, expected, error, mutants, distance, explained, tolerance, runs, canonical,
-                floors,
-            )
+            mistake, diagnosis = _diagnose(name, user_names[name], got, expected, error, evidence)
         fits = got.shape == expected.shape and index
         rows.append(
             ParameterRow(
@@ -504,29 +494,65 @@ def _gradient_label(name: str) -> str:
     return f"d{name}"
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """What a diagnosis weighs: the user's gradients of every run in the canonical layout, the
+    correct ones, the mutants, and how many failing rows each mutant explains."""
+
+    runs: Sequence[_Run]
+    canonical: Sequence[Params]
+    floors: Sequence[float]
+    mutants: Sequence[Mutant]
+    tolerance: Tolerance
+    #: id of each mutant: how many of the failing rows it explains (see :meth:`with_failing`).
+    explained: Mapping[int, int] = field(default_factory=dict)
+
+    def distance(self, name: str, candidate: Sequence[Params]) -> float:
+        """The user's gradient of ``name`` against ``candidate``'s, the worst over the runs."""
+        return max(
+            _relative(user[name], grads[name], floor)[0]
+            for user, grads, floor in zip(self.canonical, candidate, self.floors, strict=True)
+        )
+
+    def with_failing(self, failing: Sequence[str]) -> _Evidence:
+        """This evidence with the count of the ``failing`` rows that each mutant explains."""
+        explained = {
+            id(mutant): sum(
+                name in mutant.changed and self.distance(name, mutant.grads) <= self.tolerance.fails for name in failing
+            )
+            for mutant in self.mutants
+        }
+        return replace(self, explained=explained)
+
+    def scalar_ratio(self, name: str) -> float | None:
+        """c when the user's gradient is c times the correct one in every run."""
+        ratios = []
+        for run, user in zip(self.runs, self.canonical, strict=True):
+            correct = run.correct[name]
+            if user[name].shape != correct.shape:
+                return None
+            c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
+            if _relative(user[name], c * correct, self.floors[0])[0] > self.tolerance.passes * 10:
+                return None
+            ratios.append(c)
+        if max(ratios) - min(ratios) > self.tolerance.fails * max(abs(r) for r in ratios):
+            return None
+        return ratios[0]
+
+
 def _diagnose(
-    name: str,
-    label: str,
-    got: Array,
-    expected: Array,
-    error: float,
-    mutants: Sequence[Mutant],
-    distance: Callable[[str, Sequence[Params]], float],
-    explained: Mapping[int, int],
-    tolerance: Tolerance,
-    runs: Sequence[_Run],
-    canonical: Sequence[Params],
-    floors: Sequence[float],
+    name: str, label: str, got: Array, expected: Array, error: float, evidence: _Evidence
 ) -> tuple[str, str]:
     """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words; ``error`` is
     the row's distance to the correct gradient, which a mutant must beat to explain the row."""
+    tolerance = evidence.tolerance
     if not numpy.all(numpy.isfinite(got)):
         return "", f"{label} holds NaN or infinity"
-    scored = [(distance(name, mutant.grads), mutant) for mutant in mutants if name in mutant.changed]
+    scored = [(evidence.distance(name, mutant.grads), mutant) for mutant in evidence.mutants if name in mutant.changed]
     matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails and d < error]
     if matching:
-        order = {id(mutant): position for position, mutant in enumerate(mutants)}
-        _, best = min(matching, key=lambda item: (-explained[id(item[1])], item[0] > tolerance.passes,
+        order = {id(mutant): position for position, mutant in enumerate(evidence.mutants)}
+        _, best = min(matching, key=lambda item: (-evidence.explained[id(item[1])], item[0] > tolerance.passes,
                                                    order[id(item[1])]))
         text = best.description.format(name=label)
         if best.through_delta and best.layer > int(name[1:]):
@@ -537,7 +563,7 @@ def _diagnose(
     if error <= tolerance.fails:
         return "", (f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
                     " rounding explains (is part of it computed in lower precision, or by finite differences?)")
-    ratio = _scalar_ratio(name, runs, canonical, floors, tolerance)
+    ratio = evidence.scalar_ratio(name)
     if ratio is not None:
         return "", f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
@@ -545,24 +571,6 @@ def _diagnose(
         return "", "no known mistake explains it"
     return "", (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
                 f" (off by {distance_to_closest:.1e})")
-
-
-def _scalar_ratio(
-    name: str, runs: Sequence[_Run], canonical: Sequence[Params], floors: Sequence[float], tolerance: Tolerance
-) -> float | None:
-    """c when the user's gradient is c times the correct one in every run (c not 1)."""
-    ratios = []
-    for run, user in zip(runs, canonical, strict=True):
-        correct = run.correct[name]
-        if user[name].shape != correct.shape:
-            return None
-        c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
-        if _relative(user[name], c * correct, floors[0])[0] > tolerance.passes * 10:
-            return None
-        ratios.append(c)
-    if max(ratios) - min(ratios) > tolerance.fails * max(abs(r) for r in ratios):
-        return None
-    return ratios[0]
 
 
 def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome]) -> list[str]:
