@@ -543,3 +543,17 @@ def test_an_unexplained_gradient_names_no_mistake_of_another_parameter():
 def test_function_options_given_for_an_object_point_to_the_adapter_options():
     with pytest.raises(CheckError, match=r"^names: these are for a function .* ObjectAdapter\(model, forward='method'"):
         check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET), names={"W1": "weights"})
+
+
+def test_a_factor_that_changes_with_the_batch_points_at_a_fixed_batch_size():
+    correct = rows_code(BCE_NET)
+    m = make_probe(BCE_NET).batches[0].size
+
+    def fixed_batch_size(params, X, Y):
+        return {key: value * X.shape[0] / m for key, value in correct(params, X, Y).items()}
+
+    report = check_gradients(BCE_NET, fixed_batch_size)
+    assert report.row("dW3").diagnosis == (
+        f"dW3 is 1 times on the batch of {m} and 2 times on the batch of {2 * m}: a factor that depends on the batch"
+        " (is the batch size fixed in the code, rather than read from X?)"
+    )

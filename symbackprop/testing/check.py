@@ -524,20 +524,18 @@ class _Evidence:
         }
         return replace(self, explained=explained)
 
-    def scalar_ratio(self, name: str) -> float | None:
-        """c when the user's gradient is c times the correct one in every run."""
+    def scalar_ratios(self, name: str) -> list[float] | None:
+        """c_r for each run r when the user's gradient is c_r times the correct one in every run."""
         ratios = []
-        for run, user in zip(self.runs, self.canonical, strict=True):
+        for run, user, floor in zip(self.runs, self.canonical, self.floors, strict=True):
             correct = run.correct[name]
             if user[name].shape != correct.shape:
                 return None
             c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
-            if _relative(user[name], c * correct, self.floors[0])[0] > self.tolerance.passes * 10:
+            if _relative(user[name], c * correct, floor)[0] > self.tolerance.passes * 10:
                 return None
             ratios.append(c)
-        if max(ratios) - min(ratios) > self.tolerance.fails * max(abs(r) for r in ratios):
-            return None
-        return ratios[0]
+        return ratios
 
 
 def _diagnose(
@@ -563,9 +561,14 @@ def _diagnose(
     if error <= tolerance.fails:
         return "", (f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
                     " rounding explains (is part of it computed in lower precision, or by finite differences?)")
-    ratio = evidence.scalar_ratio(name)
-    if ratio is not None:
-        return "", f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
+    ratios = evidence.scalar_ratios(name)
+    if ratios is not None and max(ratios) - min(ratios) <= tolerance.fails * max(abs(r) for r in ratios):
+        return "", f"{label} is {ratios[0]:.4g} times the correct gradient (no known mistake gives that factor)"
+    if ratios is not None:
+        factors = " and ".join(f"{ratio:.4g} times on the batch of {run.batch.size}"
+                               for ratio, run in zip(ratios, evidence.runs, strict=True))
+        return "", (f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
+                    " code, rather than read from X?)")
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
     if closest is None or not distance_to_closest < error:
         return "", "no known mistake explains it"
