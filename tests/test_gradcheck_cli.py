@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -126,3 +127,11 @@ def test_class_index_targets_on_the_command_line(workdir, capsys):
     assert "y as class indices (m,)" in capsys.readouterr().out
     assert main(["check", "labels:grads", *spec, "--targets", "one-hot"]) == 2
     assert "IndexError" in capsys.readouterr().err
+
+
+def test_a_file_named_like_a_loaded_module_does_not_replace_it(workdir):
+    import json
+
+    (workdir / "json.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
+    assert main(["check", "json.py:grads", "--spec", "net.toml"]) == 0
+    assert sys.modules["json"] is json

@@ -416,11 +416,13 @@ def load_target(target: str) -> Any:
         path = Path(module_text)
         if not path.is_file():
             raise CheckError(f"{module_text}: no such file")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
+        # Under its own name, unless that is taken (a user's json.py must not replace json).
+        name = path.stem if path.stem not in sys.modules else f"symbackprop_target_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise CheckError(f"{module_text}: cannot be imported")
         module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
+        sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as error:
