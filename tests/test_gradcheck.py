@@ -557,3 +557,8 @@ def test_a_factor_that_changes_with_the_batch_points_at_a_fixed_batch_size():
         f"dW3 is 1 times on the batch of {m} and 2 times on the batch of {2 * m}: a factor that depends on the batch"
         " (is the batch size fixed in the code, rather than read from X?)"
     )
+
+
+def test_something_neither_function_nor_object_is_refused():
+    with pytest.raises(CheckError, match="^3 is neither a function grads"):
+        check_gradients(BCE_NET, 3)

@@ -81,12 +81,15 @@ def test_the_compact_form_is_accepted(workdir):
     ("target", "message"),
     [
         ("no_such_module:grads", "cannot import 'no_such_module'"),
-        ("my_backprop:missing", "my_backprop has no 'missing'"),
+        ("my_backprop:missing", "my_backprop has no 'missing'; it has doubled, grads, renamed"),
+        ("broken.py:grads", "importing broken.py raised NameError: name 'undefined' is not defined (at broken.py:3,"),
         ("missing.py:grads", "missing.py: no such file"),
         ("my_backprop", "is not module:attribute"),
+        ("my_backprop:SPEC_NOT_THERE", "my_backprop has no 'SPEC_NOT_THERE'"),
     ],
 )
 def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
+    (workdir / "broken.py").write_text("import numpy\n\nundefined + 1\n", encoding="utf-8")
     assert main(["check", target, "--spec", "net.toml"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbackprop: error: ") and message in err and "Traceback" not in err

@@ -224,7 +224,8 @@ class FunctionAdapter:
         params: Mapping[str, Array] | None = None,
     ) -> None:
         if not callable(grads):
-            raise CheckError(f"the gradient function is not callable: {grads!r}")
+            raise CheckError(f"{grads!r:.60} is neither a function grads(params, X, Y) nor an object with forward"
+                             " and backward methods")
         self.grads_function = grads
         self.forward_function = forward
         self.loss_function = loss
@@ -426,7 +427,7 @@ def load_target(target: str) -> Any:
         try:
             spec.loader.exec_module(module)
         except Exception as error:
-            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
     else:
         try:
             module = importlib.import_module(module_text)
@@ -435,10 +436,14 @@ def load_target(target: str) -> Any:
                 f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
             ) from None
         except Exception as error:
-            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):
-            raise CheckError(f"{module_text} has no '{attribute}'")
+            # What the module itself defines (not what it imports) that could be the target.
+            offered = sorted(name for name, value in vars(module).items()
+                             if getattr(value, "__module__", None) == module.__name__ and not name.startswith("_"))
+            listed = f"; it has {', '.join(offered[:12])}" if offered else ""
+            raise CheckError(f"{module_text} has no '{attribute}'{listed}")
         holder = getattr(holder, part)
     return holder
