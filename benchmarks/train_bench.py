@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -250,14 +251,14 @@ def run(repeats: int, only: str | None) -> None:
         params = module.init_params(seed=0, dtype=config.dtype)
         generated, _ = module.make_train_step(params, config.batch, lr)
         timings = {
-            "generated": median_us(lambda generated=generated: generated(X, Y), repeats),
+            "generated": median_us(partial(generated, X, Y), repeats),
             "matmuls": median_us(matmuls_only(config, params, X), repeats),
             "hand-tuned": median_us(hand_tuned(config, params, X, Y, lr), repeats),
         }
         peers: list[tuple[str, Callable[[], Callable[[], object] | None]]] = [
-            ("torch", lambda: torch_step(config, params, X, Y, lr)),
-            ("jax", lambda: jax_step(config, params, X, Y, lr)),
-            ("sklearn", lambda: sklearn_step(config, X, Y, lr)),
+            ("torch", partial(torch_step, config, params, X, Y, lr)),
+            ("jax", partial(jax_step, config, params, X, Y, lr)),
+            ("sklearn", partial(sklearn_step, config, X, Y, lr)),
         ]
         for name, make in peers:
             try:
@@ -300,7 +301,8 @@ print(baseline, loaded, peak, X.nbytes + Y.nbytes)
     baseline, loaded, peak, data = (int(v) for v in result.stdout.split())
     data_mb = data / 2**20
     budget = baseline / 1024 + 1.25 * data_mb
-    print(f"interpreter baseline {baseline / 1024:,.0f} MB; data {data_mb:,.0f} MB; after loading {loaded / 1024:,.0f} MB")
+    print(f"interpreter baseline {baseline / 1024:,.0f} MB; data {data_mb:,.0f} MB;"
+          f" after loading {loaded / 1024:,.0f} MB")
     print(f"peak during train {peak / 1024:,.0f} MB; budget (baseline + data + 25%) {budget:,.0f} MB: "
           + ("within" if peak / 1024 <= budget else "OVER"))
 

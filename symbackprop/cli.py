@@ -11,6 +11,7 @@ traceback; ``verify`` returns 1 when a rule fails, ``check`` when a gradient doe
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -323,3 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("symbackprop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`symbackprop derive ... | head`); stop quietly, and point stdout at
+        # /dev/null so that flushing it at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

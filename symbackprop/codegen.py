@@ -331,8 +331,12 @@ def generate_module(
         derivation = derivation.derive()
     if command is None:
         command = f"symbackprop generate {derivation.network.cli_arguments} -o {output_name}"
-    source = render("module.py.j2", **module_context(derivation, command))
-    return wrap_long_lines(source)
+    return render_module(module_context(derivation, command))
+
+
+def render_module(context: dict[str, object]) -> str:
+    """The module's source from a :func:`module_context`, for callers that also use the context."""
+    return wrap_long_lines(render("module.py.j2", **context))
 
 
 _BREAK = re.compile(r" (?=[-+*/] )|(?<=,) ")

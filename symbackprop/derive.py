@@ -18,7 +18,7 @@ contraction, the contracted form, the form with f′ written in the output a) is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -102,13 +102,13 @@ class Derivation:
 
         return pretty_derivation(self)
 
-    def latex(self, **options: object) -> str:
+    def latex(self, **options: Any) -> str:
         """The step-by-step LaTeX document (options as :func:`symbackprop.latex.render_latex`)."""
         from .latex import render_latex
 
         return render_latex(self, **options)
 
-    def markdown(self, **options: object) -> str:
+    def markdown(self, **options: Any) -> str:
         """The derivation as Markdown with ``$...$`` math (GitHub, Jupyter)."""
         from .latex import render_markdown
 
@@ -135,7 +135,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     layer = equations.layer(k)
     is_output = k == network.depth
     a, z, n = eq.activation_output(k), eq.preactivation(k), eq.width(k)
-    I, P, Q = eq.I, eq.P, eq.Q
+    I, P, Q = eq.I, eq.P, eq.Q  # noqa: E741 (the equations' own index names)
 
     if is_output:
         output_gradient_chain = sp.diff(equations.loss.rhs, a[P])

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .spec import Network
 
 #: Free indices of the equations (unit i of a layer, unit j of the layer before).
-I, J = sp.symbols("i j", integer=True, positive=True)
+I, J = sp.symbols("i j", integer=True, positive=True)  # noqa: E741 (the notation's index names)
 #: Free indices of the derivatives ∂L/∂w_pq, ∂L/∂b_p, δ_p.
 P, Q = sp.symbols("p q", integer=True, positive=True)
 #: The per-sample loss.
@@ -108,17 +108,19 @@ class Equations:
 def build_equations(network: Network) -> Equations:
     """The forward equations of every layer and the loss, in index notation."""
     layers = []
-    for k, (size, activation) in enumerate(zip(network.sizes[1:], network.activations), start=1):
+    for k, (size, activation) in enumerate(zip(network.sizes[1:], network.activations, strict=True), start=1):
         weighted = sp.Sum(weight(k)[I, J] * activation_output(k - 1)[J], (J, 1, width(k - 1)))
         layers.append(
             LayerEquations(
                 k=k,
                 activation=activation,
                 size=size,
-                z=sp.Eq(preactivation(k)[I], weighted + bias(k)[I]),
-                a=sp.Eq(activation_output(k)[I], activation.index_form(preactivation(k), I, J, width(k))),
+                z=sp.Eq(preactivation(k)[I], weighted + bias(k)[I], evaluate=False),
+                a=sp.Eq(
+                    activation_output(k)[I], activation.index_form(preactivation(k), I, J, width(k)), evaluate=False
+                ),
             )
         )
     depth = network.depth
     loss = network.loss.index_form(activation_output(depth), target(), I, width(depth))
-    return Equations(network=network, layers=tuple(layers), loss=sp.Eq(LOSS, loss))
+    return Equations(network=network, layers=tuple(layers), loss=sp.Eq(LOSS, loss, evaluate=False))

@@ -255,13 +255,13 @@ class _Parser:
             self.fail_at(node, f"{_LITERALS.get(type(value), 'this is')} not allowed: {{piece}}")
         stop = node.end_col_offset or node.col_offset + 1
         literal = self.full[self.index[node.col_offset] : self.index[stop - 1] + 1].replace("_", "")
-        if isinstance(value, float):
+        if isinstance(value, int):
+            exact = Fraction(value)  # hex, octal and binary literals are exact already
+        else:
             power = _EXPONENT_RE.search(literal)
             if power and abs(int(power.group(1))) > _MAX_LITERAL_EXPONENT:
                 self.fail_at(node, "number out of range {piece} (exponent too large)")
             exact = Fraction(literal)  # from the text, not the float, so that 0.1 is exactly 1/10
-        else:
-            exact = Fraction(value)  # hex, octal and binary literals are exact already
         if abs(exact) > MAX_LITERAL:
             self.fail_at(node, f"number too large {{piece}} (at most {MAX_LITERAL:.0e})")
         return self.checked(node, lambda: sympy.Rational(exact.numerator, exact.denominator))

@@ -19,7 +19,10 @@ matrix-form rules the verification checked. The templates only loop and insert.
 ``sections`` chooses parts among :data:`SECTIONS` (in document order, whatever order is given);
 ``notation`` is a name of :data:`~symbackprop.printing.latex.NOTATIONS`. Widths stay symbolic
 (n_k) in every formula, so a 512-wide layer prints as narrow as a 2-wide one; only the figure
-uses the concrete widths, and it draws at most :data:`FIGURE_UNITS` units per layer.
+uses the concrete widths, and it draws at most :data:`FIGURE_UNITS` units per layer. A formula
+wider than :data:`LINE_GLYPHS` is broken before a + or −; an intermediate form that still cannot
+fit (GELU′ inside δ) is left out, its symbol f′ₖ standing for it, so no line runs off the page.
+A chain's step is a list of lines.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,17 +135,85 @@ class _Writer:
     def elementwise(self, expr: sp.Basic) -> str:
         return self._hadamard.doprint(expr)
 
-    def steps(self, *exprs: sp.Basic) -> list[str]:
-        """Printed forms with repeats dropped: a step that prints as the one before adds nothing."""
-        printed: list[str] = []
+    def fits(self, printed: str | sp.Basic) -> bool:
+        """Whether a formula fits on one line of the page beside its left side."""
+        return _glyphs(printed if isinstance(printed, str) else self(printed)) <= LINE_GLYPHS
+
+    def lines(self, expr: sp.Basic) -> list[str]:
+        """A formula on one line, or a long sum broken before a + or − (GELU′ is three lines wide)."""
+        tex = self(expr)
+        if self.fits(tex) or not isinstance(expr, sp.Add):
+            return [tex]
+        lines: list[str] = []
+        for term in self._printer._as_ordered_terms(expr):
+            negative = term.could_extract_minus_sign()
+            printed = self(-term if negative and lines else term)
+            if self._printer._needs_add_brackets(-term if negative and lines else term):
+                printed = rf"\left({printed}\right)"
+            sign = ("- " if negative else "+ ") if lines else ""
+            if lines and _glyphs(lines[-1] + printed) <= LINE_GLYPHS:
+                lines[-1] += f" {sign}{printed}"
+            else:
+                lines.append(f"{sign}{printed}")
+        return lines
+
+    def steps(self, *exprs: sp.Basic) -> list[list[str]]:
+        """Printed forms, each as its lines, with repeats dropped: a step printed as the one before adds nothing."""
+        printed: list[list[str]] = []
         for expr in exprs:
-            tex = self(expr)
-            if not printed or printed[-1] != tex:
-                printed.append(tex)
+            lines = self.lines(expr)
+            if not printed or printed[-1] != lines:
+                printed.append(lines)
         return printed
 
 
-def _block(lhs: str, steps: Sequence[str], note: str = "") -> dict[str, Any]:
+#: Glyphs of a formula that fit on the page beside an aligned left side (A4, 11 pt, 2.2 cm margins).
+LINE_GLYPHS = 60
+_COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
+_ZERO_WIDTH = {
+    "left", "right", "begin", "end", "text", "operatorname", "mathbf", "boldsymbol", "mathrm", "hat", ",", ":", "!",
+}
+
+
+def _glyphs(tex: str) -> float:
+    """A rough width of printed LaTeX in glyphs: a fraction is as wide as its wider part, scripts are small."""
+    width, position = 0.0, 0
+    while position < len(tex):
+        char = tex[position]
+        if char == "\\":
+            match = _COMMAND.match(tex, position)
+            name = match.group(1) if match else ""
+            position = match.end() if match else position + 1
+            if name == "frac":
+                numerator, position = _group(tex, position)
+                denominator, position = _group(tex, position)
+                width += max(_glyphs(numerator), _glyphs(denominator))
+            elif name not in _ZERO_WIDTH:
+                width += 1.5 if len(name) > 1 else 0.5
+        elif char in "^_":
+            script, position = _group(tex, position + 1)
+            width += 0.6 * _glyphs(script)
+        else:
+            position += 1
+            width += 0 if char in "{} &" else 1
+    return width
+
+
+def _group(tex: str, position: int) -> tuple[str, int]:
+    """The brace group (or single character) at ``position``, and the position after it."""
+    while position < len(tex) and tex[position] == " ":
+        position += 1
+    if position >= len(tex) or tex[position] != "{":
+        return tex[position:position + 1], position + 1
+    depth = 0
+    for end in range(position, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[end], 0)
+        if depth == 0:
+            return tex[position + 1:end], end + 1
+    return tex[position + 1:], len(tex)
+
+
+def _block(lhs: str, steps: Sequence[list[str]], note: str = "") -> dict[str, Any]:
     return {"lhs": lhs, "steps": list(steps), "note": note}
 
 
@@ -159,7 +231,7 @@ def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
     sizes = derivation.network.sizes
     depth = derivation.network.depth
     spacing = round(min(2.8, 14.0 / max(depth, 1)), 2)
-    columns = []
+    columns: list[dict[str, Any]] = []
     for k, size in enumerate(sizes):
         units = _shown_units(size)
         top = (len(units) - 1) / 2
@@ -167,7 +239,8 @@ def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
         for row, unit in enumerate(units):
             y = round((top - row) * 1.1, 2)
             label = r"\vdots" if unit is None else write(eq.activation_output(k)[unit])
-            node = {"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None}
+            node = {"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None,
+                    "unit": unit}
             nodes.append(node)
         kind = "input" if k == 0 else ("output" if k == depth else "hidden")
         caption = write(eq.width(k)) + f" = {size}"
@@ -175,22 +248,17 @@ def _figure(derivation: Derivation, write: _Writer) -> dict[str, Any]:
         columns.append({"k": k, "nodes": nodes, "kind": kind, "caption": caption, "activation": activation})
     edges = []
     for k in range(1, depth + 1):
-        for source in columns[k - 1]["nodes"]:
-            for target in columns[k]["nodes"]:
+        sources, targets = columns[k - 1]["nodes"], columns[k]["nodes"]
+        # The outermost edges carry their weight, above the top one and below the bottom one, where
+        # no other edge crosses: w_11 and w_{n_k n_{k-1}} show which index is which unit.
+        outer = {(sources[0]["id"], targets[0]["id"]): "above", (sources[-1]["id"], targets[-1]["id"]): "below"}
+        for source in sources:
+            for target in targets:
                 if source["dots"] or target["dots"]:
                     continue
-                edges.append({"source": source["id"], "target": target["id"], "label": ""})
-        # Label the edges into the first unit, as textbook figures do, from w_11 and w_1n.
-        first_target = columns[k]["nodes"][0]
-        labelled = [columns[k - 1]["nodes"][0]]
-        last_source = columns[k - 1]["nodes"][-1]
-        if last_source is not labelled[0]:
-            labelled.append(last_source)
-        for source in labelled:
-            for edge in edges:
-                if edge["source"] == source["id"] and edge["target"] == first_target["id"]:
-                    unit = _shown_units(sizes[k - 1])[columns[k - 1]["nodes"].index(source)]
-                    edge["label"] = write(eq.weight(k)[1, unit])
+                side = outer.get((source["id"], target["id"]), "")
+                label = write(eq.weight(k)[target["unit"], source["unit"]]) if side else ""
+                edges.append({"source": source["id"], "target": target["id"], "label": label, "side": side})
     return {"columns": columns, "edges": edges, "spacing": spacing}
 
 
@@ -246,37 +314,64 @@ def _forward(derivation: Derivation, write: _Writer) -> dict[str, Any]:
         layers.append(
             {
                 "k": k,
-                "index": [write(layer.z), write(layer.a)],
+                "index": [_sides(write, equation.lhs, equation.rhs) for equation in (layer.z, layer.a)],
                 "range": rf"{write(eq.I)} = 1, \dots, {write(eq.width(k))}",
                 "matrix": [
-                    f"{write(_vector('z', k))} = {write(z_vector)}",
-                    f"{write(_vector('a', k))} = {write(function(eq.preactivation(k)))}",
+                    _sides(write, _vector("z", k), z_vector),
+                    _sides(write, _vector("a", k), function(eq.preactivation(k))),
+                    _sides(write, batch_matrix("z", k, eq.width(k)), batch_z),
                 ],
-                "batch": f"{write(batch_matrix('z', k, eq.width(k)))} = {write(batch_z)}",
                 "activation": derivation.network.activations[k - 1].latex_name,
                 "function": write(function(X)),
             }
         )
     sample = sp.Symbol("s", integer=True, positive=True)
-    batch_loss = sp.Eq(BATCH_LOSS, sp.Sum(sp.IndexedBase(eq.LOSS)[sample], (sample, 1, BATCH_SIZE)) / BATCH_SIZE)
+    loss = derivation.equations.loss
     return {
         "layers": layers,
-        "loss": write(derivation.equations.loss),
+        "loss": [
+            _sides(write, loss.lhs, loss.rhs),
+            _sides(write, BATCH_LOSS, sp.Sum(sp.IndexedBase(eq.LOSS)[sample], (sample, 1, BATCH_SIZE)) / BATCH_SIZE),
+        ],
         "loss_name": derivation.network.loss.latex_name,
-        "batch_loss": write(batch_loss),
     }
+
+
+def _sides(write: _Writer, lhs: sp.Basic, rhs: sp.Basic) -> dict[str, str]:
+    """An equation as its two printed sides, for the templates to align at the equals sign."""
+    return {"lhs": write(lhs), "rhs": write(rhs)}
 
 
 # Activations ----------------------------------------------------------------------------------
 
 
+#: Where two forms of an activation's derivative are compared when expansion does not show them
+#: equal: both sides of 0 (a kink), away from 0 itself, at 30 digits.
+CHECK_POINTS = tuple(sp.Rational(n, 10) for n in (-25, -7, -3, 4, 11, 19))
+CHECK_DIGITS = 30
+
+
 def _equal(first: sp.Expr, second: sp.Expr) -> bool:
+    """Equal by expansion, or at every check point to 30 digits.
+
+    ``simplify`` would prove more but can run for minutes (GELU's tanh against its exponential
+    form); the points are fixed, so a document is the same on every run.
+    """
     difference = first - second
-    return sp.expand(difference) == 0 or sp.simplify(difference) == 0
+    if sp.expand(difference) == 0:
+        return True
+    if difference.free_symbols - {X}:
+        return False
+    tolerance = sp.Float(10) ** (5 - CHECK_DIGITS)
+    for point in CHECK_POINTS:
+        value = sp.N(difference.xreplace({X: point}), CHECK_DIGITS)
+        if not value.is_number or not abs(value) < tolerance:
+            return False
+    return True
 
 
 def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
-    """f′ worked from the registry's definition to its output form; each step proved equal by SymPy.
+    """f′ worked from the registry's definition to its output form; each step checked equal to the last.
 
     The chain is: definition (and its exponential form, when it has one) → the derivative of that
     form as differentiation gives it → the registry's derivative → the output form with f(x)'s
@@ -285,7 +380,8 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
     bound = activation.bound()
     f = named_function(activation.name, activation.latex_name)
     definition = bound.expr
-    exponential = definition.rewrite(sp.exp)
+    # tanh(x) is defined by its exponentials; a formula around a tanh (GELU) is clearer left as it is.
+    exponential = definition.rewrite(sp.exp) if isinstance(definition, sp.Function) else definition
     differentiated = sp.diff(exponential, X)
     derivative = activation.derivative()
     chain: list[sp.Expr] = [sp.Derivative(exponential, X, evaluate=False), differentiated, derivative]
@@ -294,42 +390,54 @@ def activation_steps(activation: Activation, write: _Writer) -> dict[str, Any]:
         # tanh(x) in place of a reads as the next step already; only a formula is worth writing in.
         if not claimed.has(sp.Piecewise) and not isinstance(definition, sp.Function):
             chain.append(claimed.subs(A, sp.UnevaluatedExpr(definition)))
-        chain += [claimed.xreplace({A: f(X)}), claimed]
+        if not isinstance(definition, sp.Function):  # 1 − tanh²(x) has just been written with f already
+            chain.append(claimed.xreplace({A: f(X)}))
+        chain.append(claimed)
 
     def value(expr: sp.Expr) -> sp.Expr:
         # The named function and the output a both stand for the definition when steps are compared.
         expr = expr.doit().xreplace({A: definition})
         return expr.replace(lambda e: isinstance(e, f), lambda e: definition.xreplace({X: e.args[0]}))
 
-    steps: list[str] = []
+    steps: list[list[str]] = []
     previous = None
     for expr in chain:
         current = value(expr)
         if previous is not None and not _equal(current, previous):
             continue  # A form that SymPy cannot prove equal is not shown rather than shown unproved.
         previous = current
-        tex = write(expr)
-        if tex not in steps:
-            steps.append(tex)
+        lines = write.lines(expr)
+        if lines not in steps:
+            steps.append(lines)
     at_zero = derivative.subs(X, 0)
-    kink = bound.expr.has(sp.Piecewise)
     return {
         "name": escape_text(activation.label),
         "function": write(f(X)),
         "derivative_name": write(sp.Derivative(f(X), X)),
-        "definition": steps_definition(write, f, definition, exponential),
+        "definition": definition_sides(write, f, definition, exponential),
         "steps": steps,
-        "kink": kink,
-        "at_zero": write(sp.Eq(sp.Subs(sp.Derivative(f(X), X), X, 0), at_zero, evaluate=False)) if kink else "",
+        "kink": has_kink(derivative),
+        "at_zero": write(sp.Eq(sp.Subs(sp.Derivative(f(X), X), X, 0), at_zero, evaluate=False)),
     }
 
 
-def steps_definition(write: _Writer, f: type[sp.Function], definition: sp.Expr, exponential: sp.Expr) -> str:
-    sides = [write(f(X))]
+def has_kink(derivative: sp.Expr) -> bool:
+    """f′ jumps at 0 (ReLU, leaky ReLU), so a convention is needed there; ELU's does not."""
+    if not derivative.has(sp.Piecewise, sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min):
+        return False
+    # Approached through a positive ε so that each Piecewise condition decides (limit in x does not).
+    epsilon = sp.Symbol("epsilon", positive=True)
+    sides = [sp.limit(derivative.xreplace({X: sign * epsilon}), epsilon, 0, "+") for sign in (-1, 1)]
+    return sides[0] != sides[1]
+
+
+def definition_sides(write: _Writer, f: type[sp.Function], definition: sp.Expr, exponential: sp.Expr) -> dict:
+    """f(x) = its definition (= its exponential form), as a left side and the right sides."""
+    sides: list[str] = []
     for form in (definition, exponential):
         if write(form) not in sides:
             sides.append(write(form))
-    return " = ".join(sides)
+    return {"lhs": write(f(X)), "sides": sides}
 
 
 # Backward -------------------------------------------------------------------------------------
@@ -353,7 +461,7 @@ def _output_gradient_block(layer: LayerDerivation, write: _Writer, sizes: Sequen
     a = eq.activation_output(k)
     lhs = write(_derivative(eq.LOSS, a[P]))
     if layer.is_output:
-        return _block(lhs, write.steps(layer.output_gradient_chain, layer.output_gradient),
+        return _block(lhs, write.steps(layer.output_gradient_chain, _loss_gradient_terms(layer), layer.output_gradient),
                       "differentiating the loss; only the term $i = p$ depends on the output $p$")
     z_next = eq.preactivation(k + 1)
     total = sp.Sum(_derivative(eq.LOSS, z_next[I]) * _derivative(z_next[I], a[P]), (I, 1, eq.width(k + 1)))
@@ -366,31 +474,72 @@ def _output_gradient_block(layer: LayerDerivation, write: _Writer, sizes: Sequen
                   " so the chain rule sums over them")
 
 
+def _loss_gradient_terms(layer: LayerDerivation) -> sp.Expr:
+    """∂L/∂ŷₚ contracted, its terms over a common denominator gathered: (1 − y)/(1 − ŷ) − y/ŷ for bce."""
+    by_denominator: dict[sp.Expr, list[sp.Expr]] = {}
+    for term in sp.Add.make_args(contract_deltas(layer.output_gradient_chain)):
+        numerator, denominator = sp.fraction(term)
+        by_denominator.setdefault(denominator, []).append(numerator)
+    return sp.Add(*(sp.Add(*numerators) / denominator for denominator, numerators in by_denominator.items()))
+
+
+def _shown_gradient(layer: LayerDerivation) -> sp.Expr:
+    """The ∂L/∂a put into δ: a fraction over a sum (bce) shows its cancellation better term by term."""
+    if layer.is_output and sp.fraction(layer.output_gradient)[1].is_Add:
+        return _loss_gradient_terms(layer)
+    return layer.output_gradient
+
+
 def _delta_block(layer: LayerDerivation, write: _Writer, targets_sum_to_one: bool) -> dict[str, Any]:
     k, P, I = layer.k, eq.P, eq.I  # noqa: E741 (the equations' own index names)
     a, z = eq.activation_output(k), eq.preactivation(k)
     lhs = write(eq.delta(k)[P])
     generic = sp.Sum(_derivative(eq.LOSS, a[I]) * _derivative(a[I], z[P]), (I, 1, eq.width(k)))
-    steps: list[sp.Expr] = [_derivative(eq.LOSS, z[P]), generic, layer.delta_chain, layer.delta_local]
+    steps: list[sp.Expr] = [_derivative(eq.LOSS, z[P]), generic]
     dLda = eq.output_gradient(k)
-    if layer.activation.elementwise:
-        note = "only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone"
-        gradient = layer.output_gradient
-        steps.append(layer.delta)
+    gradient = _shown_gradient(layer)
+    if layer.activation.elementwise and layer.derivative is not None:
+        note = (r"only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone,"
+                f" so ${write(_derivative(a[I], z[P]))} = {write(_elementwise_jacobian(k))}$")
+        fprime = layer_function_derivative(k)
+        steps.append(dLda[P] * fprime(z[P]))
+        # The derived local rule, with this layer's f′ (from the section on activations) as one factor;
+        # an f′ too long for a line (GELU′) stays f′ₖ here, written out in the section on activations.
+        factored = dLda[P] * layer.derivative
+        local = factored if _equal(factored, layer.delta_local) else layer.delta_local
         claimed = layer.activation.derivative_in_output()
+        in_output = claimed.xreplace({A: a[P]}) if claimed is not None else layer.derivative
+        if not write.fits(local):
+            in_output = fprime(z[P]) if claimed is None else in_output
+        else:
+            steps.append(local)
         if claimed is not None:
-            steps.append(sp.Mul(sp.UnevaluatedExpr(gradient), claimed.xreplace({A: a[P]}), evaluate=False))
-        steps.append(layer.delta_output_form)
+            steps.append(dLda[P] * in_output)
+        if in_output != 1:
+            steps.append(sp.Mul(sp.UnevaluatedExpr(gradient), in_output, evaluate=False))
+        if write.fits(layer.delta_output_form):
+            steps.append(layer.delta_output_form)
     else:
         note = "the activation normalises over the layer, so its Jacobian is full and every output contributes"
-        substituted = layer.delta_local.replace(
-            lambda e: isinstance(e, sp.Indexed) and e.base == dLda,
-            lambda e: layer.output_gradient.xreplace({P: e.indices[0]}),
-        )
-        steps += [contract_deltas(substituted), layer.delta]
+
+        def substituted(shown: bool) -> sp.Expr:
+            # ∂L/∂a⁽ᵏ⁾ᵢ replaced by its formula: kept in brackets to show the step, or multiplied out.
+            def value(element: sp.Indexed) -> sp.Expr:
+                formula = gradient.xreplace({P: element.indices[0]})
+                return sp.UnevaluatedExpr(formula) if shown else formula
+
+            return layer.delta_local.replace(lambda e: isinstance(e, sp.Indexed) and e.base == dLda, value)
+
+        steps += [layer.delta_chain, layer.delta_local, substituted(True), contract_deltas(substituted(False)),
+                  layer.delta]
         if targets_sum_to_one:
-            note += r"; the targets sum to one, $\sum_i y_i = 1$"
+            note += f"; the targets sum to one, ${write(sp.Eq(sp.Sum(eq.target()[I], (I, 1, eq.width(k))), 1))}$"
     return _block(lhs, write.steps(*steps), note)
+
+
+def _elementwise_jacobian(k: int) -> sp.Expr:
+    """∂a⁽ᵏ⁾ᵢ/∂z⁽ᵏ⁾ₚ = f′ₖ(z⁽ᵏ⁾ᵢ) δᵢₚ for an elementwise activation."""
+    return layer_function_derivative(k)(eq.preactivation(k)[eq.I]) * sp.KroneckerDelta(eq.I, eq.P)
 
 
 def _parameter_blocks(layer: LayerDerivation, write: _Writer) -> list[dict[str, Any]]:
@@ -399,11 +548,12 @@ def _parameter_blocks(layer: LayerDerivation, write: _Writer) -> list[dict[str, 
     w, b = eq.weight(k), eq.bias(k)
     weight = sp.Sum(_derivative(eq.LOSS, z[I]) * _derivative(z[I], w[P, Q]), (I, 1, eq.width(k)))
     bias = sp.Sum(_derivative(eq.LOSS, z[I]) * _derivative(z[I], b[P]), (I, 1, eq.width(k)))
+    source = write(eq.activation_output(k - 1)[Q])
     return [
         _block(write(_derivative(eq.LOSS, w[P, Q])), write.steps(weight, layer.weight_chain, layer.weight_gradient),
-               f"the weight $w_{{pq}}$ enters unit $p$ of layer {k} only, multiplied by the input $q$"),
+               f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$"),
         _block(write(_derivative(eq.LOSS, b[P])), write.steps(bias, layer.bias_chain, layer.bias_gradient),
-               f"the bias $b_p$ enters unit $p$ of layer {k} only, with coefficient 1"),
+               f"the bias ${write(b[P])}$ enters unit $p$ of layer {k} only, with coefficient 1"),
     ]
 
 
@@ -478,6 +628,30 @@ def _batch_form(matrix: sp.MatrixExpr, depth: int, *, per_sample: bool) -> sp.Ma
 _TARGET_SYMBOL = {"loss_gradient": "dLda", "output_delta": "delta", "hidden_delta": "delta"}
 
 
+def _matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
+    """What a rule gives, for one sample and for the batch: ∇_ŷL and ∂J/∂Ŷ, δ and Δ, ∂L/∂W and ∂J/∂W …"""
+    if target == "loss_gradient":
+        return (sp.MatrixSymbol("dLda", eq.width(k), 1),
+                _derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k))))
+    if target in ("output_delta", "hidden_delta"):
+        return _vector("delta", k), batch_matrix("delta", k, eq.width(k))
+    if target == "bias":
+        return _derivative(eq.LOSS, _vector("b", k)), _derivative(BATCH_LOSS, _vector("b", k))
+    weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+    return _derivative(eq.LOSS, weights), _derivative(BATCH_LOSS, weights)
+
+
+def _has_inner_product(rule: sp.MatrixExpr) -> bool:
+    """A per-sample inner product (softmax's ⟨∇L, a⟩) is one number per sample: transposing the
+    vectors does not turn it into the batch's row-wise products, so such a rule gets no batch form."""
+    for node in sp.preorder_traversal(rule):
+        if isinstance(node, sp.MatMul):
+            factors = [f for f in node.args if isinstance(f, sp.MatrixExpr)]
+            if any(row.shape[0] == 1 and column.shape[1] == 1 for row, column in pairwise(factors)):
+                return True
+    return False
+
+
 def _matrix(derivation: Derivation, write: _Writer, rules: RuleSet) -> list[dict[str, Any]]:
     from .verify import SymbolicView
 
@@ -493,48 +667,38 @@ def _matrix(derivation: Derivation, write: _Writer, rules: RuleSet) -> list[dict
             if rule is None:
                 continue
             built = rule.build(view, k)
-            if target in _TARGET_SYMBOL:
-                lhs = write(_vector(_TARGET_SYMBOL[target], k)) if target != "loss_gradient" else write(
-                    sp.MatrixSymbol("dLda", eq.width(k), 1)
-                )
-            elif target == "bias":
-                lhs = write(_derivative(eq.LOSS, _vector("b", k)))
-            else:
-                lhs = write(_derivative(eq.LOSS, sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))))
-            sides = [write(built)]
+            sample_lhs, batch_lhs = _matrix_target(target, k)
+            lhs = write(sample_lhs)
             derived = {"loss_gradient": layer.output_gradient, "output_delta": layer.delta_output_form}.get(target)
             vector = _vectorised(derived) if derived is not None else None
+            # ∇_ŷL's rule is the symbol itself; its formula is the derived one, written for whole vectors.
+            sides = [tex for tex in [write(built)] if tex != lhs]
+            # A derived form too long for the line (GELU′ written out) is left to the index form above.
+            if vector is not None and not write.fits(write.elementwise(vector)):
+                vector = None
+            batch_forms: list[sp.Expr] = []
+            if not _has_inner_product(built):
+                batch_forms.append(_batch_form(built, depth, per_sample=target not in ("bias", "weight")))
             if vector is not None:
                 sides.append(write.elementwise(vector))
-            per_sample = target not in ("bias", "weight")
-            batch = _batch_form(built, depth, per_sample=per_sample)
-            if target == "loss_gradient" or target == "output_delta":
-                batch_sides = [write(batch)]
-                if vector is not None:
-                    batch_sides.append(write.elementwise(_batch_vector(vector, depth)))
-                # The batch loss is the mean: its gradient is 1/m of the per-sample one, set in Δ⁽ᴸ⁾.
-                batch_lhs = write(batch_matrix("delta", k, eq.width(k))) if target == "output_delta" else write(
-                    _derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k)))
-                )
-                batch_text = f"{batch_lhs} = " + r"\frac{1}{m}\left(" + r"\right) = \frac{1}{m}\left(".join(
-                    batch_sides) + r"\right)"
-            elif target == "hidden_delta":
-                batch_text = f"{write(batch_matrix('delta', k, eq.width(k)))} = {write(batch)}"
-            elif target == "bias":
-                batch_text = f"{write(_derivative(BATCH_LOSS, _vector('b', k)))} = {write(batch)}"
-            else:
-                weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
-                batch_text = f"{write(_derivative(BATCH_LOSS, weights))} = {write(batch)}"
-            equations.append(
-                {"rule": escape_text(rule.name) if rule.name.isascii() else "", "sample": f"{lhs} = " + " = ".join(
-                    sides), "batch": batch_text}
-            )
-        fprime = ""
+                batch_forms.append(_batch_vector(vector, depth))
+            if target in ("loss_gradient", "output_delta"):
+                # The batch loss is the mean: its gradient is 1/m of the per-sample one, set in Δ⁽ᴸ⁾ once.
+                batch_forms = [form / BATCH_SIZE if isinstance(form, sp.MatrixExpr)
+                               else sp.UnevaluatedExpr(form) / BATCH_SIZE for form in batch_forms]
+            equations.append({
+                "rule": escape_text(rule.name) if rule.name.isascii() else "",
+                "lhs": lhs,
+                "sides": sides,
+                "batch_lhs": write(batch_lhs),
+                "batch_sides": [write.elementwise(form) for form in batch_forms],
+            })
+        fprime = None
         claimed = layer.activation.derivative_in_output()
         if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
             # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
-            fprime_lhs = write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1))
-            fprime = f"{fprime_lhs} = {write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}"
+            fprime = {"lhs": write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1)),
+                      "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}
         rows.append({"k": k, "equations": equations, "fprime": fprime})
     return rows
 
@@ -608,10 +772,15 @@ def _verification(derivation: Derivation, write: _Writer, report: VerificationRe
         rule = next(r for r in rules.rules if r.name == row.rule) if any(
             r.name == row.rule for r in rules.rules) else None
         formula = write(rule.build(view, row.layer)) if rule is not None else escape_text(row.formula)
+        quantity = _quantity(row.target, row.layer, write)
+        gradient = _vectorised(derivation.layer(row.layer).output_gradient)
+        if formula == quantity and row.target == "loss_gradient" and gradient is not None:
+            # The rule ∇_ŷL is the loss's own derivative: the formula checked is the derived one.
+            formula = write.elementwise(gradient)
         rows.append(
             {
                 "layer": row.layer,
-                "quantity": _quantity(row.target, row.layer, write),
+                "quantity": quantity,
                 "rule": formula,
                 "symbolic": row.symbolic.ok,
                 "composed": row.composed.ok,
@@ -666,6 +835,7 @@ def document_context(
         "loss_name": network.loss.latex_name,
         "loss_label": escape_text(network.loss.name),
         "output_symbol": write(A),
+        "batch_factor": write(1 / BATCH_SIZE),
     }
     if "network" in chosen:
         context["figure"] = _figure(derivation, write)

@@ -29,7 +29,7 @@ from types import MappingProxyType
 import sympy as sp
 
 from .errors import SpecError
-from .exprparse import X, parse_expression
+from .exprparse import ALLOWED_FUNCTIONS, X, parse_expression
 
 #: The output a = f(x) of an activation, used by derivatives written in output form.
 A = sp.Symbol("a", real=True)
@@ -56,6 +56,9 @@ class Activation:
     #: (symbol, value) pairs of a parametric entry, in the order users write them.
     parameters: tuple[tuple[sp.Symbol, sp.Rational], ...] = ()
     description: str = ""
+    #: A custom activation's expression in the grammar of :mod:`symbackprop.exprparse`, which
+    #: ``--activation-def`` accepts back (``None`` for the built-in entries).
+    definition: str | None = None
 
     @property
     def label(self) -> str:
@@ -92,10 +95,13 @@ class Activation:
                 f"activation '{self.name}' takes {len(names)} parameter(s)"
                 f" ({', '.join(str(s) for s in names) or 'none'}), got {len(values)}"
             )
-        for symbol, value in zip(names, values):
-            if value <= 0:
-                raise SpecError(f"parameter {symbol} of '{self.name}' must be positive, got {value}")
-        return replace(self, parameters=tuple(zip(names, values)))
+        for symbol, value in zip(names, values, strict=True):
+            if not 0 < value <= MAX_PARAMETER:
+                raise SpecError(
+                    f"parameter {symbol} of '{self.name}' must be positive and at most {MAX_PARAMETER:.0e},"
+                    f" got {_format_number(value)}"
+                )
+        return replace(self, parameters=tuple(zip(names, values, strict=True)))
 
     def at(self, argument: sp.Expr) -> sp.Expr:
         """f(argument) for an elementwise activation."""
@@ -298,7 +304,10 @@ ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _AC
 LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _LOSSES})
 
 _ACTIVATION_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Bounded digits and exponent: Fraction("1e-999999999") would first build a billion-digit integer.
+_NUMBER = re.compile(r"^[+-]?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})([eE][+-]?\d{1,2})?$")
+#: Parameters above this are refused; they would print as floats no sensible network uses.
+MAX_PARAMETER = 10**6
 
 
 def _format_number(value: sp.Rational) -> str:
@@ -308,8 +317,14 @@ def _format_number(value: sp.Rational) -> str:
 
 
 def _suggestion(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(known))}"
+    by_lower = {entry.lower(): entry for entry in known}
+    key = name.lower()
+    close = difflib.get_close_matches(key, list(by_lower), n=1)
+    # A known name with decoration around it ('bce_loss', 'relu6') is too long for difflib's ratio.
+    close = close or sorted((entry for entry in by_lower if key.startswith(entry)), key=len, reverse=True)
+    if close:
+        return f"; did you mean '{by_lower[close[0]]}'?"
+    return f"; known: {', '.join(sorted(known))}"
 
 
 def lookup_activation(
@@ -329,7 +344,10 @@ def lookup_activation(
     values = []
     for argument in (part.strip() for part in arguments.split(",")):
         if not _NUMBER.match(argument):
-            raise SpecError(f"{where}: parameter '{argument}' of '{name}' is not a number")
+            raise SpecError(
+                f"{where}: parameter '{argument}' of '{name}' is not a number like 0.2"
+                " (at most 20 digits before and after the point, and a two-digit exponent)"
+            )
         values.append(sp.Rational(Fraction(argument)))
     try:
         return entry.with_parameters(*values)
@@ -355,14 +373,28 @@ def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "cus
         raise SpecError(f"{where}: '{name}' is a built-in activation; choose another name")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
         raise SpecError(f"{where}: '{name}' is not a valid name (lower-case letters, digits, _)")
+    from .printing.text import source_text
+
     expr = parse_expression(expression, where=where) if isinstance(expression, str) else expression
     if not isinstance(expr, sp.Expr) or expr.free_symbols != {X}:
-        raise SpecError(f"{where}: the expression of '{name}' must depend on x and nothing else")
+        raise SpecError(
+            f"{where}: the expression of '{name}' must depend on x and nothing else"
+            " (from Python, symbackprop.exprparse.X, the real symbol x)"
+        )
+    # Written back in the parser's grammar, so that a spec's command line reproduces it.
+    definition = source_text(expr)
+    if definition is None:
+        functions = ", ".join(ALLOWED_FUNCTIONS)
+        raise SpecError(
+            f"{where}: the expression of '{name}' uses something the activation grammar cannot write;"
+            f" use arithmetic, numbers, x, pi, e and the functions {functions}"
+        )
     escaped = name.replace("_", r"\_")
     return Activation(
         name=name,
         expr=expr,
         latex_name=rf"\operatorname{{{escaped}}}",
         output_range=None,
-        description=f"custom: {expr}",
+        description=f"custom: {definition}",
+        definition=definition,
     )

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import sympy as sp
 
 from .errors import SpecError
 from .registry import Activation
 
-MatrixLike = sp.MatrixBase | sp.MatrixExpr
+MatrixLike: TypeAlias = sp.MatrixBase | sp.MatrixExpr
 
 TARGETS = ("loss_gradient", "output_delta", "hidden_delta", "weight", "bias")
 
@@ -68,7 +68,8 @@ class Rule:
     target: str
     formula: str
     build: Callable[[MatrixView, int], MatrixLike]
-    #: Which output activations the rule is for (``None``: every elementwise one).
+    #: The activations of the layer the rule is for (``None``: every one). A later rule of a set
+    #: for the same target takes precedence, so "BP1 (softmax)" replaces BP1 for softmax only.
     activations: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -76,9 +77,7 @@ class Rule:
             raise SpecError(f"rule '{self.name}': unknown target '{self.target}'; one of {', '.join(TARGETS)}")
 
     def applies_to(self, activation: Activation) -> bool:
-        if self.activations is None:
-            return activation.elementwise
-        return activation.name in self.activations
+        return self.activations is None or activation.name in self.activations
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .exprparse import parse_activation_definition
-from .registry import Activation, Loss, custom_activation, lookup_activation, lookup_loss
+from .registry import LOSSES, Activation, Loss, custom_activation, lookup_activation, lookup_loss
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -96,7 +96,7 @@ class Network:
     @property
     def compact(self) -> str:
         """The compact one-string form, e.g. ``2 -> 4 relu -> 1 sigmoid : bce``."""
-        layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations))
+        layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations, strict=True))
         return f"{self.sizes[0]} -> {layers} : {self.loss.name}"
 
     @property
@@ -105,8 +105,8 @@ class Network:
         sizes = "-".join(map(str, self.sizes))
         names = ",".join(f.label for f in self.activations)
         custom = "".join(
-            f' --activation-def "{f.name}={f.expr}"'
-            for f in dict.fromkeys(f for f in self.activations if f.description.startswith("custom"))
+            f' --activation-def "{f.name}={f.definition}"'
+            for f in dict.fromkeys(f for f in self.activations if f.definition is not None)
         )
         return f"{sizes} --activations {names} --loss {self.loss.name}{custom}"
 
@@ -202,7 +202,23 @@ def parse_sizes(text: str, *, where: str = "sizes") -> tuple[int, ...]:
         raise SpecError(
             f"{where}: '{text}' is not a list of widths; write them joined by '-', like 2-4-3-1"
         )
-    return tuple(int(part) for part in text.split("-"))
+    return tuple(_width_from_text(part.strip(), index, "") for index, part in enumerate(text.split("-")))
+
+
+def _width_from_text(digits: str, index: int, prefix: str) -> int:
+    # int() of thousands of digits raises ValueError (or takes long) before the range check could run.
+    if len(digits.lstrip("0")) > len(str(MAX_WIDTH)):
+        place = "input" if index == 0 else f"layer {index}"
+        shown = digits if len(digits) <= 20 else digits[:20] + "..."
+        raise SpecError(f"{prefix}sizes[{index}] ({place}): width {shown} exceeds {MAX_WIDTH}")
+    return int(digits)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        return False
 
 
 def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activation] | None = None) -> Network:
@@ -216,17 +232,17 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
         raise SpecError(f"{where}: '{body.strip()}' needs at least 'inputs -> width activation'")
     if not parts[0].isdigit():
         raise SpecError(f"{where}: the input width '{parts[0]}' is not a positive integer")
-    sizes = [int(parts[0])]
+    sizes = [_width_from_text(parts[0], 0, f"{where}: ")]
     activations = []
     for position, part in enumerate(parts[1:], start=1):
-        width, _, activation = part.partition(" ")
+        width, _, activation = part.replace("\t", " ").partition(" ")
         if not width.isdigit() or not activation.strip():
             raise SpecError(
                 f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'"
             )
-        sizes.append(int(width))
+        sizes.append(_width_from_text(width, position, f"{where}: "))
         activations.append(activation.strip())
-    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations)
+    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations, where=where)
 
 
 def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activation]:
@@ -234,6 +250,8 @@ def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activa
     table = {}
     for definition in definitions:
         name, expr = parse_activation_definition(definition)
+        if name in table:
+            raise SpecError(f"--activation-def '{name}': defined twice; give each custom activation once")
         table[name] = custom_activation(name, expr, where=f"--activation-def '{name}'")
     return table
 
@@ -283,7 +301,7 @@ def from_cli(
     """A network from the command line: ``SIZES --activations ... --loss ...``, a TOML file,
     or the compact form in one argument."""
     custom = parse_activation_definitions(activation_definitions)
-    if network.endswith(".toml") or (Path(network).is_file() and "->" not in network):
+    if network.endswith(".toml") or ("->" not in network and _is_file(network)):
         if activations is not None or loss is not None:
             raise SpecError("--activations/--loss: not allowed with a TOML file, which holds them")
         loaded = load_toml(network)
@@ -298,7 +316,7 @@ def from_cli(
     if activations is None:
         raise SpecError("--activations: missing; give one name per layer (relu,relu,sigmoid) or one for all")
     if loss is None:
-        raise SpecError("--loss: missing; one of sse, half_sse, mse, bce, cce")
+        raise SpecError(f"--loss: missing; one of {', '.join(LOSSES)}")
     names = [name.strip() for name in _split_activations(activations)]
     return Network(sizes, names if len(names) > 1 else names[0], loss, custom_activations=custom)
 

@@ -9,10 +9,13 @@ layer, for each layer from the output back, and returns a :class:`VerificationRe
     symbolic widths, equals the contracted index form of the derivation (with the next layer's
     δ and the derivation's ∂L/∂ŷ as inputs, so each rule is judged on its own);
 (b) **composed**: in a small concrete copy of the network (same depth, activations and loss,
-    widths capped at :data:`CAP`), the fully composed loss is differentiated by SymPy with respect
-    to every weight, bias and a perturbation of every z (which gives δ), evaluated at a random
-    point with :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must
-    agree to :data:`RELATIVE_TOLERANCE`.
+    widths capped at :data:`CAP`), the derivative of the composed loss with respect to every
+    weight, bias and a perturbation of every z (which gives δ) is taken at a random point with
+    :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must agree to
+    :data:`RELATIVE_TOLERANCE`. SymPy differentiates each layer's map a⁽ᵏ⁾(a⁽ᵏ⁻¹⁾, W, b, shift)
+    into its full Jacobians, and the chain rule multiplies those Jacobians, evaluated at the
+    point, from the loss back: that is the derivative of the composition, without building the
+    composed expression (whose size grows with depth) and without any of the rules' formulas.
 
 A rule fails when either witness disagrees, and its row says which, with a counterexample (an
 element, the rule's value and the true one, or the shapes that do not match).
@@ -21,6 +24,7 @@ element, the rule's value and the true one, or the shapes that do not match).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +35,8 @@ from . import equations as eq
 from .contract import canonical, contract_deltas
 from .derive import _apply_target_facts
 from .exprparse import X
-from .registry import YHAT, Y, N_OUT
+from .printing.text import layer_superscript, plain
+from .registry import N_OUT, YHAT, Y
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -45,11 +50,15 @@ RELATIVE_TOLERANCE = sp.Float("1e-25", DIGITS)
 
 _QUANTITY = {
     "loss_gradient": "∂L/∂ŷ",
-    "output_delta": "δ⁽{k}⁾",
-    "hidden_delta": "δ⁽{k}⁾",
-    "weight": "∂L/∂W⁽{k}⁾",
-    "bias": "∂L/∂b⁽{k}⁾",
+    "output_delta": "δ{k}",
+    "hidden_delta": "δ{k}",
+    "weight": "∂L/∂W{k}",
+    "bias": "∂L/∂b{k}",
 }
+
+
+def _quantity(target: str, k: int) -> str:
+    return _QUANTITY[target].format(k=layer_superscript(k))
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,9 @@ class VerificationReport:
             for row in self.rows
         ]
         widths = [max(len(line[c]) for line in [header, *body]) for c in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in [header, *body]
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         sizes = "-".join(map(str, self.concrete_sizes))
         lines.append("")
@@ -142,7 +153,7 @@ def verify(derivation: Derivation, rules: RuleSet | None = None, *, seed: int = 
             rule = rules.rule_for(target, layer.activation)
             if rule is None:
                 continue
-            quantity = _QUANTITY[target].format(k=k)
+            quantity = _quantity(target, k)
             rows.append(
                 RuleCheck(
                     layer=k,
@@ -182,7 +193,7 @@ class SymbolicView:
     def __init__(self, derivation: Derivation) -> None:
         self.derivation = derivation
         self.depth = derivation.network.depth
-        self._elements = {}
+        self._elements: dict[str, Callable[..., sp.Expr]] = {}
         for k in range(0, self.depth + 1):
             self._elements[f"a{k}"] = lambda r, c, k=k: eq.activation_output(k)[r]
         for k in range(1, self.depth + 1):
@@ -263,8 +274,8 @@ class SymbolicView:
             return Witness(True)
         return Witness(
             False,
-            f"element {_element_name(rule.target, k)} by the rule is {sp.sstr(element)},"
-            f" the derivation gives {sp.sstr(derived)}",
+            f"element {_element_name(rule.target, k)} by the rule is {plain(element)},"
+            f" the derivation gives {plain(derived)}",
         )
 
     def _derived(self, target: str, k: int) -> sp.Expr:
@@ -308,25 +319,25 @@ def _inner_mismatch(matrix: MatrixLike) -> str:
     for node in sp.preorder_traversal(matrix):
         if isinstance(node, sp.MatMul):
             factors = [f for f in node.args if isinstance(f, sp.MatrixExpr)]
-            for left, right in zip(factors, factors[1:]):
+            for left, right in zip(factors, factors[1:], strict=False):
                 if left.shape[1] != right.shape[0]:
                     return (
-                        f"the product {sp.sstr(left)}·{sp.sstr(right)} joins shapes"
+                        f"the product {plain(left)}·{plain(right)} joins shapes"
                         f" {_shape(left.shape)} and {_shape(right.shape)}"
                     )
         if isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
             shapes = {tuple(arg.shape) for arg in node.args if isinstance(arg, sp.MatrixExpr)}
             if len(shapes) > 1:
-                return f"{sp.sstr(node)} combines shapes {', '.join(_shape(s) for s in sorted(shapes, key=str))}"
+                return f"{plain(node)} combines shapes {', '.join(_shape(s) for s in sorted(shapes, key=str))}"
     return ""
 
 
 def _shape(shape: tuple) -> str:  # type: ignore[type-arg]
-    return "(" + ", ".join(sp.sstr(s) for s in shape) + ")"
+    return "(" + ", ".join(plain(s) for s in shape) + ")"
 
 
 def _element_name(target: str, k: int) -> str:
-    return _QUANTITY[target].format(k=k) + ("[p, q]" if target == "weight" else "[p]")
+    return _quantity(target, k) + ("[p, q]" if target == "weight" else "[p]")
 
 
 class ConcreteNetwork:
@@ -342,16 +353,10 @@ class ConcreteNetwork:
         def number() -> sp.Float:
             return sp.Float(rng.uniform(-1, 1), DIGITS)
 
-        self.weights = [
-            sp.Matrix(self.sizes[k], self.sizes[k - 1], lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}"))
-            for k in range(1, self.depth + 1)
-        ]
-        self.biases = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"b{k}_{i}")) for k in range(1, self.depth + 1)
-        ]
-        self.shifts = [
-            sp.Matrix(self.sizes[k], 1, lambda i, j, k=k: sp.Symbol(f"e{k}_{i}")) for k in range(1, self.depth + 1)
-        ]
+        layers = range(1, self.depth + 1)
+        self.weights = [_real_symbols(f"w{k}_{{i}}_{{j}}", self.sizes[k], self.sizes[k - 1]) for k in layers]
+        self.biases = [_real_symbols(f"b{k}_{{i}}", self.sizes[k]) for k in layers]
+        self.shifts = [_real_symbols(f"e{k}_{{i}}", self.sizes[k]) for k in layers]
         x = sp.Matrix(self.sizes[0], 1, lambda i, j: number())
         self.target_values = _targets(network.loss.targets, self.sizes[-1], rng)
         values = {}
@@ -364,27 +369,27 @@ class ConcreteNetwork:
         activations = [x]
         inputs_jacobians, parameter_jacobians = [], []
         for k in range(1, self.depth + 1):
-            inputs = sp.Matrix(self.sizes[k - 1], 1, lambda i, j: sp.Symbol(f"u_{i}"))
+            inputs = _real_symbols("u_{i}", self.sizes[k - 1])
             parameters = self._parameters(k)
             layer = _apply(
                 network.activations[k - 1],
                 self.weights[k - 1] * inputs + self.biases[k - 1] + self.shifts[k - 1],
             )
-            point = {**self.values, **dict(zip(inputs, activations[-1]))}
+            point = {**self.values, **dict(zip(inputs, activations[-1], strict=True))}
             inputs_jacobians.append(layer.jacobian(inputs).xreplace(point).evalf(DIGITS))
             parameter_jacobians.append(layer.jacobian(parameters).xreplace(point).evalf(DIGITS))
             activations.append(layer.xreplace(point).evalf(DIGITS))
         self.forward = activations
-        outputs = sp.Matrix(self.sizes[-1], 1, lambda i, j: sp.Symbol(f"yhat_{i}"))
+        outputs = _real_symbols("yhat_{i}", self.sizes[-1])
         loss = _loss(network.loss, outputs, self.target_values)
         self.true_loss_gradient = loss_gradient = (
-            sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1]))).T
+            sp.Matrix([loss]).jacobian(outputs).xreplace(dict(zip(outputs, activations[-1], strict=True))).T
         )
         # The chain rule over the composition: dL/dθ_k = dL/dŷ · J_L ⋯ J_{k+1} · ∂a_k/∂θ_k.
-        gradient = {}
+        gradient: dict[sp.Symbol, sp.Expr] = {}
         through = loss_gradient.T
         for k in range(self.depth, 0, -1):
-            gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1]))
+            gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1], strict=True))
             through = through * inputs_jacobians[k - 1]
         self.true_weight_gradients = [m.applyfunc(gradient.__getitem__) for m in self.weights]
         self.true_bias_gradients = [m.applyfunc(gradient.__getitem__) for m in self.biases]
@@ -427,7 +432,7 @@ class ConcreteNetwork:
         place = f"[{row + 1}, {column + 1}]" if rule.target == "weight" else f"[{row + 1}]"
         return Witness(
             False,
-            f"{_QUANTITY[rule.target].format(k=k)}{place}: the rule gives {sp.N(matrix[worst], 12)},"
+            f"{_quantity(rule.target, k)}{place}: the rule gives {sp.N(matrix[worst], 12)},"
             f" SymPy's derivative of the composed loss is {sp.N(truth[worst], 12)}"
             f" (widths {'-'.join(map(str, self.sizes))}, 1-based indices)",
         )
@@ -488,6 +493,11 @@ class ConcreteView:
         return sp.Matrix(
             [term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)]
         )
+
+
+def _real_symbols(pattern: str, rows: int, columns: int = 1) -> sp.Matrix:
+    # Real, so that SymPy differentiates abs(), sign() and friends as functions of a real argument.
+    return sp.Matrix(rows, columns, lambda i, j: sp.Symbol(pattern.format(i=i, j=j), real=True))
 
 
 def _apply(activation, z: sp.Matrix) -> sp.Matrix:  # type: ignore[no-untyped-def]

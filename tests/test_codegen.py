@@ -163,9 +163,9 @@ def test_gradients_match_sympy_composed_reference(hidden, output, loss):
     for k in (1, 2):
         W, b = params[f"W{k}"], params[f"b{k}"]
         for i, j in np.ndindex(W.shape):
-            W[i, j] = float(reference.values[sp.Symbol(f"w{k}_{i}_{j}")])
+            W[i, j] = float(reference.view.W(k)[i, j])
         for i in range(b.shape[0]):
-            b[i] = float(reference.values[sp.Symbol(f"b{k}_{i}")])
+            b[i] = float(reference.view.b(k)[i])
     X = np.array([[float(v) for v in reference.forward[0]]])
     Y = np.array([[float(v) for v in reference.target_values]])
     _, grads = module.loss_and_grads(params, X, Y)

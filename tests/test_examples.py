@@ -117,7 +117,7 @@ def test_chain_rule_products_equal_the_generated_gradient_and_finite_differences
     assert (folder / "chain_1_1_1_1_sse.py").read_text(encoding="utf-8").startswith(GENERATED_MARKER)
     document = (folder / "chain_derivation.md").read_text(encoding="utf-8")
     assert "## The paths of one deep weight" in document
-    assert r"&\left(2 \hat{y}_{1} - 2 y_{1}\right) \cdot f'_{3}\left(z^{(3)}_{1}\right) \cdot" in document
+    assert r"&\left(2 \hat{y}_{1} - 2 y_{1}\right) \cdot f'_{3}(z^{(3)}_{1}) \cdot" in document
 
 
 def test_wheat_seeds_without_data_says_where_to_get_it(tmp_path):

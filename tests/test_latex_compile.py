@@ -1,6 +1,7 @@
-"""The derivation document compiled with a real pdflatex, for every architecture of generated/ and a
-6-layer network of width 512: no error, no overfull line, the section titles and a formula per layer
-in the PDF's text. Skipped, with the reason, where TeX or poppler-utils is not installed."""
+"""The derivation document compiled with a real pdflatex, for every architecture of generated/, a
+6-layer network of width 512, and every activation (and a custom one) and loss of the registry in
+every notation: no error, no overfull line, a sensible page count, the section titles and a formula
+per layer in the PDF's text. Skipped, with the reason, where TeX or poppler-utils is not installed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from symbackprop.latex import compile_pdf, render_latex
+from symbackprop.printing.latex import NOTATIONS
+from symbackprop.registry import ACTIVATIONS, LOSSES, Activation, custom_activation
 from symbackprop.spec import Network
 
 pytestmark = pytest.mark.skipif(
@@ -42,22 +45,27 @@ TITLES = [
 ]
 
 
-def _build(folder: Path, name: str, spec: tuple, notation: str) -> tuple[Path, tuple[float, ...], int]:
-    sizes, activations, loss = spec
-    tex = folder / f"{name}.tex"
-    tex.write_text(render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive(), notation=notation))
-    compiled = compile_pdf(tex)
-    return compiled.pdf, compiled.overfull_hboxes, len(sizes) - 1
+Compiled = tuple[Path, tuple[float, ...], int]
+
+
+def _build_all(folder: Path, jobs: dict[str, tuple[tuple, str]]) -> dict[str, Compiled]:
+    """Render every document here (SymPy's caches are not thread-safe), then compile them in parallel."""
+    sources = {}
+    for name, ((sizes, activations, loss), notation) in jobs.items():
+        tex = folder / f"{name}.tex"
+        tex.write_text(render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive(),
+                                    notation=notation))
+        sources[name] = (tex, len(sizes) - 1)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip(sources, pool.map(compile_pdf, [tex for tex, _ in sources.values()]), strict=True))
+    return {name: (results[name].pdf, results[name].overfull_hboxes, depth) for name, (_, depth) in sources.items()}
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tuple[float, ...], int]]:
-    folder = tmp_path_factory.mktemp("latex")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Compiled]:
     jobs = {name: (spec, "tutorial") for name, spec in GENERATED.items()}
     jobs["mlp_2_4_3_1_bce_coursera"] = (GENERATED["mlp_2_4_3_1_bce"], "coursera")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(_build, folder, name, spec, notation) for name, (spec, notation) in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+    return _build_all(tmp_path_factory.mktemp("latex"), jobs)
 
 
 def _text(pdf: Path) -> str:
@@ -69,7 +77,7 @@ def _pages(pdf: Path) -> int:
     return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
-def _check(pdf: Path, overfull: tuple[float, ...], depth: int, *, coursera: bool = False) -> None:
+def _check(pdf: Path, overfull: tuple[float, ...], depth: int, *, notation: str = "tutorial") -> None:
     assert overfull == (), f"overfull lines in {pdf.name}: {overfull} pt"
     assert 3 <= _pages(pdf) <= 6 + 3 * depth
     text = _text(pdf)
@@ -81,7 +89,7 @@ def _check(pdf: Path, overfull: tuple[float, ...], depth: int, *, coursera: bool
         role = "output layer" if k == depth else "hidden layer"
         assert f"Layer {k} ({role}" in flat
         # One formula per layer: its error δ_p^(k), which pdftotext writes as δp(k) or δ(k)p.
-        superscript = f"[{k}]" if coursera else f"({k})"
+        superscript = NOTATIONS[notation].layer(k)
         packed = text.replace(" ", "")
         assert f"δp{superscript}" in packed or f"δ{superscript}p" in packed, f"no δ of layer {k} in {pdf.name}"
 
@@ -94,13 +102,37 @@ def test_generated_architectures_compile(compiled: dict, name: str) -> None:
 
 def test_coursera_notation_compiles(compiled: dict) -> None:
     pdf, overfull, depth = compiled["mlp_2_4_3_1_bce_coursera"]
-    _check(pdf, overfull, depth, coursera=True)
+    _check(pdf, overfull, depth, notation="coursera")
     assert "W[1]" in _text(pdf).replace(" ", "")
 
 
 @pytest.mark.slow
 def test_six_layers_of_width_512_stay_on_the_page(tmp_path: Path) -> None:
-    pdf, overfull, depth = _build(tmp_path, "deep_wide", DEEP_WIDE, "tutorial")
+    pdf, overfull, depth = _build_all(tmp_path, {"deep_wide": (DEEP_WIDE, "tutorial")})["deep_wide"]
     _check(pdf, overfull, depth)
     flat = re.sub(r"\s+", " ", _text(pdf))
     assert "n6 = 512" in flat.replace("_", "")
+
+
+#: A user's activation, with a kink-free abs(x) in it, beside the registry's.
+SOFTSIGN = custom_activation("softsign", "x/(1+abs(x))")
+
+
+def _registry_networks() -> dict[str, tuple]:
+    """Each activation in both layers (softmax at the output only) and each loss at a fitting output."""
+    networks: dict[str, tuple] = {}
+    for activation in [*ACTIVATIONS.values(), SOFTSIGN]:
+        layers: list[str | Activation] = [activation, activation] if activation.elementwise else ["tanh", activation]
+        networks[f"activation_{activation.name}"] = ([3, 2, 2], layers, "cce" if not activation.elementwise else "sse")
+    for loss in LOSSES.values():
+        networks[f"loss_{loss.name}"] = ([2, 3, 2], ["relu", "softmax" if loss.targets_sum_to_one else "sigmoid"],
+                                         loss.name)
+    return networks
+
+
+@pytest.mark.slow
+def test_every_registry_entry_compiles_in_every_notation(tmp_path: Path) -> None:
+    jobs = {f"{name}_{notation}": (spec, notation) for name, spec in _registry_networks().items()
+            for notation in NOTATIONS}
+    for name, (pdf, overfull, depth) in _build_all(tmp_path, jobs).items():
+        _check(pdf, overfull, depth, notation=jobs[name][1])

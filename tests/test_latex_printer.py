@@ -7,6 +7,7 @@ import sympy as sp
 
 from symbackprop import equations as eq
 from symbackprop.cli import main
+from symbackprop.exprparse import X
 from symbackprop.latex import (
     SECTIONS,
     LatexError,
@@ -14,6 +15,7 @@ from symbackprop.latex import (
     _Writer,
     activation_steps,
     document_context,
+    has_kink,
     latex_tool,
     render_latex,
     render_markdown,
@@ -33,9 +35,9 @@ ACTIVATION_LATEX = {
         r"\begin{cases} 0 & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
     ),
     "leaky_relu": (
-        r"\begin{cases} \frac{z^{(2)}_{i}}{100} & \text{for}\: z^{(2)}_{i} \leq 0 \\"
+        r"\begin{cases} 0.01 z^{(2)}_{i} & \text{for}\: z^{(2)}_{i} \leq 0 \\"
         r"z^{(2)}_{i} & \text{otherwise} \end{cases}",
-        r"\begin{cases} \frac{1}{100} & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
+        r"\begin{cases} 0.01 & \text{for}\: h^{(2)}_{p} \leq 0 \\1 & \text{otherwise} \end{cases}",
     ),
     "elu": (
         r"\begin{cases} e^{z^{(2)}_{i}} - 1 & \text{for}\: z^{(2)}_{i} \leq 0 \\"
@@ -45,7 +47,7 @@ ACTIVATION_LATEX = {
     "softplus": (r"\log{\left(e^{z^{(2)}_{i}} + 1 \right)}", r"1 - e^{- h^{(2)}_{p}}"),
     "silu": (r"\frac{z^{(2)}_{i}}{1 + e^{- z^{(2)}_{i}}}", None),
     "gelu": (
-        r"\frac{\left(\tanh{\left(\frac{\sqrt{2} \left(\frac{8943 {z^{(2)}_{i}}^{3}}{200000} + z^{(2)}_{i}\right)}"
+        r"\frac{\left(\tanh{\left(\frac{\sqrt{2} \left(0.044715 {z^{(2)}_{i}}^{3} + z^{(2)}_{i}\right)}"
         r"{\sqrt{\pi}} \right)} + 1\right) z^{(2)}_{i}}{2}",
         None,
     ),
@@ -54,9 +56,9 @@ ACTIVATION_LATEX = {
 
 #: Each loss over the n₃ outputs ŷ of a 3-layer network.
 LOSS_LATEX = {
-    "sse": r"\sum_{i=1}^{n_{3}} \left(- \hat{y}_{i} + y_{i}\right)^{2}",
-    "half_sse": r"\frac{\sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}}{2}",
-    "mse": r"\frac{\sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}}{n_{3}}",
+    "sse": r"\sum_{i=1}^{n_{3}} \left(y_{i} - \hat{y}_{i}\right)^{2}",
+    "half_sse": r"\frac{1}{2} \sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}",
+    "mse": r"\frac{1}{n_{3}} \sum_{i=1}^{n_{3}} \left(\hat{y}_{i} - y_{i}\right)^{2}",
     "bce": r"\sum_{i=1}^{n_{3}} \left(- \left(1 - y_{i}\right) \log{\left(1 - \hat{y}_{i} \right)}"
     r" - y_{i} \log{\left(\hat{y}_{i} \right)}\right)",
     "cce": r"\sum_{i=1}^{n_{3}} - y_{i} \log{\left(\hat{y}_{i} \right)}",
@@ -115,7 +117,7 @@ def test_rules_print_as_bp_equations() -> None:
     hidden = TEXTBOOK.rule_for("hidden_delta", relu).build(view, 2)
     weight = TEXTBOOK.rule_for("weight", relu).build(view, 2)
     assert latex(hidden, depth=3) == (
-        r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}\left(\mathbf{z}^{(2)}\right)"
+        r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}(\mathbf{z}^{(2)})"
     )
     assert latex(weight, depth=3) == r"\boldsymbol{\delta}^{(2)} \mathbf{h}^{(1)\top}"
 
@@ -137,12 +139,12 @@ def test_escape_text() -> None:
 def test_activation_derivative_is_worked_from_its_definition(name: str, first: str | None, last: str) -> None:
     steps = activation_steps(ACTIVATIONS[name], _Writer(NOTATIONS["tutorial"], 3))
     if first is not None:
-        assert steps["steps"][0] == first
-    assert steps["steps"][-1] == last
+        assert steps["steps"][0] == [first]
+    assert steps["steps"][-1] == [last]
     assert len(steps["steps"]) >= 3
     assert steps["kink"] == (name == "relu")
     if name == "sigmoid":
-        assert r"\sigma\left(x\right) \left(1 - \sigma\left(x\right)\right)" in steps["steps"]
+        assert [r"\sigma(x) \left(1 - \sigma(x)\right)"] in steps["steps"]
     if name == "relu":
         assert steps["at_zero"].endswith("= 0")
 
@@ -156,7 +158,7 @@ def test_fused_output_delta_cancels_to_prediction_minus_target() -> None:
         delta = output["blocks"][1]
         depth = len(sizes) - 1
         assert delta["lhs"] == rf"\delta^{{({depth})}}_{{p}}"
-        assert delta["steps"][-1] == r"\hat{y}_{p} - y_{p}"
+        assert delta["steps"][-1] == [r"\hat{y}_{p} - y_{p}"]
         assert len(delta["steps"]) >= 4, "the cancellation is shown in steps"
 
 
@@ -219,3 +221,50 @@ def test_cli_writes_markdown(tmp_path, capsys) -> None:
 def test_cli_rejects_unknown_section(capsys) -> None:
     assert main(["latex", "3-1", "--activations", "sigmoid", "--loss", "sse", "--sections", "bogus"]) == 2
     assert "unknown section(s) bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("expr", "printed"),
+    [
+        # The textbook's order: the weighted sum before the bias, a positive term first.
+        (eq.build_equations(Network(sizes=[2, 1], activations=["sigmoid"], loss="sse")).layer(1).z.rhs,
+         r"\sum_{j=1}^{n_{0}} w^{(1)}_{ij} x_{j} + b^{(1)}_{i}"),
+        (eq.target()[eq.P] - eq.activation_output(1)[eq.P], r"y_{p} - \hat{y}_{p}"),
+        # ½ and 1/m in front of a sum; ∂L/∂ŷ and the Kronecker delta beside a fraction, not in it.
+        (sp.Sum(eq.activation_output(1)[eq.I], (eq.I, 1, eq.width(1))) / 2,
+         r"\frac{1}{2} \sum_{i=1}^{n_{1}} \hat{y}_{i}"),
+        (eq.output_gradient(1)[eq.I] * sp.KroneckerDelta(eq.I, eq.P) * sp.exp(-eq.preactivation(1)[eq.I])
+         / (1 + sp.exp(-eq.preactivation(1)[eq.I])) ** 2,
+         r"\frac{\partial L}{\partial \hat{y}_{i}} \frac{e^{- z^{(1)}_{i}}}{\left(1 + e^{- z^{(1)}_{i}}\right)^{2}}"
+         r" \delta_{i p}"),
+        # Constants given in decimals stay decimals; a concrete index of two digits gets commas.
+        (sp.Rational(8943, 200000) * X**3 + X, "0.044715 x^{3} + x"),
+        (X / 100, "0.01 x"),
+        (sp.Rational(1, 3) * X, r"\frac{x}{3}"),
+        (eq.weight(2)[1, 12], "w^{(2)}_{1,12}"),
+        (eq.weight(2)[1, 2], "w^{(2)}_{12}"),
+        # No gap between a function's name and its bracket when the argument is a symbol.
+        (sp.Function("fprime2")(eq.preactivation(2)[eq.P]), "f'_{2}(z^{(2)}_{p})"),
+    ],
+)
+def test_printer_writes_as_textbooks_do(expr: sp.Basic, printed: str) -> None:
+    assert latex(expr, depth=1) == printed
+
+
+def test_long_formula_is_broken_before_a_sign_and_every_line_fits() -> None:
+    write = _Writer(NOTATIONS["tutorial"], 2)
+    derivative = ACTIVATIONS["gelu"].derivative()
+    lines = write.lines(derivative)
+    assert len(lines) > 1
+    assert all(write.fits(line) for line in lines)
+    assert all(line.startswith(("+ ", "- ")) for line in lines[1:])
+    assert write.lines(X + 1) == ["x + 1"]
+
+
+@pytest.mark.parametrize("name", [name for name, entry in ACTIVATIONS.items() if entry.elementwise])
+def test_kink_at_zero_matches_one_sided_slopes(name: str) -> None:
+    # The oracle: the slopes of f itself just left and right of 0, by finite differences.
+    f = sp.lambdify(X, ACTIVATIONS[name].bound().expr, "mpmath")
+    step = 1e-7
+    left, right = (f(0) - f(-step)) / step, (f(step) - f(0)) / step
+    assert has_kink(ACTIVATIONS[name].derivative()) == (abs(left - right) > 1e-3)

@@ -68,6 +68,28 @@ def _factor_rank(factor: sp.Expr) -> tuple[int, bool]:
     return 7, bracketed
 
 
+def _decimal_places(denominator: int) -> int | None:
+    """The decimal places of p/denominator when it terminates (a denominator of 2s and 5s), else None."""
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator, twos = denominator // 2, twos + 1
+    while denominator % 5 == 0:
+        denominator, fives = denominator // 5, fives + 1
+    return max(twos, fives) if denominator == 1 else None
+
+
+def _kind(element: sp.Indexed) -> str | None:
+    parsed = parse_name(element.base.label.name)
+    return parsed[0] if parsed else None
+
+
+def _is_bias(term: sp.Expr) -> bool:
+    """A term made of biases alone (b⁽ᵏ⁾ᵢ, the vector b⁽ᵏ⁾, or 1ₘ b⁽ᵏ⁾ᵀ of a batch)."""
+    names = [e.base.label.name for e in term.atoms(sp.Indexed)] + [m.name for m in term.atoms(sp.MatrixSymbol)]
+    kinds = [parse_name(name) for name in names]
+    return bool(kinds) and all(kind is not None and kind[0] == "b" for kind in kinds)
+
+
 def layer_function(k: int) -> type[sp.Function]:
     """f_k, the activation of layer k as an undefined function (for the generic chain rule)."""
     return sp.Function(f"f{k}")
@@ -78,13 +100,23 @@ def layer_function_derivative(k: int) -> type[sp.Function]:
     return sp.Function(f"fprime{k}")
 
 
+def _applied(name: str, arguments: tuple[sp.Basic, ...], printer: LatexPrinter, exp: str | None) -> str:
+    """``name(arguments)``: plain brackets around a symbol, as textbooks write f(x), sized ones around a formula.
+
+    ``\\left(`` after a function name leaves a gap (f (x)) that plain brackets do not.
+    """
+    printed = ", ".join(printer._print(argument) for argument in arguments)
+    symbols = (sp.Symbol, sp.Indexed, sp.IndexedBase, sp.MatrixSymbol, sp.Transpose)
+    simple = all(isinstance(argument, symbols) for argument in arguments)
+    tex = f"{name}({printed})" if simple else rf"{name}\left({printed}\right)"
+    return f"{tex}^{{{exp}}}" if exp else tex
+
+
 def named_function(name: str, latex_name: str) -> type[sp.Function]:
     """An undefined function printed with the registry's LaTeX name: σ(x), tanh(x), ReLU(x)."""
 
     def _latex(self: sp.Function, printer: LatexPrinter, exp: str | None = None) -> str:
-        arguments = ", ".join(printer._print(argument) for argument in self.args)
-        tex = rf"{latex_name}\left({arguments}\right)"
-        return f"{tex}^{{{exp}}}" if exp else tex
+        return _applied(latex_name, self.args, printer, exp)
 
     return type(f"activation_{name}", (sp.Function,), {"_latex": _latex})
 
@@ -195,7 +227,7 @@ class Notation:
         if kind == "dLda":
             return rf"\nabla_{{{self.batch('a', k, depth)}}} {self.loss}" + (f"^{{{top}}}" if top else "")
         if kind == "fprime":
-            body = rf"{self.activation_name(k, derivative=True)}\left({self.batch('z', k, depth)}\right)"
+            body = f"{self.activation_name(k, derivative=True)}({self.batch('z', k, depth)})"
             return rf"\left({body}\right)^{{{top}}}" if top else body
         if kind == "a" and k == 0:
             letter, layered = "X", False
@@ -291,14 +323,24 @@ class BackpropLatexPrinter(LatexPrinter):
             return "J"
         return super()._print_Symbol(expr, style=style)
 
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        # A constant given in decimals (GELU's 0.044715, a slope of 0.01) reads as it was given;
+        # ½ and ¼ stay fractions.
+        decimals = _decimal_places(expr.q)
+        if expr.q <= 10 or decimals is None:
+            return super()._print_Rational(expr)
+        digits = f"{abs(expr.p) * 10**decimals // expr.q:0{decimals + 1}d}"
+        sign = "- " if expr.p < 0 else ""
+        return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
     def _print_Indexed(self, expr: sp.Indexed) -> str:
-        indices = "".join(self._print(index) for index in expr.indices)
-        if any(not (index.is_Symbol or index.is_Integer) for index in expr.indices):
-            indices = ",".join(self._print(index) for index in expr.indices)
+        printed = [self._print(index) for index in expr.indices]
+        # w_{1p} reads unambiguously; w_{1512} does not, so longer indices get commas: w_{1,512}.
+        indices = ("," if any(len(index) > 1 for index in printed) else "").join(printed)
         name = expr.base.label.name
         parsed = parse_name(name)
         if parsed is None:
-            return f"{self._print(expr.base)}_{{{indices}}}"
+            return f"{self._print(expr.base.label)}_{{{indices}}}"
         kind, k = parsed
         return self.notation.element(kind, k, indices, self.depth)
 
@@ -311,6 +353,8 @@ class BackpropLatexPrinter(LatexPrinter):
     def _print_IndexedBase(self, expr: sp.IndexedBase) -> str:
         if expr.label.name == "batch_y":
             return self.notation._vector("Y")
+        if expr.label.name == "y":
+            return self.notation._vector("y")
         batch = _BATCH_NAME.match(expr.label.name)
         if batch:
             return self.notation.batch(batch.group(1), int(batch.group(2)), self.depth)
@@ -326,13 +370,17 @@ class BackpropLatexPrinter(LatexPrinter):
             vectors = [f for f in factors if f.atoms(sp.IndexedBase)]
             if len(vectors) > 1 and sp.fraction(expr)[1] == 1:
                 scalars = sp.Mul(coefficient, *[f for f in factors if f not in vectors])
+                vectors = sorted(vectors, key=_factor_rank)
                 tex = r" \odot ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in vectors)
                 if scalars == 1:
                     return tex
                 if scalars == -1:
                     return f"- {tex}"
                 return f"{self.parenthesize(scalars, PRECEDENCE['Mul'])} {tex}"
-        reorderable = expr.is_commutative and sp.fraction(expr)[1] == 1 and self._settings["order"] != "none"
+        numerator, denominator = sp.fraction(expr)
+        if denominator != 1:
+            return self._print_fraction(expr, numerator, denominator)
+        reorderable = expr.is_commutative and self._settings["order"] != "none"
         if not reorderable:
             return super()._print_Mul(expr)
         if expr.args[0] == -1 and len(expr.args) > 2:
@@ -347,6 +395,36 @@ class BackpropLatexPrinter(LatexPrinter):
         finally:
             self._settings["order"] = self._outer_order.pop()
 
+    def _print_fraction(self, expr: sp.Expr, numerator: sp.Expr, denominator: sp.Expr) -> str:
+        """A quotient as textbooks write it: ½ Σ …, 1/m Σ …, and ∂L/∂ŷ or δᵢₚ beside a fraction, not in it."""
+        if expr.could_extract_minus_sign():
+            return "- " + self._print(-expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        if coefficient.is_Rational and coefficient.q > 10 and _decimal_places(coefficient.q) is not None:
+            return f"{self._print(coefficient)} {self.parenthesize(rest, PRECEDENCE['Mul'])}"  # 0.01 x, not x/100
+        if isinstance(numerator, sp.Sum) and (denominator.is_Symbol or denominator.is_Integer):
+            return rf"\frac{{1}}{{{self._print(denominator)}}} {self._print(numerator)}"
+        if denominator == BATCH_SIZE and numerator != 1:
+            return rf"\frac{{1}}{{m}} {self.parenthesize(numerator, PRECEDENCE['Mul'])}"
+        factors = sp.Mul.make_args(numerator)
+        gradients = [f for f in factors if isinstance(f, sp.Indexed) and _kind(f) == "dLda"]
+        kroneckers = [f for f in factors if isinstance(f, sp.KroneckerDelta)]
+        if not gradients and not kroneckers:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*[f for f in factors if f not in gradients and f not in kroneckers]) / denominator
+        return " ".join(self._print(f) for f in [*gradients, rest, *kroneckers])
+
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        """SymPy's order, then the bias last (Σ w x + b) and a positive term first (y − ŷ, not −ŷ + y)."""
+        terms = list(super()._as_ordered_terms(expr, order=order))
+        terms = [t for t in terms if not _is_bias(t)] + [t for t in terms if _is_bias(t)]
+        if terms and terms[0].could_extract_minus_sign():
+            positive = next((t for t in terms if not t.could_extract_minus_sign()), None)
+            if positive is not None:
+                terms.remove(positive)
+                terms.insert(0, positive)
+        return terms
+
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         if not self._outer_order or self._settings["order"] != "none":
             return super()._print_Add(expr, order)
@@ -355,6 +433,14 @@ class BackpropLatexPrinter(LatexPrinter):
             return super()._print_Add(expr, order)
         finally:
             self._settings["order"] = "none"
+
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
+        # A negative formula put in place of a symbol (∂L/∂ŷᵢ → −yᵢ/ŷᵢ) keeps its brackets (a sum gets
+        # them from the product it stands in).
+        inner = expr.args[0]
+        if not inner.is_Add and inner.could_extract_minus_sign():
+            return rf"\left({self._print(inner)}\right)"
+        return self._print(inner)
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         variables = expr.variables
@@ -368,10 +454,7 @@ class BackpropLatexPrinter(LatexPrinter):
         if match is None:
             return super()._print_Function(expr, exp)
         kind, k = match.group(1), match.group(2)
-        name = self.notation.activation_name(k, derivative=kind == "fprime")
-        arguments = ", ".join(self._print(argument) for argument in expr.args)
-        tex = rf"{name}\left({arguments}\right)"
-        return f"{tex}^{{{exp}}}" if exp else tex
+        return _applied(self.notation.activation_name(k, derivative=kind == "fprime"), expr.args, self, exp)
 
     # Vectors and matrices --------------------------------------------------------------------
 
@@ -390,7 +473,7 @@ class BackpropLatexPrinter(LatexPrinter):
         if name.startswith("fprime"):
             k = int(name.removeprefix("fprime"))
             z = self.notation.vector("z", k, self.depth)
-            body = rf"{self.notation.activation_name(k, derivative=True)}\left({z}\right)"
+            body = f"{self.notation.activation_name(k, derivative=True)}({z})"
             return rf"\left({body}\right)^{{\top}}" if transpose else body
         parsed = parse_name(name)
         if parsed is None:

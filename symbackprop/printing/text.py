@@ -1,8 +1,11 @@
-"""Unicode text of a derivation, for a terminal: ``symbackprop derive`` prints this.
+"""Plain and unicode text of expressions and derivations.
 
 Contract: :func:`pretty_derivation` lists, for each layer from the input up, the index-form
 forward equations, then ∂L/∂a⁽ᵏ⁾ₚ, δ⁽ᵏ⁾ₚ (in the output form code generation uses),
-∂L/∂w⁽ᵏ⁾ₚq and ∂L/∂b⁽ᵏ⁾ₚ. Indexed symbols are shown with layer superscripts (w⁽²⁾[p, q]).
+∂L/∂w⁽ᵏ⁾ₚq and ∂L/∂b⁽ᵏ⁾ₚ; ``symbackprop derive`` prints it. Indexed symbols are shown with layer
+superscripts (w⁽²⁾[p, q]), in :func:`pretty` and in the one-line :func:`plain` of reports.
+:func:`source_text` writes an expression in x in the grammar of :mod:`symbackprop.exprparse`,
+so that parsing the text gives the expression back.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from .. import equations as eq
 
@@ -18,6 +22,11 @@ if TYPE_CHECKING:
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LETTERS = {"w": "w", "b": "b", "z": "z", "a": "a", "delta": "δ", "dLda": "∂L/∂a"}
+
+
+def layer_superscript(k: int) -> str:
+    """The layer mark of the notation, ``⁽³⁾`` for layer 3."""
+    return f"⁽{str(k).translate(_SUPERSCRIPT)}⁾"
 
 
 def _display_base(name: str) -> str:
@@ -29,7 +38,7 @@ def _display_base(name: str) -> str:
     letter, k = parsed
     if letter == "a" and k == 0:
         return "x"
-    return f"{_LETTERS[letter]}⁽{str(k).translate(_SUPERSCRIPT)}⁾"
+    return f"{_LETTERS[letter]}{layer_superscript(k)}"
 
 
 def _for_display(expr: sp.Basic) -> sp.Basic:
@@ -40,6 +49,43 @@ def _for_display(expr: sp.Basic) -> sp.Basic:
 def pretty(expr: sp.Basic) -> str:
     """One expression or equation in unicode, with layer superscripts."""
     return sp.pretty(_for_display(expr), use_unicode=True, wrap_line=False)
+
+
+def plain(expr: sp.Basic) -> str:
+    """One expression on one line, with layer superscripts, for messages and reports."""
+    return sp.sstr(_for_display(expr))
+
+
+class _SourcePrinter(StrPrinter):
+    """The names of :mod:`symbackprop.exprparse` where SymPy's own differ (abs, e, max, min)."""
+
+    def _print_Abs(self, expr: sp.Abs) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "e"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        # The parser's max(a, b) is Piecewise((a, b <= a), (b, True)), min(a, b) the same with a <= b.
+        if len(expr.args) == 2 and expr.args[1].cond == sp.true:
+            (first, condition), (second, _) = expr.args
+            for name, wanted in (("max", sp.Le(second, first)), ("min", sp.Le(first, second))):
+                if condition == wanted:
+                    return f"{name}({self._print(first)}, {self._print(second)})"
+        raise ValueError(f"no max/min form for {sp.sstr(expr)}")
+
+
+def source_text(expr: sp.Expr) -> str | None:
+    """``expr`` as text that :func:`symbackprop.exprparse.parse_expression` turns back into it,
+    or ``None`` when the grammar cannot write it (a function outside its whitelist)."""
+    from ..errors import ExpressionError
+    from ..exprparse import parse_expression
+
+    try:
+        text = _SourcePrinter().doprint(expr)
+        return text if parse_expression(text) == expr else None
+    except (ValueError, ExpressionError):
+        return None
 
 
 def _labelled(label: str, expr: sp.Expr) -> str:
@@ -53,7 +99,7 @@ def pretty_derivation(derivation: Derivation) -> str:
     """The whole derivation as text, layer by layer."""
     network = derivation.network
     lines = [f"Network {network.compact}", "", _labelled("L", derivation.equations.loss.rhs), ""]
-    for layer_equations, layer in zip(derivation.equations.layers, derivation.layers):
+    for layer_equations, layer in zip(derivation.equations.layers, derivation.layers, strict=True):
         k = layer.k
         role = "output layer" if layer.is_output else "hidden layer"
         sup = str(k).translate(_SUPERSCRIPT)

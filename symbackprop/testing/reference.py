@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy
 
-from ..codegen import generate_module, load_module, module_context
+from ..codegen import load_module, module_context, render_module
 from ..derive import Derivation
 from ..printing.numpy import numpy_code
 from ..spec import Network
@@ -178,8 +178,9 @@ class Reference:
 def reference_for(network: Network) -> Reference:
     """The reference of a network (derived, generated and loaded once per network)."""
     derivation = network.derive()
-    module = load_module(generate_module(derivation), name="symbackprop_reference")
-    layers = module_context(derivation, command="")["layers"]
+    context = module_context(derivation, command="")
+    module = load_module(render_module(context), name="symbackprop_reference")
+    layers = context["layers"]
     delta_code = tuple(compile(layer.delta, f"<delta {layer.k}>", "eval") for layer in layers)  # type: ignore[attr-defined]
     derivative_code = tuple(
         None if layer.derivative is None else compile(numpy_code(layer.derivative), f"<f' {layer.k}>", "eval")

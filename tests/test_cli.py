@@ -1,0 +1,134 @@
+"""The derive and verify commands: what they print, their exit status, and bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symbackprop.cli import main
+
+CLASSIFIER = ["2-4-3-1", "--activations", "relu,relu,sigmoid", "--loss", "bce"]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    status = main(list(arguments))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_derive_prints_every_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = _run(capsys, "derive", *CLASSIFIER)
+    assert status == 0 and err == ""
+    assert out.startswith("Network 2 -> 4 relu -> 3 relu -> 1 sigmoid : bce\n")
+    for heading in ("Layer 1: relu, hidden layer, 4 units", "Layer 2: relu, hidden layer, 3 units",
+                    "Layer 3: sigmoid, output layer, 1 unit"):
+        assert heading in out
+    for k in "¹²³":
+        for quantity in (f"z⁽{k}⁾[i] =", f"a⁽{k}⁾[i] =", f"∂L/∂w⁽{k}⁾[p, q] =", f"∂L/∂b⁽{k}⁾[p] ="):
+            assert quantity in out
+    assert "δ⁽³⁾[p] = a⁽³⁾[p] - y[p]" in out
+    assert "∂L/∂w⁽¹⁾[p, q] = x[q]⋅δ⁽¹⁾[p]" in out
+
+
+def test_verify_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _run(capsys, "verify", *CLASSIFIER)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["layer", "quantity", "rule", "formula", "symbolic", "composed"]
+    rows = lines[2 : lines.index("")]
+    assert len(rows) == 10 and all(row.split()[-2:] == ["ok", "ok"] for row in rows)
+    assert lines[-1] == "all rules verified"
+
+
+def test_verify_exits_one_on_the_tutorial_mistakes(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = _run(capsys, "verify", "2-3-1", "--activations", "tanh,identity", "--loss", "sse",
+                            "--rules", "tutorial-mistakes")
+    assert status == 1 and err == ""
+    assert "FAIL layer 2 ∂L/∂ŷ by ∇ₐL (sign slip) (composed)" in out
+    assert "FAIL layer 1 ∂L/∂W⁽¹⁾ by BP4 (a_k for a_k-1) (symbolic)" in out
+    assert out.rstrip().endswith("3 rule check(s) failed")
+
+
+def test_derive_and_verify_read_a_toml_file_and_the_compact_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "net.toml"
+    path.write_text('sizes = [2, 4, 3, 1]\nactivations = ["relu", "relu", "sigmoid"]\nloss = "bce"\n')
+    expected = _run(capsys, "derive", *CLASSIFIER)
+    assert _run(capsys, "derive", str(path)) == expected
+    assert _run(capsys, "derive", "2 -> 4 relu -> 3 relu -> 1 sigmoid : bce") == expected
+    status, out, _ = _run(capsys, "verify", str(path), "--seed", "3")
+    assert status == 0 and "seed 3" in out
+
+
+def test_custom_activation_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _run(capsys, "verify", "2-3-1", "--activations", "softsign,identity", "--loss", "mse",
+                          "--activation-def", "softsign=x/(1+abs(x))")
+    assert status == 0 and out.endswith("all rules verified\n")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["derive", "2-0-1", "--activations", "relu,sigmoid", "--loss", "bce"], "sizes[1] (layer 1): width must be"),
+        (["verify", "2-3-1", "--activations", "relu,sigmoyd", "--loss", "bce"], "did you mean 'sigmoid'?"),
+        (["verify", "2-3-1", "--activations", "relu", "--loss", "bce"], "'bce' needs predictions in (0, 1)"),
+        (["derive", "2-3-1", "--activations", "relu,relu,relu", "--loss", "mse"], "3 given for 2 layer(s)"),
+        (["derive", "2-3-3", "--activations", "softmax,softmax", "--loss", "cce"], "only allowed on the output"),
+        (["derive", "2-3-1", "--activations", "relu,sigmoid"], "--loss: missing"),
+        (["derive", "missing.toml"], "missing.toml: no such file"),
+        (["derive", "2-3-1", "--activations", "c,identity", "--loss", "mse", "--activation-def",
+          "c=__import__('os')"], "unknown name '__import__'"),
+        (["derive", "2-3-1", "--activations", "c,identity", "--loss", "mse", "--activation-def", "c=x.real"],
+         "attribute access is not allowed"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_status_two(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = _run(capsys, *arguments)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("symbackprop: error: ")
+    assert message in err and "Traceback" not in err
+
+
+class _GoneReader:
+    """Standard output whose reader has gone away, as with `symbackprop derive ... | head -1`."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self.descriptor
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    descriptor = os.open(tmp_path / "stdout", os.O_WRONLY | os.O_CREAT)
+    try:
+        monkeypatch.setattr(sys, "stdout", _GoneReader(descriptor))
+        assert main(["derive", *CLASSIFIER]) == 141
+    finally:
+        os.close(descriptor)
+    assert capsys.readouterr().err == ""
+
+
+def test_python_dash_m_runs_the_command_line(tmp_path: Path) -> None:
+    derive = subprocess.run([sys.executable, "-m", "symbackprop", "derive", *CLASSIFIER],
+                            capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert derive.returncode == 0 and "Layer 3: sigmoid, output layer, 1 unit" in derive.stdout
+    bad = subprocess.run([sys.executable, "-m", "symbackprop", "verify", "2-3-1", "--activations", "relu",
+                          "--loss", "bce"], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("symbackprop: error: loss: ") and "Traceback" not in bad.stderr
