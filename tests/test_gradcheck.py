@@ -386,7 +386,7 @@ def test_class_index_labels_are_detected_and_their_mistakes_named():
 
 def test_one_hot_code_is_not_given_indices_and_indices_need_a_one_hot_loss():
     assert "class indices" not in check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET)).layout
-    with pytest.raises(CheckError, match="targets='indices' needs one-hot targets"):
+    with pytest.raises(CheckError, match=r"targets='indices' \(--targets indices\) needs one-hot targets; those of bce are binary"):
         check_gradients(BCE_NET, rows_code(BCE_NET), targets="indices")
     with pytest.raises(CheckError, match=r"targets: 'labels' is not one of one-hot, indices"):
         check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET), targets="labels")

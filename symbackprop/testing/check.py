@@ -126,8 +126,8 @@ def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
     choices = _choice(targets, TARGETS, "targets")
     if network.loss.targets != "one-hot":
         if targets == "indices":
-            raise CheckError(f"targets='indices' needs one-hot targets; those of {network.loss.name} are"
-                             f" {network.loss.targets}")
+            raise CheckError(f"targets='indices' (--targets indices) needs one-hot targets; those of"
+                             f" {network.loss.name} are {network.loss.targets}")
         return ("one-hot",)
     return choices
 
