@@ -60,6 +60,8 @@ MISTAKES = [
     (rows_code, BCE_NET, "bias_not_summed", 3),
     (rows_code, BCE_NET, "missing_derivative", 2),
     (rows_code, BCE_NET, "derivative_of_output", 1),
+    (rows_code, BCE_NET, "other_layer_derivative", 1),
+    (rows_code, BCE_NET, "other_layer_derivative", 2),
     (rows_code, SSE_NET, "output_not_through_activation", 3),
     (rows_code, SSE_NET, "half", 3),
     (rows_code, SSE_NET, "derivative_of_output", 3),
@@ -386,7 +388,8 @@ def test_class_index_labels_are_detected_and_their_mistakes_named():
 
 def test_one_hot_code_is_not_given_indices_and_indices_need_a_one_hot_loss():
     assert "class indices" not in check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET)).layout
-    with pytest.raises(CheckError, match=r"targets='indices' \(--targets indices\) needs one-hot targets; those of bce are binary"):
+    refused = r"targets='indices' \(--targets indices\) needs one-hot targets; those of bce are binary"
+    with pytest.raises(CheckError, match=refused):
         check_gradients(BCE_NET, rows_code(BCE_NET), targets="indices")
     with pytest.raises(CheckError, match=r"targets: 'labels' is not one of one-hot, indices"):
         check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET), targets="labels")
@@ -397,14 +400,20 @@ def test_the_hand_written_functions_cover_every_activation():
 
 
 def _invisible_on_the_probe(network, mistake, k):
-    """Whether the hand-written mistake changes nothing on the probe (f′ = 1, or f′(a) = f′(z))."""
+    """Whether the hand-written mistake changes nothing on the probe (f′ = 1, f′(a) = f′(z), or
+    the output layer's f′ is the same function)."""
     reference, probe = reference_for(network), make_probe(network)
     derivative = rows_dict.FUNCTIONS[network.activations[k - 1].name][1]
+    output_derivative = rows_dict.FUNCTIONS[network.activations[-1].name][1]
     for batch in probe.batches:
         cache = reference.forward(probe.params, batch)
         right = derivative(cache.Z[k], None)
-        wrong = 1.0 if mistake in ("missing_derivative", "output_not_through_activation") else derivative(
-            cache.A[k], None)
+        if mistake == "derivative_of_output":
+            wrong = derivative(cache.A[k], None)
+        elif mistake == "other_layer_derivative":
+            wrong = output_derivative(cache.Z[k], None)
+        else:  # f′ left out
+            wrong = np.ones_like(right)
         if not np.allclose(right, wrong, rtol=1e-12, atol=0.0):
             return False
     return True
@@ -413,7 +422,7 @@ def _invisible_on_the_probe(network, mistake, k):
 ELEMENTWISE = [activation.name for activation in sb.ACTIVATIONS.values() if activation.elementwise]
 
 
-@pytest.mark.parametrize("mistake", ["missing_derivative", "derivative_of_output"])
+@pytest.mark.parametrize("mistake", ["missing_derivative", "derivative_of_output", "other_layer_derivative"])
 @pytest.mark.parametrize("activation", ELEMENTWISE)
 def test_a_hidden_derivative_mistake_is_named_for_every_activation(activation, mistake):
     network = sb.Network([3, 5, 4, 2], ["tanh", activation, "sigmoid"], "bce")
@@ -562,3 +571,24 @@ def test_a_factor_that_changes_with_the_batch_points_at_a_fixed_batch_size():
 def test_something_neither_function_nor_object_is_refused():
     with pytest.raises(CheckError, match="^3 is neither a function grads"):
         check_gradients(BCE_NET, 3)
+
+
+def test_a_mistake_plus_noise_names_the_mistake_as_closest_and_a_far_mutant_is_not_named():
+    buggy = rows_code(BCE_NET, "missing_derivative", 2)
+
+    def noisy(params, X, Y):
+        rng = np.random.default_rng(2)
+        grads = buggy(params, X, Y)
+        return {key: value * (1 + 1e-3 * rng.standard_normal(value.shape)) for key, value in grads.items()}
+
+    row = check_gradients(BCE_NET, noisy).row("dW2")
+    assert row.mistake == ""
+    assert row.diagnosis.startswith("no known mistake explains it; the closest is: layer 2 misses f′(z)"), row.diagnosis
+    # Layer 2 (elu) multiplied by gelu′, an activation the network does not have: no mutant is
+    # near, and none is named (the nearest would blame layer 1's f′ for dW1).
+    network = sb.Network([3, 5, 4, 2], ["tanh", "elu", "sigmoid"], "bce")
+    elu_with_gelu_prime = (rows_dict.FUNCTIONS["elu"][0], rows_dict.FUNCTIONS["gelu"][1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(rows_dict.FUNCTIONS, "elu_with_gelu_prime", elu_with_gelu_prime)
+        far = check_gradients(network, rows_dict.make_grads(["tanh", "elu_with_gelu_prime", "sigmoid"], "bce"))
+    assert {row.diagnosis for row in far.rows if not row.ok} == {"no known mistake explains it"}

@@ -570,7 +570,9 @@ def _diagnose(
         return "", (f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
                     " code, rather than read from X?)")
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
-    if closest is None or not distance_to_closest < error:
+    # A mutant is worth naming only when it explains most of the difference (the mistake plus a
+    # little noise); a far one misleads (a mistake of the output layer, for a row of layer 1).
+    if closest is None or not distance_to_closest < error / 10:
         return "", "no known mistake explains it"
     return "", (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
                 f" (off by {distance_to_closest:.1e})")

@@ -118,6 +118,8 @@ def make_grads(activations, loss, mistake=None, layer=None):
                     D = dA
                 if mistake == "derivative_of_output" and k - 1 == layer:
                     D = dA * fprime(k - 1, A[k - 1], None)
+                if mistake == "other_layer_derivative" and k - 1 == layer:  # the output layer's f′, copied
+                    D = dA * fprime(L, Z[k - 1], A[k - 1])
         return g
 
     return grads
