@@ -7,12 +7,16 @@ Contract
 parameters reveal, then trial calls under each remaining layout, keeping the one under which the
 code runs and returns gradients of the parameters' shapes, or raising :class:`CheckError` that
 lists the options when several layouts fit and disagree (one-hot targets are handed over as
-class indices only when the code runs under no layout with one-hot ones); (3) calls the code on both batches,
+class indices only when the code runs under no layout with one-hot ones); a crash under every
+layout is reported with the user's line that raised; (3) calls the code on both batches,
 judging its forward pass and loss first when it provides them (the loss also tells a summed
 gradient from an averaged one, unless ``reduction`` is given); (4) judges every gradient against
 the reference with the dtype's :class:`Tolerance`, and diagnoses each row that does not pass
-by the closest mutant of :mod:`.mutants` that explains it (preferring the mistake that explains
-the most failing rows, then the catalogue's order); (5) reports parameters the code changed.
+by the closest mutant of :mod:`.mutants` that changes that parameter and explains it better than
+the correct gradient does (preferring the mistake that explains the most failing rows, then the
+catalogue's order); a row no mutant explains is described by what it is (close to correct, a
+constant factor, a factor that changes with the batch, a wrong shape); (5) reports the
+parameters the code changed.
 With ``finite_differences`` the reference itself is checked by central differences in float64.
 The tolerances are those of the dtype handed to the code, or of the gradients it returns when
 their precision is lower.
