@@ -592,3 +592,12 @@ def test_a_mistake_plus_noise_names_the_mistake_as_closest_and_a_far_mutant_is_n
         patch.setitem(rows_dict.FUNCTIONS, "elu_with_gelu_prime", elu_with_gelu_prime)
         far = check_gradients(network, rows_dict.make_grads(["tanh", "elu_with_gelu_prime", "sigmoid"], "bce"))
     assert {row.diagnosis for row in far.rows if not row.ok} == {"no known mistake explains it"}
+
+
+def test_code_that_takes_its_parameters_as_a_list_is_told_they_come_as_a_dict():
+    def by_position(params, X, Y):
+        return {"dW1": params[0]}
+
+    told = r"KeyError: 0 .*; the parameters come as a dict keyed W1, b1, W2, b2, not as a list"
+    with pytest.raises(CheckError, match=told):
+        check_gradients(COLUMN_NET, by_position)

@@ -207,6 +207,9 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
     if not isinstance(code, FunctionAdapter) or not isinstance(error, KeyError) or len(error.args) != 1:
         return ""
     key = error.args[0]
+    if isinstance(key, int):
+        return (f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
+                " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)")
     if not isinstance(key, str) or key in parameters:
         return ""
     return (f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
