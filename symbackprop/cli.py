@@ -42,6 +42,11 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
         "network",
         help="layer widths like 2-4-3-1, a TOML file, or the compact form '2 -> 4 relu -> 1 sigmoid : bce'",
     )
+    add_layer_options(parser)
+
+
+def add_layer_options(parser: argparse.ArgumentParser) -> None:
+    """The options that complete a network given by its widths: activations, loss, custom activations."""
     parser.add_argument("--activations", help="one activation per layer (relu,relu,sigmoid) or one for all")
     parser.add_argument("--loss", help="sse, half_sse, mse, bce or cce")
     parser.add_argument(
@@ -234,26 +239,45 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="your code as module:name (a module on the path or a .py file), e.g. mine:grads")
     parser.add_argument("--spec", required=True,
                         help="the network: a TOML file, widths like 2-4-1 (with --activations, --loss) or compact form")
-    parser.add_argument("--activations", help="one activation per layer (relu,relu,sigmoid) or one for all")
-    parser.add_argument("--loss", help="sse, half_sse, mse, bce or cce")
-    parser.add_argument("--activation-def", action="append", default=[], metavar="NAME=EXPR",
-                        help="define a custom activation in x (repeatable)")
+    add_layer_options(parser)
+    parser.add_argument("--names", metavar="W1=KEY,...",
+                        help="your parameters' keys where they are not W1, b1, ... (e.g. W1=w_hidden,b1=b_hidden)")
+    parser.add_argument("--grad-names", metavar="W1=KEY,...",
+                        help="the keys of your gradients, where they are not dW1, db1, ... (e.g. W1=grad_w_hidden)")
     parser.add_argument("--samples", choices=("rows", "columns"), help="samples as rows or columns (default: detect)")
     parser.add_argument("--weight-layout", choices=("out_in", "in_out"), help="W as (out, in) or (in, out)")
     parser.add_argument("--bias-shape", choices=("flat", "column", "row"), help="b as (n,), (n, 1) or (1, n)")
+    parser.add_argument("--targets", choices=("one-hot", "indices"),
+                        help="cce targets one-hot or as class indices (default: detect)")
     parser.add_argument("--reduction", choices=("mean", "sum"), help="gradients averaged (default) or summed")
     parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
 
 
+def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
+    """``"W1=w1,b1=bias1"`` as ``{"W1": "w1", "b1": "bias1"}``."""
+    if text is None:
+        return None
+    pairs = {}
+    for item in text.split(","):
+        name, equals, key = (part.strip() for part in item.partition("="))
+        if not equals or not name or not key:
+            raise SymbackpropError(f"{option}: '{item}' is not NAME=KEY (like W1=w_hidden)")
+        pairs[name] = key
+    return pairs
+
+
 def _check(arguments: argparse.Namespace) -> int:
     from .testing import check_gradients, load_target
 
     network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
+    names = _key_pairs(arguments.names, "--names")
+    grad_names = _key_pairs(arguments.grad_names, "--grad-names")
     report = check_gradients(
-        network, load_target(arguments.target), samples=arguments.samples, weight_layout=arguments.weight_layout,
-        bias_shape=arguments.bias_shape, reduction=arguments.reduction, dtype=arguments.dtype,
+        network, load_target(arguments.target), names=names, grad_names=grad_names,
+        samples=arguments.samples, weight_layout=arguments.weight_layout, bias_shape=arguments.bias_shape,
+        targets=arguments.targets, reduction=arguments.reduction, dtype=arguments.dtype,
         finite_differences=arguments.finite_differences, seed=arguments.seed,
     )
     print(report.table())

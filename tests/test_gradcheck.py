@@ -7,9 +7,11 @@ pass in float64 and float32.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
-from handwritten import class_in_out, column_loop, rows_dict
+from handwritten import class_in_out, class_indices, column_loop, rows_dict
 
 import symbackprop as sb
 from symbackprop.testing import (
@@ -58,6 +60,8 @@ MISTAKES = [
     (rows_code, BCE_NET, "bias_not_summed", 3),
     (rows_code, BCE_NET, "missing_derivative", 2),
     (rows_code, BCE_NET, "derivative_of_output", 1),
+    (rows_code, BCE_NET, "other_layer_derivative", 1),
+    (rows_code, BCE_NET, "other_layer_derivative", 2),
     (rows_code, SSE_NET, "output_not_through_activation", 3),
     (rows_code, SSE_NET, "half", 3),
     (rows_code, SSE_NET, "derivative_of_output", 3),
@@ -138,7 +142,8 @@ def test_a_summed_gradient_passes_when_declared_and_is_named_otherwise():
     assert check_gradients(COLUMN_NET, summed, reduction="sum").verdict == "pass"
     report = check_gradients(COLUMN_NET, summed)
     assert {row.mistake for row in report.rows} == {"missing_mean"}
-    assert "reduction='sum'" in report.table()
+    assert 'pass reduction="sum" (--reduction sum)' in report.table()
+    assert "reduction" not in check_gradients(COLUMN_NET, column_code(COLUMN_NET)).table()
 
 
 def test_square_layers_make_the_weight_layout_ambiguous():
@@ -150,7 +155,7 @@ def test_square_layers_make_the_weight_layout_ambiguous():
         grads = out_in({k: v.T if k.startswith("W") else v for k, v in params.items()}, X, Y)
         return {k: v.T if k.startswith("dW") else v for k, v in grads.items()}
 
-    with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out"'):
+    with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out" [(]--weight-layout out_in[|]in_out[)]$'):
         check_gradients(square, in_out)
     assert check_gradients(square, in_out, weight_layout="in_out").verdict == "pass"
     assert check_gradients(square, out_in, weight_layout="out_in").verdict == "pass"
@@ -309,3 +314,290 @@ def test_float32_gradients_from_float64_inputs_get_float32_tolerances():
 def test_finite_differences_on_a_sample_of_elements():
     report = check_gradients(BCE_NET, rows_code(BCE_NET), finite_differences=True, finite_difference_elements=3)
     assert all(row.finite_difference_error < 1e-6 for row in report.rows)
+
+
+def test_accumulation_is_named_in_every_row_not_inherited_through_delta():
+    report = check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET, "accumulating"))
+    failing = [row for row in report.rows if not row.ok]
+    assert {row.name for row in failing} == {"dW1", "db1", "dW2", "db2"}
+    for row in failing:
+        assert row.mistake == "accumulating"
+        assert "through δ" not in row.diagnosis, row.diagnosis
+
+
+def test_code_that_raises_everywhere_is_one_line_naming_the_error_and_where():
+    def crashes(params, X, Y):
+        return {"dW1": params["weights1"]}
+
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, crashes)
+    line = crashes.__code__.co_firstlineno + 1
+    assert str(caught.value) == (
+        f"crashes raised KeyError: 'weights1' (at test_gradcheck.py:{line}, in crashes) under every layout tried;"
+        " if 'weights1' is one of your parameters, say which of W1, b1, W2, b2, W3, b3 it is:"
+        " names={'W1': 'weights1'} (--names W1=weights1)"
+    )
+
+
+def test_code_that_raises_differently_by_layout_lists_each_with_where():
+    def crashes_on_columns(params, X, Y):
+        if X.shape[0] == BCE_NET.sizes[0]:
+            raise ValueError("columns")
+        raise TypeError("rows")
+
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, crashes_on_columns)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "crashes_on_columns raised under every layout tried:", lines
+    assert all("test_gradcheck.py:" in line for line in lines[1:])
+    assert any("samples as rows" in line and "TypeError: rows" in line for line in lines)
+    assert any("samples as columns" in line and "ValueError: columns" in line for line in lines)
+
+
+class LayersModel(ListsModel):
+    """Parameters where PyTorch keeps them: layers[i].weight (out, in) and layers[i].bias."""
+
+    def __init__(self, network, depth=None):
+        super().__init__(network)
+        self.layers = [types.SimpleNamespace(weight=W, bias=b) for W, b in zip(self.weights, self.biases, strict=True)]
+        self.layers = self.layers[:depth]
+
+
+def test_parameters_not_where_the_adapter_looks_name_the_option_to_give():
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, LayersModel(BCE_NET))
+    message = str(caught.value)
+    assert message.startswith("LayersModel has no 'W1' (failed at 'W1'): weights='W{k}' does not lead to")
+    assert "ObjectAdapter(model, weights=...)" in message and "'layers[{i}].weight'" in message
+
+
+def test_a_parameter_missing_beyond_the_first_layer_is_an_error_not_a_new_attribute():
+    model = LayersModel(BCE_NET, depth=2)
+    adapter = ObjectAdapter(model, weights="layers[{i}].weight", biases="layers[{i}].bias")
+    with pytest.raises(CheckError, match=r"has no 'layers\[2\].weight' \(failed at 2\): weights="):
+        check_gradients(BCE_NET, adapter)
+
+
+def test_class_index_labels_are_detected_and_their_mistakes_named():
+    report = assert_gradients(SOFTMAX_NET, class_indices.make_grads())
+    assert report.layout.startswith("samples as rows, W (in, out), b (n,), y as class indices (m,)")
+    buggy = check_gradients(SOFTMAX_NET, class_indices.make_grads("output_without_target"))
+    assert (buggy.first_failure.mistake, buggy.first_failure.layer) == ("output_without_target", 2)
+    assert assert_gradients(SOFTMAX_NET, class_indices.make_grads(), targets="indices").ok
+
+
+def test_one_hot_code_is_not_given_indices_and_indices_need_a_one_hot_loss():
+    assert "class indices" not in check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET)).layout
+    refused = r"targets='indices' \(--targets indices\) needs one-hot targets; those of bce are binary"
+    with pytest.raises(CheckError, match=refused):
+        check_gradients(BCE_NET, rows_code(BCE_NET), targets="indices")
+    with pytest.raises(CheckError, match=r"targets: 'labels' is not one of one-hot, indices"):
+        check_gradients(SOFTMAX_NET, rows_code(SOFTMAX_NET), targets="labels")
+
+
+def test_the_hand_written_functions_cover_every_activation():
+    assert set(rows_dict.FUNCTIONS) == set(sb.ACTIVATIONS)
+
+
+def _invisible_on_the_probe(network, mistake, k):
+    """Whether the hand-written mistake changes nothing on the probe (f′ = 1, f′(a) = f′(z), or
+    the output layer's f′ is the same function)."""
+    reference, probe = reference_for(network), make_probe(network)
+    derivative = rows_dict.FUNCTIONS[network.activations[k - 1].name][1]
+    output_derivative = rows_dict.FUNCTIONS[network.activations[-1].name][1]
+    for batch in probe.batches:
+        cache = reference.forward(probe.params, batch)
+        right = derivative(cache.Z[k], None)
+        if mistake == "derivative_of_output":
+            wrong = derivative(cache.A[k], None)
+        elif mistake == "other_layer_derivative":
+            wrong = output_derivative(cache.Z[k], None)
+        else:  # f′ left out
+            wrong = np.ones_like(right)
+        if not np.allclose(right, wrong, rtol=1e-12, atol=0.0):
+            return False
+    return True
+
+
+ELEMENTWISE = [activation.name for activation in sb.ACTIVATIONS.values() if activation.elementwise]
+
+
+@pytest.mark.parametrize("mistake", ["missing_derivative", "derivative_of_output", "other_layer_derivative"])
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_a_hidden_derivative_mistake_is_named_for_every_activation(activation, mistake):
+    network = sb.Network([3, 5, 4, 2], ["tanh", activation, "sigmoid"], "bce")
+    report = check_gradients(network, rows_code(network, mistake, 2))
+    if _invisible_on_the_probe(network, mistake, 2):
+        assert report.verdict == "pass", report.table()
+    else:
+        assert (report.first_failure.mistake, report.first_failure.layer) == (mistake, 2), report.table()
+
+
+@pytest.mark.parametrize("mistake", ["output_not_through_activation", "derivative_of_output"])
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_an_output_derivative_mistake_is_named_for_every_activation(activation, mistake):
+    network = sb.Network([3, 5, 2], ["tanh", activation], "sse")
+    report = check_gradients(network, rows_code(network, mistake, 2))
+    if _invisible_on_the_probe(network, mistake, 2):
+        assert report.verdict == "pass", report.table()
+    else:
+        assert (report.first_failure.mistake, report.first_failure.layer) == (mistake, 2), report.table()
+
+
+def test_code_that_updates_every_parameter_is_one_finding_naming_them_all():
+    correct = rows_code(BCE_NET)
+
+    def with_update_step(params, X, Y):
+        grads = correct(params, X, Y)
+        for name in params:
+            params[name] -= 0.1 * grads[f"d{name}"]
+        return grads
+
+    report = check_gradients(BCE_NET, with_update_step)
+    assert [finding.split(" (")[0] for finding in report.findings] == ["your code changed W1, b1, W2, b2, W3, b3"]
+
+
+def _with_db1(value):
+    correct = rows_code(BCE_NET)
+
+    def grads(params, X, Y):
+        return {**correct(params, X, Y), "db1": value}
+
+    return grads
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "the gradient 'db1' from grads is not an array of numbers: str 'abc'"),
+        ([[1.0], [1.0, 2.0]], "the gradient 'db1' from grads is not an array of numbers"),
+        (None, "the gradient 'db1' from grads is not an array of numbers: NoneType None"),
+    ],
+)
+def test_a_gradient_that_is_no_array_of_numbers_is_a_clear_error(value, message):
+    with pytest.raises(CheckError) as caught:
+        check_gradients(BCE_NET, _with_db1(value))
+    assert str(caught.value).startswith(message), caught.value
+
+
+def test_a_loss_that_is_not_one_number_is_a_clear_error():
+    with pytest.raises(CheckError, match=r"the loss function's result has shape \(2,\); expected one number"):
+        check_gradients(BCE_NET, rows_code(BCE_NET), loss=lambda params, X, Y: np.ones(2))
+
+
+class LossAndGradients(class_in_out.TwoLayerNet):
+    """backward returns (loss, grads), as a FunctionAdapter's grads may."""
+
+    def backward(self, Y):
+        return self.loss(self.probs, Y), super().backward(Y)
+
+
+def test_an_object_whose_backward_returns_loss_and_gradients():
+    report = assert_gradients(SOFTMAX_NET, LossAndGradients(*SOFTMAX_NET.sizes))
+    assert report.row("loss").ok
+
+
+def test_an_object_that_keeps_its_gradients_is_told_how_to_say_where():
+    class KeepsThem(class_in_out.TwoLayerNet):
+        def backward(self, Y):
+            self.kept = super().backward(Y)
+
+    with pytest.raises(CheckError, match=r"returned NoneType; .* tell ObjectAdapter\(model, weight_grads="):
+        check_gradients(SOFTMAX_NET, KeepsThem(*SOFTMAX_NET.sizes))
+    kept = ObjectAdapter(KeepsThem(*SOFTMAX_NET.sizes), weight_grads="kept['W{k}']", bias_grads="kept['b{k}']")
+    assert check_gradients(SOFTMAX_NET, kept).ok
+
+
+@pytest.mark.parametrize("dtype", ["float16", "foo", int])
+def test_a_dtype_other_than_float32_or_float64_is_refused(dtype):
+    with pytest.raises(CheckError, match="is not float32 or float64"):
+        check_gradients(BCE_NET, rows_code(BCE_NET), dtype=dtype)
+
+
+@pytest.mark.parametrize("weights", ["weights[{j}]", "W{k.real}", "W{0}", "{k}"])
+def test_a_path_template_with_another_field_is_refused(weights):
+    adapter = ObjectAdapter(ListsModel(BCE_NET), weights=weights, biases="biases[{i}]")
+    with pytest.raises(CheckError, match="is not an attribute path"):
+        check_gradients(BCE_NET, adapter)
+
+
+def _perturbed(relative, names=None):
+    """The correct gradients with a relative noise of ``relative`` in ``names`` (all by default)."""
+    correct = rows_code(BCE_NET)
+
+    def grads(params, X, Y):
+        rng = np.random.default_rng(1)
+        return {key: value * (1 + relative * rng.standard_normal(value.shape)) if names is None or key in names
+                else value for key, value in correct(params, X, Y).items()}
+
+    return grads
+
+
+def test_a_gradient_slightly_off_is_inconclusive_and_not_blamed_on_another_parameter_s_mistake():
+    report = check_gradients(BCE_NET, _perturbed(1e-6))
+    assert report.verdict == "inconclusive"
+    for row in report.rows:
+        assert (row.verdict, row.mistake) == ("inconclusive", ""), report.table()
+        assert row.diagnosis.startswith(f"{row.name} is close to the correct gradient but off by"), row.diagnosis
+
+
+def test_an_unexplained_gradient_names_no_mistake_of_another_parameter():
+    report = check_gradients(BCE_NET, _perturbed(1e-2, names={"dW2"}))
+    row = report.row("dW2")
+    assert (row.verdict, row.mistake) == ("fail", ""), report.table()
+    assert row.diagnosis == "no known mistake explains it"
+    assert all(other.ok for other in report.rows if other.name != "dW2")
+
+
+def test_function_options_given_for_an_object_point_to_the_adapter_options():
+    with pytest.raises(CheckError, match=r"^names: these are for a function .* ObjectAdapter\(model, forward='method'"):
+        check_gradients(SOFTMAX_NET, class_code(SOFTMAX_NET), names={"W1": "weights"})
+
+
+def test_a_factor_that_changes_with_the_batch_points_at_a_fixed_batch_size():
+    correct = rows_code(BCE_NET)
+    m = make_probe(BCE_NET).batches[0].size
+
+    def fixed_batch_size(params, X, Y):
+        return {key: value * X.shape[0] / m for key, value in correct(params, X, Y).items()}
+
+    report = check_gradients(BCE_NET, fixed_batch_size)
+    assert report.row("dW3").diagnosis == (
+        f"dW3 is 1 times on the batch of {m} and 2 times on the batch of {2 * m}: a factor that depends on the batch"
+        " (is the batch size fixed in the code, rather than read from X?)"
+    )
+
+
+def test_something_neither_function_nor_object_is_refused():
+    with pytest.raises(CheckError, match="^3 is neither a function grads"):
+        check_gradients(BCE_NET, 3)
+
+
+def test_a_mistake_plus_noise_names_the_mistake_as_closest_and_a_far_mutant_is_not_named():
+    buggy = rows_code(BCE_NET, "missing_derivative", 2)
+
+    def noisy(params, X, Y):
+        rng = np.random.default_rng(2)
+        grads = buggy(params, X, Y)
+        return {key: value * (1 + 1e-3 * rng.standard_normal(value.shape)) for key, value in grads.items()}
+
+    row = check_gradients(BCE_NET, noisy).row("dW2")
+    assert row.mistake == ""
+    assert row.diagnosis.startswith("no known mistake explains it; the closest is: layer 2 misses f′(z)"), row.diagnosis
+    # Layer 2 (elu) multiplied by gelu′, an activation the network does not have: no mutant is
+    # near, and none is named (the nearest would blame layer 1's f′ for dW1).
+    network = sb.Network([3, 5, 4, 2], ["tanh", "elu", "sigmoid"], "bce")
+    elu_with_gelu_prime = (rows_dict.FUNCTIONS["elu"][0], rows_dict.FUNCTIONS["gelu"][1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(rows_dict.FUNCTIONS, "elu_with_gelu_prime", elu_with_gelu_prime)
+        far = check_gradients(network, rows_dict.make_grads(["tanh", "elu_with_gelu_prime", "sigmoid"], "bce"))
+    assert {row.diagnosis for row in far.rows if not row.ok} == {"no known mistake explains it"}
+
+
+def test_code_that_takes_its_parameters_as_a_list_is_told_they_come_as_a_dict():
+    def by_position(params, X, Y):
+        return {"dW1": params[0]}
+
+    told = r"KeyError: 0 .*; the parameters come as a dict keyed W1, b1, W2, b2, not as a list"
+    with pytest.raises(CheckError, match=told):
+        check_gradients(COLUMN_NET, by_position)

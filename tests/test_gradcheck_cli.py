@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -23,6 +24,28 @@ def grads(params, X, Y, scale=1.0):
 
 def doubled(params, X, Y):
     return grads(params, X, Y, scale=2.0)
+
+
+def renamed(params, X, Y):
+    ours = {"W1": params["w_hidden"], "b1": params["b1"], "W2": params["W2"], "b2": params["b2"]}
+    gradients = grads(ours, X, Y)
+    gradients["grad_hidden"] = gradients.pop("dW1")
+    return gradients
+'''
+
+LABELS_MODULE = '''
+import numpy as np
+
+
+def grads(params, X, y):
+    m = X.shape[0]
+    A1 = np.tanh(X @ params["W1"].T + params["b1"])
+    scores = A1 @ params["W2"].T + params["b2"]
+    D2 = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    D2[np.arange(m), y] -= 1
+    D2 /= m
+    D1 = (D2 @ params["W2"]) * (1 - A1**2)
+    return {"dW1": D1.T @ X, "db1": D1.sum(0), "dW2": D2.T @ A1, "db2": D2.sum(0)}
 '''
 
 SPEC = 'sizes = [3, 5, 2]\nactivations = ["tanh", "sigmoid"]\nloss = "bce"\n'
@@ -58,12 +81,15 @@ def test_the_compact_form_is_accepted(workdir):
     ("target", "message"),
     [
         ("no_such_module:grads", "cannot import 'no_such_module'"),
-        ("my_backprop:missing", "my_backprop has no 'missing'"),
+        ("my_backprop:missing", "my_backprop has no 'missing'; it has doubled, grads, renamed"),
+        ("broken.py:grads", "importing broken.py raised NameError: name 'undefined' is not defined (at broken.py:3,"),
         ("missing.py:grads", "missing.py: no such file"),
         ("my_backprop", "is not module:attribute"),
+        ("my_backprop:SPEC_NOT_THERE", "my_backprop has no 'SPEC_NOT_THERE'"),
     ],
 )
 def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
+    (workdir / "broken.py").write_text("import numpy\n\nundefined + 1\n", encoding="utf-8")
     assert main(["check", target, "--spec", "net.toml"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbackprop: error: ") and message in err and "Traceback" not in err
@@ -72,3 +98,43 @@ def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
 def test_a_bad_spec_exits_2(workdir, capsys):
     assert main(["check", "my_backprop:grads", "--spec", "3-5-2"]) == 2
     assert "--activations: missing" in capsys.readouterr().err
+
+
+def test_parameter_and_gradient_keys_are_given_by_name(workdir, capsys):
+    keys = ["--names", "W1=w_hidden", "--grad-names", "W1=grad_hidden"]
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", *keys]) == 0
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml"]) == 2
+    assert "KeyError: 'w_hidden'" in capsys.readouterr().err
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", "--names", "W1=w_hidden"]) == 2
+    assert "--grad-names W1=your_key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (["--names", "W1"], "--names: 'W1' is not NAME=KEY"),
+        (["--grad-names", "W1=g,=b"], "--grad-names: '=b' is not NAME=KEY"),
+        (["--names", "W3=w"], "names: 'W3' is no parameter of the network; its parameters are W1, b1, W2, b2"),
+    ],
+)
+def test_bad_key_names_exit_2_with_one_line(workdir, capsys, keys, message):
+    assert main(["check", "my_backprop:renamed", "--spec", "net.toml", *keys]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symbackprop: error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_class_index_targets_on_the_command_line(workdir, capsys):
+    (workdir / "labels.py").write_text(textwrap.dedent(LABELS_MODULE), encoding="utf-8")
+    spec = ["--spec", "3 -> 5 tanh -> 2 softmax : cce"]
+    assert main(["check", "labels:grads", *spec, "--targets", "indices"]) == 0
+    assert "y as class indices (m,)" in capsys.readouterr().out
+    assert main(["check", "labels:grads", *spec, "--targets", "one-hot"]) == 2
+    assert "IndexError" in capsys.readouterr().err
+
+
+def test_a_file_named_like_a_loaded_module_does_not_replace_it(workdir):
+    import json
+
+    (workdir / "json.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
+    assert main(["check", "json.py:grads", "--spec", "net.toml"]) == 0
+    assert sys.modules["json"] is json

@@ -28,6 +28,12 @@ def test_correct(gradcheck):
 
 def test_buggy(gradcheck):
     gradcheck(NET, lambda p, X, Y: grads(p, X, Y, forget_mean=True))
+
+
+def test_buggy_asserted(gradcheck):
+    from symbackprop.testing import assert_gradients
+
+    assert_gradients(NET, lambda p, X, Y: grads(p, X, Y, forget_mean=True))
 '''
 
 
@@ -39,8 +45,11 @@ def test_the_plugin_is_registered_by_its_entry_point():
 def test_the_fixture_passes_correct_code_and_fails_with_the_table(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-q")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["*GradientMismatch*", "*dW2*m times too large: the batch mean (1/m) is missing*"])
+    # The failure points at the user's test line, not into the checker.
+    result.stdout.no_fnmatch_line("*symbackprop/testing/*")
+    result.stdout.fnmatch_lines(["test_user.py:*: GradientMismatch"])
 
 
 def test_the_report_option_prints_every_check(pytester):

@@ -3,8 +3,9 @@
 Contract
 --------
 * A :class:`Layout` says how the user's arrays are laid out (samples as rows or columns, W as
-  (out, in) or (in, out), b as (n,), (n, 1) or (1, n)) and converts between it and the canonical
-  layout of the generated modules (rows, (out, in), (n,)).
+  (out, in) or (in, out), b as (n,), (n, 1) or (1, n), one-hot targets or class indices (m,))
+  and converts between it and the canonical layout of the generated modules (rows, (out, in),
+  (n,), one-hot).
 * :class:`FunctionAdapter` wraps ``grads(params, X, Y)``, which returns a dict of gradients (or a
   ``(loss, grads)`` pair), with an optional ``forward(params, X)`` and ``loss(params, X, Y)``.
 * :class:`ObjectAdapter` wraps an object with forward/backward methods, given the names of its
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +40,38 @@ from .reference import Array, Params
 SAMPLES = ("rows", "columns")
 WEIGHT_LAYOUTS = ("out_in", "in_out")
 BIAS_SHAPES = ("flat", "column", "row")
+#: One-hot targets as they are, or as each sample's class index (m,) for code that takes labels.
+TARGETS = ("one-hot", "indices")
 _BIAS_TEXT = {"flat": "(n,)", "column": "(n, 1)", "row": "(1, n)"}
 
 
 class CheckError(SymbackpropError):
     """The checker cannot call the user's code: a missing name, an ambiguous layout, a crash."""
+
+
+def option_hint(option: str, values: Sequence[str]) -> str:
+    """How to give an option, as a keyword and as a command-line flag:
+    ``reduction="mean"|"sum" (--reduction mean|sum)``."""
+    keyword = "|".join(f'"{value}"' for value in values)
+    return f"{option}={keyword} (--{option.replace('_', '-')} {'|'.join(values)})"
+
+
+#: Frames in these folders are not the user's: the line to show is the last one outside them.
+_NOT_USER_CODE = tuple(
+    f"{Path(str(module.__file__)).resolve().parent}{os.sep}" for module in (numpy, sys.modules[__package__])
+)
+
+
+def describe_raised(error: BaseException) -> str:
+    """``KeyError: 'W1' (at mine.py:12, in grads)``: the exception and the user's line that raised it."""
+    text = f"{type(error).__name__}: {error}"
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_NOT_USER_CODE)
+    ]
+    if not frames:
+        return text
+    return f"{text} (at {Path(frames[-1].filename).name}:{frames[-1].lineno}, in {frames[-1].name})"
 
 
 @dataclass(frozen=True)
@@ -51,14 +81,22 @@ class Layout:
     samples: str = "rows"
     weights: str = "out_in"
     biases: str = "flat"
+    targets: str = "one-hot"
 
     def describe(self) -> str:
         weights = "W (out, in)" if self.weights == "out_in" else "W (in, out)"
-        return f"samples as {self.samples}, {weights}, b {_BIAS_TEXT[self.biases]}"
+        labels = ", y as class indices (m,)" if self.targets == "indices" else ""
+        return f"samples as {self.samples}, {weights}, b {_BIAS_TEXT[self.biases]}{labels}"
 
     def data(self, array: Array, dtype: numpy.dtype) -> Array:
         array = array if self.samples == "rows" else array.T
         return numpy.array(array, dtype=dtype, order="C")
+
+    def target_data(self, Y: Array, dtype: numpy.dtype) -> Array:
+        """The targets of a batch (canonical, samples as rows) as the user's code takes them."""
+        if self.targets == "indices":
+            return numpy.argmax(Y, axis=1)
+        return self.data(Y, dtype)
 
     def to_user(self, name: str, array: Array, dtype: numpy.dtype | None = None) -> Array:
         """A canonical parameter (or gradient) in this layout."""
@@ -107,12 +145,39 @@ def _gradient_keys(name: str, user_name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((user_name, f"d{user_name}", f"grad_{user_name}", f"d{name}", name)))
 
 
+def _numbers(value: Any, what: str) -> Array:
+    """A copy of ``value`` as an array in its own precision, or an error if it holds no numbers
+    (a copy: code that accumulates in place would otherwise change what an earlier call returned)."""
+    try:
+        array = numpy.array(value)
+    except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot read
+        raise CheckError(f"{what} is not an array of numbers ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise CheckError(f"{what} is not an array of numbers: {type(value).__name__} {value!r:.60}")
+    return array
+
+
+def _loss_number(value: Any, what: str) -> float:
+    array = _numbers(value, what)
+    if array.size != 1:
+        raise CheckError(f"{what} has shape {array.shape}; expected one number, the batch loss")
+    return float(array.reshape(-1)[0])
+
+
+def _split_loss(returned: Any, where: str) -> tuple[float | None, Any]:
+    """``(loss, grads)`` as the loss and the gradients; anything else as gradients without a loss."""
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        return _loss_number(returned[0], f"the loss from {where}"), returned[1]
+    return None, returned
+
+
 def _pick_gradients(
-    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str
+    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str,
+    elsewhere: str = "",
 ) -> Params:
     if not isinstance(returned, Mapping):
         raise CheckError(f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
-                         f"{{'dW1': ..., 'db1': ...}}")
+                         f"{{'dW1': ..., 'db1': ...}}{elsewhere}")
     grads = {}
     for name in names:
         keys = (grad_names[name],) if name in grad_names else _gradient_keys(name, user_names.get(name, name))
@@ -120,10 +185,10 @@ def _pick_gradients(
         if found is None:
             raise CheckError(
                 f"{where}: no gradient of {user_names.get(name, name)} among the keys {sorted(map(str, returned))};"
-                f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}})"
+                f" expected one of {', '.join(keys)} (or pass grad_names={{'{name}': 'your key'}},"
+                f" --grad-names {name}=your_key)"
             )
-        # A copy: code that accumulates in place would otherwise change what an earlier call returned.
-        grads[name] = numpy.array(returned[found])
+        grads[name] = _numbers(returned[found], f"the gradient '{found}' from {where}")
     return grads
 
 
@@ -159,14 +224,16 @@ class FunctionAdapter:
         params: Mapping[str, Array] | None = None,
     ) -> None:
         if not callable(grads):
-            raise CheckError(f"the gradient function is not callable: {grads!r}")
+            raise CheckError(f"{grads!r:.60} is neither a function grads(params, X, Y) nor an object with forward"
+                             " and backward methods")
         self.grads_function = grads
         self.forward_function = forward
         self.loss_function = loss
         self.names = dict(names or {})
         self.grad_names = dict(grad_names or {})
         self.example = dict(params or {})
-        self.label = getattr(grads, "__qualname__", repr(grads))
+        # "grads", not "make.<locals>.grads": the name the user gave the function.
+        self.label = getattr(grads, "__qualname__", repr(grads)).rpartition("<locals>.")[2]
 
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
         if not self.example:
@@ -177,17 +244,16 @@ class FunctionAdapter:
     def run(self, params: Params, X: Array, Y: Array) -> Outcome:
         given = {self.names.get(name, name): value.copy() for name, value in params.items()}
         loss = None
-        returned = self.grads_function(given, X, Y)
-        if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
-            loss, returned = float(returned[0]), returned[1]
+        loss, returned = _split_loss(self.grads_function(given, X, Y), self.label)
         grads = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
         after = {name: numpy.array(given[self.names.get(name, name)]) for name in params}
         prediction = None
         if self.forward_function is not None:
             out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
-            prediction = numpy.asarray(out[0] if isinstance(out, tuple) else out)
+            prediction = _numbers(out[0] if isinstance(out, tuple) else out, "the forward pass's result")
         if self.loss_function is not None:
-            loss = float(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y))
+            loss = _loss_number(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y),
+                                "the loss function's result")
         return Outcome(grads, prediction, loss, after)
 
 
@@ -218,18 +284,18 @@ def parse_path(path: str) -> list[tuple[str, str | int]]:
     return steps
 
 
-def _step_into(holder: Any, step: tuple[str, str | int], path: str) -> Any:
+def _step_into(root: Any, holder: Any, step: tuple[str, str | int], path: str) -> Any:
     kind, value = step
     try:
         return getattr(holder, str(value)) if kind == "attr" else holder[value]
     except (AttributeError, IndexError, KeyError, TypeError):
-        raise CheckError(f"the object has no '{path}' (failed at {value!r})") from None
+        raise CheckError(f"{type(root).__name__} has no '{path}' (failed at {value!r})") from None
 
 
 def get_path(root: Any, path: str) -> Any:
     holder = root
     for step in parse_path(path):
-        holder = _step_into(holder, step, path)
+        holder = _step_into(root, holder, step, path)
     return holder
 
 
@@ -237,7 +303,7 @@ def set_path(root: Any, path: str, value: Any) -> None:
     steps = parse_path(path)
     holder = root
     for step in steps[:-1]:
-        holder = _step_into(holder, step, path)
+        holder = _step_into(root, holder, step, path)
     kind, last = steps[-1]
     try:
         if kind == "attr":
@@ -288,28 +354,55 @@ class ObjectAdapter:
         self.label = type(model).__name__
 
     def _path(self, name: str, paths: Mapping[str, str | None]) -> str:
+        # Replaced, not str.format: a format field could reach into attributes ("{k.__class__}");
+        # any other brace is left for parse_path to refuse.
         k = int(name[1:])
-        return str(paths[name[0]]).format(k=k, i=k - 1)
+        return str(paths[name[0]]).replace("{k}", str(k)).replace("{i}", str(k - 1))
+
+    def _parameter(self, name: str) -> Any:
+        """The object's parameter ``name`` (W1, b1, ...), or an error saying which option to give."""
+        try:
+            return get_path(self.model, self._path(name, self.paths))
+        except CheckError as error:
+            option = "weights" if name.startswith("W") else "biases"
+            raise CheckError(
+                f"{error}: {option}='{self.paths[name[0]]}' does not lead to {self.label}'s {option};"
+                f" give ObjectAdapter(model, {option}=...) its path, like 'layers[{{i}}].weight' or"
+                f" \"params['{name[0]}{{k}}']\" ({{k}} counts the layers from 1, {{i}} from 0)"
+            ) from None
 
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
-        return known_layout_of(sizes, get_path(self.model, self._path("W1", self.paths)),
-                               get_path(self.model, self._path("b1", self.paths)))
+        # Every parameter must be there: set_path would otherwise add a missing attribute unnoticed.
+        found = {f"{kind}{k}": self._parameter(f"{kind}{k}") for k in range(1, len(sizes)) for kind in "Wb"}
+        return known_layout_of(sizes, found["W1"], found["b1"])
 
     def run(self, params: Params, X: Array, Y: Array) -> Outcome:
         for name, value in params.items():
             set_path(self.model, self._path(name, self.paths), value.copy())
         prediction = getattr(self.model, self.forward_method)(X)
-        prediction = numpy.asarray(prediction[0] if isinstance(prediction, tuple) else prediction)
+        where = f"{self.label}.{self.forward_method}"
+        prediction = _numbers(prediction[0] if isinstance(prediction, tuple) else prediction, f"what {where} returned")
         values = {"X": X, "Y": Y, "Y_hat": prediction}
-        returned = getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments))
+        where = f"{self.label}.{self.backward_method}"
+        loss, returned = _split_loss(
+            getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments)), where
+        )
         if self.grad_paths is not None:
-            grads = {name: numpy.array(get_path(self.model, self._path(name, self.grad_paths))) for name in params}
+            grads = {
+                name: _numbers(get_path(self.model, path), f"{self.label}.{path}")
+                for name, path in ((name, self._path(name, self.grad_paths)) for name in params)
+            }
         else:
-            grads = _pick_gradients(returned, list(params), {}, {}, f"{self.label}.{self.backward_method}")
+            elsewhere = (" (or, if it keeps them in attributes, tell ObjectAdapter(model, weight_grads=...,"
+                         " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')")
+            grads = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
         after = {name: numpy.array(get_path(self.model, self._path(name, self.paths))) for name in params}
-        loss = None
         if self.loss_method is not None:
-            loss = float(getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)))
+            where = f"{self.label}.{self.loss_method}"
+            loss = _loss_number(
+                getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)),
+                f"what {where} returned",
+            )
         return Outcome(grads, prediction, loss, after)
 
 
@@ -324,15 +417,17 @@ def load_target(target: str) -> Any:
         path = Path(module_text)
         if not path.is_file():
             raise CheckError(f"{module_text}: no such file")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
+        # Under its own name, unless that is taken (a user's json.py must not replace json).
+        name = path.stem if path.stem not in sys.modules else f"symbackprop_target_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise CheckError(f"{module_text}: cannot be imported")
         module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
+        sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as error:
-            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
     else:
         try:
             module = importlib.import_module(module_text)
@@ -341,10 +436,14 @@ def load_target(target: str) -> Any:
                 f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
             ) from None
         except Exception as error:
-            raise CheckError(f"importing {module_text} raised {type(error).__name__}: {error}") from None
+            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):
-            raise CheckError(f"{module_text} has no '{attribute}'")
+            # What the module itself defines (not what it imports) that could be the target.
+            offered = sorted(name for name, value in vars(module).items()
+                             if getattr(value, "__module__", None) == module.__name__ and not name.startswith("_"))
+            listed = f"; it has {', '.join(offered[:12])}" if offered else ""
+            raise CheckError(f"{module_text} has no '{attribute}'{listed}")
         holder = getattr(holder, part)
     return holder

@@ -6,12 +6,17 @@ Contract
 :mod:`.reference`); (2) settles the user's layout: options given win, then what the user's own
 parameters reveal, then trial calls under each remaining layout, keeping the one under which the
 code runs and returns gradients of the parameters' shapes, or raising :class:`CheckError` that
-lists the options when several layouts fit and disagree; (3) calls the code on both batches,
+lists the options when several layouts fit and disagree (one-hot targets are handed over as
+class indices only when the code runs under no layout with one-hot ones); a crash under every
+layout is reported with the user's line that raised; (3) calls the code on both batches,
 judging its forward pass and loss first when it provides them (the loss also tells a summed
 gradient from an averaged one, unless ``reduction`` is given); (4) judges every gradient against
 the reference with the dtype's :class:`Tolerance`, and diagnoses each row that does not pass
-by the closest mutant of :mod:`.mutants` that explains it (preferring the mistake that explains
-the most failing rows, then the catalogue's order); (5) reports parameters the code changed.
+by the closest mutant of :mod:`.mutants` that changes that parameter and explains it better than
+the correct gradient does (preferring the mistake that explains the most failing rows, then the
+catalogue's order); a row no mutant explains is described by what it is (close to correct, a
+constant factor, a factor that changes with the batch, a wrong shape); (5) reports the
+parameters the code changed.
 With ``finite_differences`` the reference itself is checked by central differences in float64.
 The tolerances are those of the dtype handed to the code, or of the gradients it returns when
 their precision is lower.
@@ -20,7 +25,7 @@ their precision is lower.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy
@@ -29,12 +34,15 @@ from ..spec import Network, parse_compact
 from .adapters import (
     BIAS_SHAPES,
     SAMPLES,
+    TARGETS,
     WEIGHT_LAYOUTS,
     CheckError,
     FunctionAdapter,
     Layout,
     ObjectAdapter,
     Outcome,
+    describe_raised,
+    option_hint,
 )
 from .mutants import Mutant, build_mutants
 from .reference import Array, Batch, Params, Probe, Reference, make_probe, reference_for
@@ -76,7 +84,11 @@ def _adapter(code: Any, options: Mapping[str, Any]) -> UserCode:
     has_methods = callable(getattr(code, "forward", None)) and callable(getattr(code, "backward", None))
     if has_methods and not isinstance(code, type):
         if given:
-            raise CheckError(f"{', '.join(given)}: for an object, wrap it in ObjectAdapter(...) with these")
+            raise CheckError(
+                f"{', '.join(given)}: these are for a function grads(params, X, Y); for an object, say where its"
+                " methods and arrays are with ObjectAdapter(model, forward='method', backward='method', loss='method',"
+                " weights='W{k}', biases='b{k}', weight_grads=..., bias_grads=...)"
+            )
         return ObjectAdapter(code)
     if isinstance(code, type):
         raise CheckError(f"{code.__name__} is a class; give an instance of it, or a function grads(params, X, Y)")
@@ -91,6 +103,17 @@ def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str
     return (value,)
 
 
+def _check_names(code: UserCode, parameters: Sequence[str]) -> None:
+    """The keys of ``names`` and ``grad_names`` must be parameters: a typo would be ignored."""
+    if not isinstance(code, FunctionAdapter):
+        return
+    for option, mapping in (("names", code.names), ("grad_names", code.grad_names)):
+        unknown = [key for key in mapping if key not in parameters]
+        if unknown:
+            raise CheckError(f"{option}: {', '.join(map(repr, unknown))} is no parameter of the network;"
+                             f" its parameters are {', '.join(parameters)}")
+
+
 def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
     return all(
         numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items()
@@ -99,31 +122,57 @@ def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
 
 def _call(code: UserCode, layout: Layout, probe: Probe, batch: Batch) -> Outcome:
     params = {name: layout.to_user(name, value, probe.dtype) for name, value in probe.params.items()}
-    return code.run(params, layout.data(batch.X, probe.dtype), layout.data(batch.Y, probe.dtype))
+    return code.run(params, layout.data(batch.X, probe.dtype), layout.target_data(batch.Y, probe.dtype))
+
+
+def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
+    """One-hot targets first; class indices only for a one-hot loss, tried when one-hot ones fail."""
+    choices = _choice(targets, TARGETS, "targets")
+    if network.loss.targets != "one-hot":
+        if targets == "indices":
+            raise CheckError(f"targets='indices' (--targets indices) needs one-hot targets; those of"
+                             f" {network.loss.name} are {network.loss.targets}")
+        return ("one-hot",)
+    return choices
 
 
 def _resolve_layout(
-    code: UserCode, network: Network, probe: Probe, samples: str | None, weights: str | None, biases: str | None
+    code: UserCode,
+    network: Network,
+    probe: Probe,
+    samples: str | None,
+    weights: str | None,
+    biases: str | None,
+    targets: str | None,
 ) -> tuple[Layout, Outcome]:
     known = code.known_layout(network.sizes)
     sample_choices = _choice(samples, SAMPLES, "samples")
     weight_choices = _choice(weights or known.weights, WEIGHT_LAYOUTS, "weight_layout")
     fitting: list[tuple[Layout, Outcome]] = []
     running: list[tuple[Layout, Outcome]] = []
-    failures: list[str] = []
-    for sample_layout in sample_choices:
+    failures: list[tuple[Layout, str]] = []
+    errors: list[Exception] = []
+    trials = [
+        (target, sample_layout)
+        for target in _target_choices(network, targets)
+        for sample_layout in sample_choices
+    ]
+    for target, sample_layout in trials:
+        if running and target != "one-hot":
+            break  # the code runs on one-hot targets: it does not take class indices
         natural = ("flat", "row", "column") if sample_layout == "rows" else ("column", "flat", "row")
         told = biases or known.biases
         bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else natural
         for weight_layout in weight_choices:
             for bias_shape in bias_choices:
-                layout = Layout(sample_layout, weight_layout, bias_shape)
+                layout = Layout(sample_layout, weight_layout, bias_shape, target)
                 try:
                     outcome = _call(code, layout, probe, probe.batches[0])
                 except CheckError:
                     raise
                 except Exception as error:  # the user's code, under a layout it was not written for
-                    failures.append(f"{layout.describe()}: {type(error).__name__}: {error}")
+                    failures.append((layout, describe_raised(error)))
+                    errors.append(error)
                     continue
                 running.append((layout, outcome))
                 if _shapes_fit(layout, outcome, dict(probe.params)):
@@ -131,7 +180,12 @@ def _resolve_layout(
                 break
     candidates = fitting or running
     if not candidates:
-        raise CheckError(f"{code.label} raised under every layout tried:\n  " + "\n  ".join(failures))
+        raised = {text for _, text in failures}
+        if len(raised) == 1:
+            raise CheckError(f"{code.label} raised {raised.pop()} under every layout tried"
+                             + _missing_key_hint(code, errors[0], list(probe.params)))
+        raise CheckError(f"{code.label} raised under every layout tried:\n  "
+                         + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in failures))
     first_layout, first_outcome = candidates[0]
     distinct = [
         (layout, outcome)
@@ -148,6 +202,20 @@ def _resolve_layout(
     return first_layout, first_outcome
 
 
+def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str]) -> str:
+    """For a function that looked up a parameter under its own name: how to say which of ours it is."""
+    if not isinstance(code, FunctionAdapter) or not isinstance(error, KeyError) or len(error.args) != 1:
+        return ""
+    key = error.args[0]
+    if isinstance(key, int):
+        return (f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
+                " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)")
+    if not isinstance(key, str) or key in parameters:
+        return ""
+    return (f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
+            f" names={{'W1': '{key}'}} (--names W1={key})")
+
+
 def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, network: Network) -> bool:
     sizes = {f"{kind}{k}": network.sizes[k] for k in range(1, network.depth + 1) for kind in "Wb"}
     for name in a.grads:
@@ -161,11 +229,11 @@ def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, netwo
 def _differing_options(layouts: Sequence[Layout]) -> str:
     texts = []
     if len({layout.samples for layout in layouts}) > 1:
-        texts.append("samples=" + "|".join(f'"{s}"' for s in SAMPLES))
+        texts.append(option_hint("samples", SAMPLES))
     if len({layout.weights for layout in layouts}) > 1:
-        texts.append("weight_layout=" + "|".join(f'"{w}"' for w in WEIGHT_LAYOUTS))
+        texts.append(option_hint("weight_layout", WEIGHT_LAYOUTS))
     if len({layout.biases for layout in layouts}) > 1:
-        texts.append("bias_shape=" + "|".join(f'"{b}"' for b in BIAS_SHAPES))
+        texts.append(option_hint("bias_shape", BIAS_SHAPES))
     return ", ".join(texts)
 
 
@@ -196,6 +264,7 @@ def check_gradients(
     samples: str | None = None,
     weight_layout: str | None = None,
     bias_shape: str | None = None,
+    targets: str | None = None,
     reduction: str | None = None,
     dtype: numpy.typing.DTypeLike | None = None,
     finite_differences: bool = False,
@@ -209,8 +278,10 @@ def check_gradients(
     ``loss(params, X, Y)`` are judged first when given. ``names`` maps our parameter names (W1, b1)
     to the user's, ``grad_names`` to the user's gradient keys; ``params`` is an example of the
     user's parameters (its shapes and dtype tell the layout). ``samples`` ("rows"/"columns"),
-    ``weight_layout`` ("out_in"/"in_out"), ``bias_shape`` ("flat"/"column"/"row") and
-    ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell, else asked for.
+    ``weight_layout`` ("out_in"/"in_out"), ``bias_shape`` ("flat"/"column"/"row"), ``targets``
+    ("one-hot", or "indices": each sample's class (m,), tried when the code fails on one-hot
+    targets) and ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell,
+    else asked for.
     ``dtype`` (default: that of ``params`` or of the object's weights, else float64) is the
     precision of the parameters and data handed to the code, and sets the tolerances (those of the
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
@@ -221,14 +292,18 @@ def check_gradients(
     options = {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
     user = _adapter(code, options)
     reference = reference_for(net)
+    _check_names(user, reference.parameter_names())
     known = user.known_layout(net.sizes)
-    chosen_dtype = numpy.dtype(dtype if dtype is not None else (known.dtype or numpy.float64))
-    if chosen_dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
-        raise CheckError(f"dtype: {chosen_dtype} is not float32 or float64")
+    try:
+        chosen_dtype = numpy.dtype(dtype if dtype is not None else (known.dtype or numpy.float64))
+    except TypeError:
+        chosen_dtype = None
+    if chosen_dtype is None or chosen_dtype not in (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)):
+        raise CheckError(f"dtype: {dtype!r} is not float32 or float64")
     if reduction is not None and reduction not in REDUCTIONS:
         raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
     probe = make_probe(net, seed=seed, dtype=chosen_dtype)
-    layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape)
+    layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets)
     try:
         outcomes = [first, _call(user, layout, probe, probe.batches[1])]
     except CheckError:
@@ -236,7 +311,7 @@ def check_gradients(
     except Exception as error:  # the user's code, on the second batch
         raise CheckError(
             f"{user.label} ran on the first batch but raised on the second ({probe.batches[1].size} samples,"
-            f" {layout.describe()}): {type(error).__name__}: {error}"
+            f" {layout.describe()}): {describe_raised(error)}"
         ) from error
     tolerance = Tolerance.for_dtype(chosen_dtype)
     rows: list[ParameterRow] = []
@@ -250,13 +325,12 @@ def check_gradients(
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     rows += loss_rows
     chosen_reduction = reduction or detected or "mean"
-    if reduction is None and detected is None:
-        notes.append("gradients are taken as averaged over the batch; pass reduction='sum' if your loss sums")
     runs = []
     for batch, outcome in zip(probe.batches, outcomes, strict=True):
         scale = float(batch.size) if chosen_reduction == "sum" else 1.0
         correct = {name: value * scale for name, value in reference.gradients(probe.params, batch).items()}
         runs.append(_Run(batch, outcome, correct, scale))
+
     def mutants() -> list[Mutant]:
         return build_mutants(
             reference,
@@ -272,6 +346,9 @@ def check_gradients(
             reference, probe, runs[0], gradient_rows, notes, finite_difference_elements
         )
     rows += gradient_rows
+    if reduction is None and detected is None and any(row.mistake == "missing_mean" for row in gradient_rows):
+        notes.append("gradients are taken as averaged over the batch; if yours are summed on purpose, pass "
+                     + option_hint("reduction", ("sum",)))
     findings = _changed_parameters(layout, probe, outcomes)
     summed = "summed" if chosen_reduction == "sum" else "averaged"
     description = f"{layout.describe()}; gradients {summed} over the batch"
@@ -290,6 +367,7 @@ def check_gradients(
 def assert_gradients(network: Network | str, code: Any, **options: Any) -> GradientReport:
     """:func:`check_gradients`, raising :class:`GradientMismatch` (an AssertionError whose message
     is the report's table) unless every row passes; returns the report when it does."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this function
     report = check_gradients(network, code, **options)
     if not report.ok:
         raise GradientMismatch(report)
@@ -386,13 +464,6 @@ def _gradient_rows(
         {name: layout.from_user(name, run.outcome.grads[name], sizes[name]) for name in run.correct} for run in runs
     ]
     user_names = {name: _gradient_label(name) for name in runs[0].correct}
-
-    def distance(name: str, candidate: Sequence[Params]) -> float:
-        return max(
-            _relative(user[name], grads[name], floor)[0]
-            for user, grads, floor in zip(canonical, candidate, floors, strict=True)
-        )
-
     rows = []
     judged = {}
     for name in runs[0].correct:
@@ -405,8 +476,8 @@ def _gradient_rows(
                 worst = (error, number, index)
         judged[name] = worst
     failing = [name for name, (error, _, _) in judged.items() if tolerance.verdict(error) != "pass"]
-    mutants = build_catalogue() if failing else []
-    explained = {id(m): sum(distance(n, m.grads) <= tolerance.fails for n in failing) for m in mutants}
+    catalogue = build_catalogue() if failing else []
+    evidence = _Evidence(runs, canonical, floors, catalogue, tolerance).with_failing(failing)
     for name, (error, number, index) in judged.items():
         run = runs[number]
         got = numpy.asarray(run.outcome.grads[name], dtype=numpy.float64)
@@ -414,9 +485,7 @@ def _gradient_rows(
         verdict = tolerance.verdict(error)
         mistake, diagnosis = "", ""
         if verdict != "pass":
-            mistake, diagnosis = _diagnose(
-                name, user_names[name], got, expected, mutants, distance, explained, tolerance, runs, canonical, floors
-            )
+            mistake, diagnosis = _diagnose(name, user_names[name], got, expected, error, evidence)
         fits = got.shape == expected.shape and index
         rows.append(
             ParameterRow(
@@ -440,64 +509,93 @@ def _gradient_label(name: str) -> str:
     return f"d{name}"
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """What a diagnosis weighs: the user's gradients of every run in the canonical layout, the
+    correct ones, the mutants, and how many failing rows each mutant explains."""
+
+    runs: Sequence[_Run]
+    canonical: Sequence[Params]
+    floors: Sequence[float]
+    mutants: Sequence[Mutant]
+    tolerance: Tolerance
+    #: id of each mutant: how many of the failing rows it explains (see :meth:`with_failing`).
+    explained: Mapping[int, int] = field(default_factory=dict)
+
+    def distance(self, name: str, candidate: Sequence[Params]) -> float:
+        """The user's gradient of ``name`` against ``candidate``'s, the worst over the runs."""
+        return max(
+            _relative(user[name], grads[name], floor)[0]
+            for user, grads, floor in zip(self.canonical, candidate, self.floors, strict=True)
+        )
+
+    def with_failing(self, failing: Sequence[str]) -> _Evidence:
+        """This evidence with the count of the ``failing`` rows that each mutant explains."""
+        explained = {
+            id(mutant): sum(
+                name in mutant.changed and self.distance(name, mutant.grads) <= self.tolerance.fails for name in failing
+            )
+            for mutant in self.mutants
+        }
+        return replace(self, explained=explained)
+
+    def scalar_ratios(self, name: str) -> list[float] | None:
+        """c_r for each run r when the user's gradient is c_r times the correct one in every run."""
+        ratios = []
+        for run, user, floor in zip(self.runs, self.canonical, self.floors, strict=True):
+            correct = run.correct[name]
+            if user[name].shape != correct.shape:
+                return None
+            c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
+            if _relative(user[name], c * correct, floor)[0] > self.tolerance.passes * 10:
+                return None
+            ratios.append(c)
+        return ratios
+
+
 def _diagnose(
-    name: str,
-    label: str,
-    got: Array,
-    expected: Array,
-    mutants: Sequence[Mutant],
-    distance: Callable[[str, Sequence[Params]], float],
-    explained: Mapping[int, int],
-    tolerance: Tolerance,
-    runs: Sequence[_Run],
-    canonical: Sequence[Params],
-    floors: Sequence[float],
+    name: str, label: str, got: Array, expected: Array, error: float, evidence: _Evidence
 ) -> tuple[str, str]:
-    """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words."""
+    """The kind of the mistake (a key of CATALOGUE, or "") and the diagnosis in words; ``error`` is
+    the row's distance to the correct gradient, which a mutant must beat to explain the row."""
+    tolerance = evidence.tolerance
     if not numpy.all(numpy.isfinite(got)):
         return "", f"{label} holds NaN or infinity"
-    scored = [(distance(name, mutant.grads), mutant) for mutant in mutants]
-    matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails]
+    scored = [(evidence.distance(name, mutant.grads), mutant) for mutant in evidence.mutants if name in mutant.changed]
+    matching = [(d, mutant) for d, mutant in scored if d <= tolerance.fails and d < error]
     if matching:
-        order = {id(mutant): position for position, mutant in enumerate(mutants)}
-        _, best = min(matching, key=lambda item: (-explained[id(item[1])], item[0] > tolerance.passes,
+        order = {id(mutant): position for position, mutant in enumerate(evidence.mutants)}
+        _, best = min(matching, key=lambda item: (-evidence.explained[id(item[1])], item[0] > tolerance.passes,
                                                    order[id(item[1])]))
         text = best.description.format(name=label)
-        if best.parameter is None and best.layer > int(name[1:]):
+        if best.through_delta and best.layer > int(name[1:]):
             return best.kind, f"inherits layer {best.layer}'s mistake through δ: {text}"
         return best.kind, text
     if got.shape != expected.shape:
         return "", f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
-    ratio = _scalar_ratio(name, runs, canonical, floors, tolerance)
-    if ratio is not None:
-        return "", f"{label} is {ratio:.4g} times the correct gradient (no known mistake gives that factor)"
+    if error <= tolerance.fails:
+        return "", (f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
+                    " rounding explains (is part of it computed in lower precision, or by finite differences?)")
+    ratios = evidence.scalar_ratios(name)
+    if ratios is not None and max(ratios) - min(ratios) <= tolerance.fails * max(abs(r) for r in ratios):
+        return "", f"{label} is {ratios[0]:.4g} times the correct gradient (no known mistake gives that factor)"
+    if ratios is not None:
+        factors = " and ".join(f"{ratio:.4g} times on the batch of {run.batch.size}"
+                               for ratio, run in zip(ratios, evidence.runs, strict=True))
+        return "", (f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
+                    " code, rather than read from X?)")
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
-    if closest is None or not numpy.isfinite(distance_to_closest):
+    # A mutant is worth naming only when it explains most of the difference (the mistake plus a
+    # little noise); a far one misleads (a mistake of the output layer, for a row of layer 1).
+    if closest is None or not distance_to_closest < error / 10:
         return "", "no known mistake explains it"
     return "", (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
                 f" (off by {distance_to_closest:.1e})")
 
 
-def _scalar_ratio(
-    name: str, runs: Sequence[_Run], canonical: Sequence[Params], floors: Sequence[float], tolerance: Tolerance
-) -> float | None:
-    """c when the user's gradient is c times the correct one in every run (c not 1)."""
-    ratios = []
-    for run, user in zip(runs, canonical, strict=True):
-        correct = run.correct[name]
-        if user[name].shape != correct.shape:
-            return None
-        c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
-        if _relative(user[name], c * correct, floors[0])[0] > tolerance.passes * 10:
-            return None
-        ratios.append(c)
-    if max(ratios) - min(ratios) > tolerance.fails * max(abs(r) for r in ratios):
-        return None
-    return ratios[0]
-
-
 def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome]) -> list[str]:
-    findings = []
+    """One finding naming every parameter the code changed, with the largest change."""
+    changed = {}
     for name, value in probe.params.items():
         given = layout.to_user(name, value)
         changes = [
@@ -506,11 +604,14 @@ def _changed_parameters(layout: Layout, probe: Probe, outcomes: Sequence[Outcome
             for outcome in outcomes
         ]
         if max(changes) > 0:
-            findings.append(
-                f"your code changed {name} (by up to {max(changes):.3g}) while computing the gradients: it must"
-                " leave the parameters as they were (is there an update step inside, or an in-place operation?)"
-            )
-    return findings
+            changed[name] = max(changes)
+    if not changed:
+        return []
+    return [
+        f"your code changed {', '.join(changed)} (by up to {max(changed.values()):.3g}) while computing the"
+        " gradients: it must leave the parameters as they were (is there an update step inside, or an in-place"
+        " operation?)"
+    ]
 
 
 def _with_finite_differences(

@@ -4,12 +4,14 @@ Contract
 --------
 :data:`CATALOGUE` names every kind of mistake the checker can recognise, with a summary.
 :func:`build_mutants` makes the mutants of one network on the probe's runs: a mistake inside
-back-propagation (a missing f′, f′ taken at a, the wrong weights or activations, the bias summed
-over the wrong axis, the output δ without y) re-runs :meth:`Reference.backprop` with that one step
-replaced, so the mistake flows down the layers as it does in the user's code; a mistake in one
-parameter (a factor m, 1/m, 2, ½ or −1, a transposed ∂L/∂W) changes that parameter only; and
-accumulation across calls adds the first run's gradient to the second's. Mutants equal to the
-correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart.
+back-propagation (a missing f′, f′ taken at a, another layer's f′, the wrong weights or
+activations, the bias summed over the wrong axis, the output δ without y) re-runs
+:meth:`Reference.backprop` with that one step replaced, so the mistake flows down the layers as
+it does in the user's code; a mistake in one parameter (a factor m, 1/m, 2, ½ or −1, a
+transposed ∂L/∂W) changes that parameter only; and accumulation across calls adds the first
+run's gradient to the second's. Mutants equal to the
+correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart; each mutant
+knows the parameters it changes, and only their rows can be explained by it.
 The last two entries, a forward pass without its output activation and parameters changed by the
 user's code, are found by direct comparison, not by a mutant (see :mod:`.check`).
 """
@@ -17,7 +19,7 @@ user's code, are found by direct comparison, not by a mutant (see :mod:`.check`)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy
 import sympy as sp
@@ -35,6 +37,7 @@ CATALOGUE: Mapping[str, str] = {
     "transposed": "∂L/∂W is transposed",
     "missing_derivative": "a hidden δ was not multiplied by f′(z)",
     "derivative_of_output": "f′ was evaluated at a = f(z) instead of at z",
+    "other_layer_derivative": "a δ was multiplied by the derivative of another layer's activation",
     "output_not_through_activation": "the output δ is ∂L/∂ŷ, not passed through the output activation",
     "extra_output_derivative": "the output δ ŷ − y was multiplied by f′(z) once more",
     "output_without_target": "the output δ is ŷ instead of ŷ − y (softmax/sigmoid + cross-entropy)",
@@ -61,8 +64,12 @@ class Mutant:
     #: What is wrong, in plain words; ``{name}`` stands for the parameter of the row.
     description: str
     grads: tuple[Params, ...]
-    #: The parameter the mistake is confined to, or None when it flows through δ.
-    parameter: str | None = None
+    #: Whether the mistake flows down through δ to the layers below ``layer`` (False when it is
+    #: confined to one parameter, or common to every parameter alike, as accumulation is).
+    through_delta: bool = True
+    #: The parameters whose gradient the mistake changes (set by :func:`build_mutants`): only
+    #: their rows can be explained by it; on the others the mutant is the correct gradient.
+    changed: frozenset[str] = frozenset()
 
 
 def _scaled(grads: Params, scale: float) -> Params:
@@ -80,21 +87,21 @@ def build_mutants(
     (``scales`` × the batch mean: 1 for averaged gradients, m for summed ones)."""
     mutants = []
     for mutant in _all_mutants(reference, params, caches, corrects, scales):
-        if not _equals_correct(mutant, corrects):
-            mutants.append(mutant)
+        changed = _changed_parameters(mutant, corrects)
+        if changed:
+            mutants.append(replace(mutant, changed=changed))
     return mutants
 
 
-def _equals_correct(mutant: Mutant, corrects: Sequence[Params]) -> bool:
+def _changed_parameters(mutant: Mutant, corrects: Sequence[Params]) -> frozenset[str]:
+    changed = set()
     for grads, correct in zip(mutant.grads, corrects, strict=True):
         for name, value in grads.items():
             right = correct[name]
-            if value.shape != right.shape:
-                return False
             scale = max(float(numpy.max(numpy.abs(right), initial=0.0)), 1e-300)
-            if float(numpy.max(numpy.abs(value - right), initial=0.0)) > 1e-9 * scale:
-                return False
-    return True
+            if value.shape != right.shape or float(numpy.max(numpy.abs(value - right), initial=0.0)) > 1e-9 * scale:
+                changed.add(name)
+    return frozenset(changed)
 
 
 def _all_mutants(
@@ -120,7 +127,7 @@ def _all_mutants(
             {**correct, name: change(correct[name], cache.size)}
             for correct, cache in zip(corrects, caches, strict=True)
         )
-        return Mutant(kind, int(name[1:]), description, grads, parameter=name)
+        return Mutant(kind, int(name[1:]), description, grads, through_delta=False)
 
     for name in reference.parameter_names():
         yield per_parameter("missing_mean", name, "{name} is m times too large: the batch mean (1/m) is missing",
@@ -153,6 +160,8 @@ def _all_mutants(
                 f" ({activation.label}′(a) for {activation.label}′(z))",
                 {("delta", k): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
             )
+        if elementwise:
+            yield from _other_layer_derivatives(reference, k, rerun)
         yield rerun(
             "this_layer_activation", k,
             f"dW{k} uses a{k}, the layer's own activation, where a{k - 1} (its input) belongs",
@@ -207,7 +216,32 @@ def _all_mutants(
         "accumulating", L,
         "the gradients accumulate across calls: the second call returned the sum of both calls' gradients",
         (dict(corrects[0]), {name: corrects[0][name] + value for name, value in corrects[1].items()}),
+        through_delta=False,
     )
+
+
+def _other_layer_derivatives(
+    reference: Reference, k: int, rerun: Callable[[str, int, str, Mapping[tuple[str, int], Step]], Mutant]
+) -> Iterator[Mutant]:
+    """δ⁽ᵏ⁾ multiplied by the derivative of another layer's activation (a copied line: σ′ of the
+    output used in a hidden tanh layer), once per other elementwise activation of the network."""
+    own = reference.derivation.layer(k).activation
+    seen = {own.label}
+    for j in range(1, reference.depth + 1):
+        other = reference.derivation.layer(j).activation
+        if not other.elementwise or other.label in seen:
+            continue
+        seen.add(other.label)
+
+        def delta(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array,
+                  j: int = j) -> Array:
+            return upstream * r.derivative(j, c.Z[k])
+
+        yield rerun(
+            "other_layer_derivative", k,
+            f"layer {k}: δ{k} was multiplied by {other.label}′ (layer {j}'s activation) where {own.label}′ belongs",
+            {("delta", k): delta},
+        )
 
 
 def _neighbour_weights(

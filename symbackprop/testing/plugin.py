@@ -45,6 +45,7 @@ def gradcheck(request: pytest.FixtureRequest) -> Callable[..., GradientReport]:
     test = request.node.nodeid
 
     def check(network: Any, code: Any, **options: Any) -> GradientReport:
+        __tracebackhide__ = True  # a failure shows the user's test line, not this function
         from .check import check_gradients
         from .report import GradientMismatch
 

@@ -18,12 +18,27 @@ def softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-# f and f' written by hand, the derivative in terms of z and a as a student writes it.
+def gelu_inner(z):
+    return np.sqrt(2.0 / np.pi) * (z + 0.044715 * z**3)
+
+
+def gelu_prime(z):
+    t = np.tanh(gelu_inner(z))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * np.sqrt(2.0 / np.pi) * (1.0 + 3 * 0.044715 * z**2)
+
+
+# f and f' of every activation of symbackprop, written by hand (f' in terms of z, and of a where
+# a student would use it), at the registry's default parameters.
 FUNCTIONS = {
     "tanh": (np.tanh, lambda z, a: 1.0 - np.tanh(z) ** 2),
     "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
     "sigmoid": (sigmoid, lambda z, a: sigmoid(z) * (1.0 - sigmoid(z))),
     "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z, a: np.where(z > 0, 1.0, 0.01)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(z)), lambda z, a: np.where(z > 0, 1.0, np.exp(z))),
+    "softplus": (lambda z: np.log1p(np.exp(z)), lambda z, a: sigmoid(z)),
+    "silu": (lambda z: z * sigmoid(z), lambda z, a: sigmoid(z) * (1.0 + z * (1.0 - sigmoid(z)))),
+    "gelu": (lambda z: 0.5 * z * (1.0 + np.tanh(gelu_inner(z))), lambda z, a: gelu_prime(z)),
     "softmax": (softmax, None),
 }
 
@@ -103,6 +118,8 @@ def make_grads(activations, loss, mistake=None, layer=None):
                     D = dA
                 if mistake == "derivative_of_output" and k - 1 == layer:
                     D = dA * fprime(k - 1, A[k - 1], None)
+                if mistake == "other_layer_derivative" and k - 1 == layer:  # the output layer's f′, copied
+                    D = dA * fprime(L, Z[k - 1], A[k - 1])
         return g
 
     return grads
