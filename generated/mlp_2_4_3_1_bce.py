@@ -147,7 +147,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
     m = Y.shape[0]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(-(1 - Y)*numpy.log(1 - Y_hat) - numpy.log(Y_hat)*Y)/m)
+        return float(numpy.sum(-(1 - Y) * numpy.log(1 - Y_hat) - numpy.log(Y_hat) * Y) / m)
 
 
 def loss_from_preactivation(Z3: Array, Y: Array) -> float:
@@ -155,7 +155,7 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     # L = Sum(log(exp(z3[i]) + 1) - y[i]*z3[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y*Z3)/m)
+        return float(numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z3)))) - Y * Z3) / m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -163,7 +163,7 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = (-a3[p] + y[p])/(a3[p]**2 - a3[p])
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        gradient: Array = (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+        gradient: Array = (-Y_hat + Y) / (Y_hat**2 - Y_hat)
     return gradient
 
 
@@ -178,7 +178,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ3[p] = a3[p] - y[p]
-        D3 = (A3 - Y)/m
+        D3 = (A3 - Y) / m
         # BP4: ∂L/∂w3[p, q] = a2[q]*δ3[p]
         dW3 = D3.T @ A2
         # BP3: ∂L/∂b3[p] = δ3[p]
@@ -186,7 +186,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
         dL_dA2 = D3 @ W3
         # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
-        D2 = (A2 > 0)*dL_dA2
+        D2 = (A2 > 0) * dL_dA2
         # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
@@ -194,7 +194,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
         dL_dA1 = D2 @ W2
         # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
-        D1 = (A1 > 0)*dL_dA1
+        D1 = (A1 > 0) * dL_dA1
         # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
@@ -295,7 +295,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         # a3[i] = 1/(1 + exp(-z3[i]))
         EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
         numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
-        batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(EXP_NEG_ABS_Z3)) - Y*Z3)/m
+        batch_loss = numpy.sum(numpy.add(numpy.maximum(Z3, 0.0), numpy.log1p(EXP_NEG_ABS_Z3)) - Y * Z3) / m
         # BP1, times -lr/m: δ3[p] = a3[p] - y[p]
         numpy.subtract(A3, Y, out=D3)
         numpy.multiply(D3, scale, out=D3)

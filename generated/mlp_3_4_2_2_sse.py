@@ -138,12 +138,11 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 
 
 def loss(Y_hat: Array, Y: Array) -> float:
-    """The mean over the rows of the per-sample loss sse, from the predictions Y_hat.
-    """
+    """The mean over the rows of the per-sample loss sse, from the predictions Y_hat."""
     # L = Sum((-a3[i] + y[i])**2, (i, 1, 2))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum((-Y_hat + Y)**2)/m)
+        return float(numpy.sum((-Y_hat + Y) ** 2) / m)
 
 
 def loss_from_preactivation(Z3: Array, Y: Array) -> float:
@@ -151,15 +150,16 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     # L = Sum((y[i] - 1/(1 + exp(-z3[i])))**2, (i, 1, 2))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return (float(numpy.sum((-numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
-            + Y)**2)/m))
+        return float(
+            numpy.sum((-numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3))) + Y) ** 2) / m
+        )
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     """dL/dY_hat of the per-sample loss, one row per sample (divide by m for the batch mean)."""
     # ∂L/∂ŷ[p] = 2*a3[p] - 2*y[p]
     with numpy.errstate(under="ignore"):
-        gradient: Array = 2*Y_hat - 2*Y
+        gradient: Array = 2 * Y_hat - 2 * Y
     return gradient
 
 
@@ -174,7 +174,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
-        D3 = 2*(1 - A3)*(A3 - Y)*A3/m
+        D3 = 2 * (1 - A3) * (A3 - Y) * A3 / m
         # BP4: ∂L/∂w3[p, q] = a2[q]*δ3[p]
         dW3 = D3.T @ A2
         # BP3: ∂L/∂b3[p] = δ3[p]
@@ -182,7 +182,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
         dL_dA2 = D3 @ W3
         # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
-        D2 = (A2 > 0)*dL_dA2
+        D2 = (A2 > 0) * dL_dA2
         # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
@@ -190,7 +190,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
         dL_dA1 = D2 @ W2
         # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
-        D1 = (A1 > 0)*dL_dA1
+        D1 = (A1 > 0) * dL_dA1
         # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
@@ -280,12 +280,12 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         # a3[i] = 1/(1 + exp(-z3[i]))
         EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
         numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
-        batch_loss = numpy.sum((-A3 + Y)**2)/m
+        batch_loss = numpy.sum((-A3 + Y) ** 2) / m
         # BP1, times -lr/m: δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
         numpy.subtract(1, A3, out=D3)
         numpy.multiply(D3, A3 - Y, out=D3)
         numpy.multiply(D3, A3, out=D3)
-        numpy.multiply(D3, 2*scale, out=D3)
+        numpy.multiply(D3, 2 * scale, out=D3)
         # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]
         numpy.matmul(D3.T, A2, out=dW3)
         # BP3 (times -lr): ∂L/∂b3[p] = δ3[p]

@@ -133,7 +133,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
     m = Y.shape[0]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(-(1 - Y)*numpy.log(1 - Y_hat) - numpy.log(Y_hat)*Y)/m)
+        return float(numpy.sum(-(1 - Y) * numpy.log(1 - Y_hat) - numpy.log(Y_hat) * Y) / m)
 
 
 def loss_from_preactivation(Z2: Array, Y: Array) -> float:
@@ -141,7 +141,7 @@ def loss_from_preactivation(Z2: Array, Y: Array) -> float:
     # L = Sum(log(exp(z2[i]) + 1) - y[i]*z2[i], (i, 1, 1))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z2)))) - Y*Z2)/m)
+        return float(numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(numpy.exp(-numpy.abs(Z2)))) - Y * Z2) / m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -149,7 +149,7 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = (-a2[p] + y[p])/(a2[p]**2 - a2[p])
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        gradient: Array = (-Y_hat + Y)/(Y_hat**2 - Y_hat)
+        gradient: Array = (-Y_hat + Y) / (Y_hat**2 - Y_hat)
     return gradient
 
 
@@ -162,7 +162,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ2[p] = a2[p] - y[p]
-        D2 = (A2 - Y)/m
+        D2 = (A2 - Y) / m
         # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
@@ -170,7 +170,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
         dL_dA1 = D2 @ W2
         # BP2: δ1[p] = (1 - a1[p])*a1[p]*∂L/∂a1[p]
-        D1 = (1 - A1)*A1*dL_dA1
+        D1 = (1 - A1) * A1 * dL_dA1
         # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
@@ -257,7 +257,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         # a2[i] = 1/(1 + exp(-z2[i]))
         EXP_NEG_ABS_Z2 = numpy.exp(-numpy.abs(Z2))
         numpy.divide(numpy.exp(numpy.minimum(Z2, 0.0)), 1.0 + EXP_NEG_ABS_Z2, out=A2)
-        batch_loss = numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(EXP_NEG_ABS_Z2)) - Y*Z2)/m
+        batch_loss = numpy.sum(numpy.add(numpy.maximum(Z2, 0.0), numpy.log1p(EXP_NEG_ABS_Z2)) - Y * Z2) / m
         # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
         numpy.subtract(A2, Y, out=D2)
         numpy.multiply(D2, scale, out=D2)

@@ -37,9 +37,7 @@ Params = dict[str, Array]
 
 SPEC = "3 -> 1 sigmoid : half_sse"
 SIZES = (3, 1)
-ACTIVATIONS = (
-    "sigmoid",
-)
+ACTIVATIONS = ("sigmoid",)
 LOSS = "half_sse"
 #: Parameter names in the order they sit in the one flat array (W1, b1, W2, b2, ...).
 PARAMETER_NAMES = (
@@ -110,12 +108,11 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 
 
 def loss(Y_hat: Array, Y: Array) -> float:
-    """The mean over the rows of the per-sample loss half_sse, from the predictions Y_hat.
-    """
+    """The mean over the rows of the per-sample loss half_sse, from the predictions Y_hat."""
     # L = Sum((a1[i] - y[i])**2, (i, 1, 1))/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(0.5*(numpy.sum((Y_hat - Y)**2)/m))
+        return float(0.5 * (numpy.sum((Y_hat - Y) ** 2) / m))
 
 
 def loss_from_preactivation(Z1: Array, Y: Array) -> float:
@@ -123,8 +120,13 @@ def loss_from_preactivation(Z1: Array, Y: Array) -> float:
     # L = Sum((-y[i] + 1/(1 + exp(-z1[i])))**2, (i, 1, 1))/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return (float(0.5*(numpy.sum((numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
-            - Y)**2)/m)))
+        return float(
+            0.5
+            * (
+                numpy.sum((numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1))) - Y) ** 2)
+                / m
+            )
+        )
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -143,7 +145,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
-        D1 = (1 - A1)*(A1 - Y)*A1/m
+        D1 = (1 - A1) * (A1 - Y) * A1 / m
         # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
@@ -203,7 +205,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         # a1[i] = 1/(1 + exp(-z1[i]))
         EXP_NEG_ABS_Z1 = numpy.exp(-numpy.abs(Z1))
         numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + EXP_NEG_ABS_Z1, out=A1)
-        batch_loss = 0.5*(numpy.sum((A1 - Y)**2)/m)
+        batch_loss = 0.5 * (numpy.sum((A1 - Y) ** 2) / m)
         # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
         numpy.subtract(1, A1, out=D1)
         numpy.multiply(D1, A1 - Y, out=D1)

@@ -140,7 +140,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
     m = Y.shape[0]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(-numpy.log(Y_hat)*Y)/m)
+        return float(numpy.sum(-numpy.log(Y_hat) * Y) / m)
 
 
 def loss_from_preactivation(Z2: Array, Y: Array) -> float:
@@ -148,7 +148,7 @@ def loss_from_preactivation(Z2: Array, Y: Array) -> float:
     # L = Sum(log(Sum(exp(z2[j]), (j, 1, 3)))*y[i] - y[i]*z2[i], (i, 1, 3))
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(_logsumexp(Z2)*Y - Y*Z2)/m)
+        return float(numpy.sum(_logsumexp(Z2) * Y - Y * Z2) / m)
 
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
@@ -156,7 +156,7 @@ def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     # ∂L/∂ŷ[p] = -y[p]/a2[p]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        gradient: Array = -Y/Y_hat
+        gradient: Array = -Y / Y_hat
     return gradient
 
 
@@ -169,7 +169,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ2[p] = a2[p] - y[p]
-        D2 = (A2 - Y)/m
+        D2 = (A2 - Y) / m
         # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
@@ -177,7 +177,7 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
         # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
         dL_dA1 = D2 @ W2
         # BP2: δ1[p] = (1 - a1[p]**2)*∂L/∂a1[p]
-        D1 = (1 - A1**2)*dL_dA1
+        D1 = (1 - A1**2) * dL_dA1
         # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
@@ -263,7 +263,7 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         # a2[i] = exp(z2[i])/Sum(exp(z2[j]), (j, 1, n_2))
         LSE_Z2 = _logsumexp(Z2)
         numpy.exp(Z2 - LSE_Z2, out=A2)
-        batch_loss = numpy.sum(LSE_Z2*Y - Y*Z2)/m
+        batch_loss = numpy.sum(LSE_Z2 * Y - Y * Z2) / m
         # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
         numpy.subtract(A2, Y, out=D2)
         numpy.multiply(D2, scale, out=D2)

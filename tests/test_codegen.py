@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ruff.__main__ import find_ruff_bin
 
 from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
 from symbackprop import equations as eq
@@ -336,14 +336,19 @@ def test_committed_reference_modules_are_up_to_date(tmp_path, capsys):
     assert not extra, f"generated/ holds files no command writes: {extra}; run: {REGENERATE_COMMAND}"
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
-def test_committed_reference_modules_are_lint_clean():
-    result = subprocess.run(
-        ["ruff", "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,I,B,UP,SIM",
-         *sorted(str(p) for p in (ROOT / "generated").glob("*.py"))],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stdout
+def assert_formatted_and_lint_clean(paths: list[str], cwd: Path = ROOT) -> None:
+    """ruff's formatter would change nothing and its linter finds nothing, with no project settings."""
+    ruff = find_ruff_bin()
+    for arguments in (["check", "--select", "E,F,W,I,B,UP,SIM"], ["format", "--check"]):
+        result = subprocess.run(
+            [ruff, *arguments, "--no-cache", "--isolated", "--line-length", "120", *paths],
+            cwd=cwd, capture_output=True, text=True,
+        )
+        assert result.returncode == 0, f"ruff {arguments[0]}:\n{result.stdout}{result.stderr}"
+
+
+def test_committed_reference_modules_are_formatted_and_lint_clean():
+    assert_formatted_and_lint_clean(sorted(str(p) for p in (ROOT / "generated").glob("*.py")))
 
 
 @pytest.mark.slow
@@ -357,16 +362,11 @@ def test_committed_reference_modules_pass_mypy(tmp_path):
     assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
-def test_generated_modules_are_lint_clean(tmp_path):
+def test_generated_modules_are_formatted_and_lint_clean(tmp_path):
     for hidden, output, loss in PAIRS[::7] + [("gelu", "silu", "mse"), ("elu", "softmax", "cce")]:
         source = generate_module(Network([3, 4, 3], [hidden, output], loss))
         (tmp_path / f"m_{hidden}_{output}_{loss}.py").write_text(source, encoding="utf-8")
-    result = subprocess.run(
-        ["ruff", "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,I,B,UP,SIM", "."],
-        cwd=tmp_path, capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stdout
+    assert_formatted_and_lint_clean(["."], cwd=tmp_path)
 
 
 @pytest.mark.slow
@@ -434,3 +434,14 @@ def test_deep_network_generates_within_the_line_limit():
     assert max(len(line) for line in source.splitlines()) <= 120
     module = load_module(source)
     assert len(module.PARAMETER_NAMES) == 18
+
+
+def test_a_missing_formatter_is_a_clear_error(monkeypatch):
+    import ruff.__main__
+
+    def missing() -> str:
+        raise FileNotFoundError("no ruff binary next to the interpreter")
+
+    monkeypatch.setattr(ruff.__main__, "find_ruff_bin", missing)
+    with pytest.raises(GenerationError, match=r"ruff formatter is missing .*pip install 'ruff>=0.17,<0.18'"):
+        generate_module(Network([2, 1], ["sigmoid"], "bce"))
