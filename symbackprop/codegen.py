@@ -496,6 +496,18 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
+def make_folder(path: str | Path, option: str = "--out") -> Path:
+    """The folder at path, created with its parents when missing; ``option`` names it in errors."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise GenerationError(f"{option}: {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GenerationError(f"{option}: cannot create the folder {folder} ({error.strerror})") from None
+    return folder
+
+
 def write_module(path: str | Path, source: str, *, force: bool = False) -> None:
     """Write a generated module, refusing to replace a file symbackprop did not write."""
     path = Path(path)
@@ -523,8 +535,7 @@ def reference_sources() -> dict[str, str]:
 
 def regenerate_reference_modules(folder: str | Path) -> list[Path]:
     """Rebuild the committed reference modules in folder; returns the files written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(folder)
     written = []
     for name, source in reference_sources().items():
         path = folder / name

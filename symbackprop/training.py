@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy
 
-from .codegen import generate_module, load_module, write_atomic
+from .codegen import generate_module, load_module, make_folder, write_atomic
 from .errors import SymbackpropError
 from .spec import Network
 
@@ -179,15 +179,13 @@ def run_training(
         raise TrainingError(f"--lr: must be a positive number, got {lr}")
     if report_every < 1:
         raise TrainingError(f"--report-every: must be at least 1, got {report_every}")
+    if seed < 0:
+        raise TrainingError(f"--seed: must be a non-negative integer, got {seed}")
     if history_format not in HISTORY_WRITERS:
         raise TrainingError(f"--history-format: one of {', '.join(HISTORY_WRITERS)}, got {history_format!r}")
     check_features(X, network)
     Y = prepare_targets(Y, network)
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise TrainingError(f"--out: cannot create the folder {folder} ({error.strerror})") from None
+    folder = make_folder(out)
     module = load_module(generate_module(network))
     classifier = hasattr(module, "accuracy")
     params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
