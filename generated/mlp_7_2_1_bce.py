@@ -126,7 +126,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 def loss(Y_hat: Array, Y: Array) -> float:
     """The mean over the rows of the per-sample loss bce, from the predictions Y_hat.
 
-    Predictions are clipped into the loss's domain Interval.open(0, 1), so that a saturated output
+    Predictions are clipped into the loss's domain (0, 1), so that a saturated output
     gives a large finite loss; :func:`loss_from_preactivation` needs no clip.
     """
     # L = Sum(-(1 - y[i])*log(1 - a2[i]) - log(a2[i])*y[i], (i, 1, 1))

@@ -40,6 +40,7 @@ from . import equations as eq
 from .derive import Derivation
 from .errors import SymbackpropError
 from .printing.numpy import SUPPORT_SOURCE, BatchNumPyPrinter, BatchTotal, equation_text
+from .printing.text import interval_text
 from .spec import Network
 from .templating import render
 
@@ -353,7 +354,7 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
         "loss_description": network.loss.description,
         "loss_equation": equation_text("L", loss),
         "loss_from_z_equation": equation_text("L", from_z),
-        "loss_domain": sp.sstr(network.loss.prediction_domain),
+        "loss_domain": interval_text(network.loss.prediction_domain),
         "clip": _clip_statement(derivation),
         "batch_loss": printer.doprint(_batch_loss(loss.xreplace(as_prediction))),
         "batch_loss_from_z": printer.doprint(_batch_loss(from_z)),

@@ -34,6 +34,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .exprparse import parse_activation_definition
+from .printing.text import interval_text
 from .registry import LOSSES, Activation, Loss, custom_activation, lookup_activation, lookup_loss
 
 if TYPE_CHECKING:
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
 #: Widths above this are refused: nobody means them, and they would only exhaust memory later.
 MAX_WIDTH = 1_000_000
 _SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
-
-
-def _range_text(interval: sp.Set) -> str:
-    return sp.pretty(interval, use_unicode=True).replace("\n", " ")
 
 
 @dataclass(frozen=True, init=False)
@@ -181,7 +178,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
         )
     if loss.prediction_domain == sp.Reals:
         return
-    domain = _range_text(loss.prediction_domain)
+    domain = interval_text(loss.prediction_domain)
     produced = output.bound().output_range
     if produced is None:
         raise SpecError(
@@ -191,7 +188,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
     if not produced.is_subset(loss.prediction_domain):
         raise SpecError(
             f"{prefix}loss: '{loss.name}' needs predictions in {domain}, but the output activation"
-            f" {output.label} gives values in {_range_text(produced)}, where the loss's logarithms are"
+            f" {output.label} gives values in {interval_text(produced)}, where the loss's logarithms are"
             " undefined; use sigmoid (or softmax with cce) on the output layer"
         )
 
