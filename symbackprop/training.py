@@ -155,6 +155,12 @@ def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
     write_atomic(path, buffer.getvalue())
 
 
+def loss_text(loss: float) -> str:
+    """A loss as the progress lines show it: six decimals, or six digits and an exponent when it
+    is so large (a run on its way to diverging) that fixed decimals would print hundreds of digits."""
+    return f"{loss:.6f}" if abs(loss) < 1e6 else f"{loss:.6e}"
+
+
 def run_training(
     network: Network,
     X: numpy.ndarray,
@@ -194,7 +200,7 @@ def run_training(
     bar = _progress(epochs, progress)
 
     def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
-        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}"
+        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
         if classifier:
             accuracies.append(module.accuracy(current, X, Y))
             line += f"  accuracy {accuracies[-1]:.3f}"

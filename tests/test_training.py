@@ -11,7 +11,7 @@ import pytest
 from symbackprop import Network
 from symbackprop.cli import main
 from symbackprop.codegen import generate_module, load_module
-from symbackprop.training import two_class_data
+from symbackprop.training import loss_text, two_class_data
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +264,9 @@ def test_an_output_folder_that_is_a_file_is_a_clear_error(tmp_path, capsys, comm
     captured = capsys.readouterr()
     assert captured.err == f"symbackprop: error: --out: {taken} exists and is not a folder\n"
     assert captured.out == "" and taken.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_growing_loss_is_printed_with_an_exponent_not_hundreds_of_digits():
+    assert loss_text(0.0533091234) == "0.053309"
+    assert loss_text(123456.7) == "123456.700000"
+    assert loss_text(1.042689163e125) == "1.042689e+125"
