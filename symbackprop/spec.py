@@ -8,8 +8,9 @@ objects:
 * Python: ``Network(sizes=[2, 4, 3, 1], activations=["relu", "relu", "sigmoid"], loss="bce")``
   (``activations`` may be one name for every layer);
 * the command line: ``2-4-3-1 --activations relu,relu,sigmoid --loss bce`` (:func:`from_cli`);
-* a TOML file (:func:`load_toml`) with ``sizes``, ``activations``, ``loss`` and an optional
-  ``[custom_activations]`` table of ``name = "expression in x"``;
+* a TOML file (:func:`load_toml`) with ``sizes``, ``activations`` and ``loss`` (or one ``spec``
+  string in the compact form) and an optional ``[custom_activations]`` table of
+  ``name = "expression in x"``;
 
 and the compact one-string form (:func:`parse_compact`)::
 
