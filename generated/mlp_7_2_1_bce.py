@@ -126,7 +126,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 def loss(Y_hat: Array, Y: Array) -> float:
     """The mean over the rows of the per-sample loss bce, from the predictions Y_hat.
 
-    Predictions are clipped into the loss's domain Interval.open(0, 1), so that a saturated output
+    Predictions are clipped into the loss's domain (0, 1), so that a saturated output
     gives a large finite loss; :func:`loss_from_preactivation` needs no clip.
     """
     # L = Sum(-(1 - y[i])*log(1 - a2[i]) - log(a2[i])*y[i], (i, 1, 1))
@@ -390,6 +390,12 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 def load(path: str | os.PathLike[str]) -> Params:
     """Parameters saved by :func:`save` for this network, packed into one flat array."""
     try:
+        with open(path, "rb") as stream:
+            magic = stream.read(4)
+        # Any file but an .npz archive (PK) or a .npy array (\x93NUM) would be refused by numpy.load
+        # as pickled data, with advice to load it unsafely: wrong for a file that holds no weights.
+        if magic and magic not in (b"PK\x03\x04", b"\x93NUM"):
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (not an .npz archive)")
         stored = numpy.load(path, allow_pickle=False)
         if not isinstance(stored, numpy.lib.npyio.NpzFile):
             raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")

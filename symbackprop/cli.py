@@ -155,12 +155,12 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .codegen import generate_module, write_atomic, write_module
+    from .codegen import generate_module, make_folder, write_atomic, write_module
     from .latex import render_latex, write_document
     from .training import run_training, two_class_data
 
+    # The folder first: a bad --out should fail before the derivation fills the screen.
+    out = make_folder(arguments.out)
     network = from_cli(DEFAULT_NETWORK, DEFAULT_ACTIVATIONS, DEFAULT_LOSS)
     derivation = network.derive()
     print(derivation.pretty())
@@ -169,8 +169,6 @@ def _demo(arguments: argparse.Namespace) -> int:
     print(report.table())
     if not report.ok:
         return 1
-    out = Path(arguments.out)
-    out.mkdir(parents=True, exist_ok=True)
     module_path, derivation_path, latex_path = out / "mlp.py", out / "derivation.txt", out / "derivation.tex"
     write_module(module_path, generate_module(derivation, output_name=str(module_path)))
     write_atomic(derivation_path, derivation.pretty() + "\n")

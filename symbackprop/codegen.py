@@ -43,6 +43,7 @@ from . import equations as eq
 from .derive import Derivation
 from .errors import SymbackpropError
 from .printing.numpy import SUPPORT_SOURCE, BatchNumPyPrinter, BatchTotal, equation_text
+from .printing.text import interval_text
 from .spec import Network
 from .templating import render
 
@@ -356,7 +357,7 @@ def module_context(derivation: Derivation, command: str) -> dict[str, object]:
         "loss_description": network.loss.description,
         "loss_equation": equation_text("L", loss),
         "loss_from_z_equation": equation_text("L", from_z),
-        "loss_domain": sp.sstr(network.loss.prediction_domain),
+        "loss_domain": interval_text(network.loss.prediction_domain),
         "clip": _clip_statement(derivation),
         "batch_loss": printer.doprint(_batch_loss(loss.xreplace(as_prediction))),
         "batch_loss_from_z": printer.doprint(_batch_loss(from_z)),
@@ -483,6 +484,18 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
+def make_folder(path: str | Path, option: str = "--out") -> Path:
+    """The folder at path, created with its parents when missing; ``option`` names it in errors."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise GenerationError(f"{option}: {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GenerationError(f"{option}: cannot create the folder {folder} ({error.strerror})") from None
+    return folder
+
+
 def write_module(path: str | Path, source: str, *, force: bool = False) -> None:
     """Write a generated module, refusing to replace a file symbackprop did not write."""
     path = Path(path)
@@ -510,8 +523,7 @@ def reference_sources() -> dict[str, str]:
 
 def regenerate_reference_modules(folder: str | Path) -> list[Path]:
     """Rebuild the committed reference modules in folder; returns the files written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(folder)
     written = []
     for name, source in reference_sources().items():
         path = folder / name

@@ -366,8 +366,9 @@ def lookup_loss(text: str, *, where: str = "loss") -> Loss:
 def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "custom activation") -> Activation:
     """An elementwise activation from a user's expression in x, parsed by our safe parser.
 
-    Its output range is unknown, so it is accepted with the regression losses only; its
-    derivative comes from differentiation like every other entry's.
+    Its output range is unknown, so on the output layer it is accepted with the losses defined for
+    every real prediction (sse, half_sse, mse) only; its derivative comes from differentiation
+    like every other entry's.
     """
     if name in ACTIVATIONS:
         raise SpecError(f"{where}: '{name}' is a built-in activation; choose another name")

@@ -8,8 +8,9 @@ objects:
 * Python: ``Network(sizes=[2, 4, 3, 1], activations=["relu", "relu", "sigmoid"], loss="bce")``
   (``activations`` may be one name for every layer);
 * the command line: ``2-4-3-1 --activations relu,relu,sigmoid --loss bce`` (:func:`from_cli`);
-* a TOML file (:func:`load_toml`) with ``sizes``, ``activations``, ``loss`` and an optional
-  ``[custom_activations]`` table of ``name = "expression in x"``;
+* a TOML file (:func:`load_toml`) with ``sizes``, ``activations`` and ``loss`` (or one ``spec``
+  string in the compact form) and an optional ``[custom_activations]`` table of
+  ``name = "expression in x"``;
 
 and the compact one-string form (:func:`parse_compact`)::
 
@@ -34,6 +35,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .exprparse import parse_activation_definition
+from .printing.text import interval_text
 from .registry import LOSSES, Activation, Loss, custom_activation, lookup_activation, lookup_loss
 
 if TYPE_CHECKING:
@@ -42,10 +44,6 @@ if TYPE_CHECKING:
 #: Widths above this are refused: nobody means them, and they would only exhaust memory later.
 MAX_WIDTH = 1_000_000
 _SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
-
-
-def _range_text(interval: sp.Set) -> str:
-    return sp.pretty(interval, use_unicode=True).replace("\n", " ")
 
 
 @dataclass(frozen=True, init=False)
@@ -181,7 +179,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
         )
     if loss.prediction_domain == sp.Reals:
         return
-    domain = _range_text(loss.prediction_domain)
+    domain = interval_text(loss.prediction_domain)
     produced = output.bound().output_range
     if produced is None:
         raise SpecError(
@@ -191,7 +189,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
     if not produced.is_subset(loss.prediction_domain):
         raise SpecError(
             f"{prefix}loss: '{loss.name}' needs predictions in {domain}, but the output activation"
-            f" {output.label} gives values in {_range_text(produced)}, where the loss's logarithms are"
+            f" {output.label} gives values in {interval_text(produced)}, where the loss's logarithms are"
             " undefined; use sigmoid (or softmax with cce) on the output layer"
         )
 

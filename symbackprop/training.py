@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy
 
-from .codegen import generate_module, load_module, write_atomic
+from .codegen import generate_module, load_module, make_folder, write_atomic
 from .errors import SymbackpropError
 from .spec import Network
 
@@ -155,6 +155,12 @@ def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
     write_atomic(path, buffer.getvalue())
 
 
+def loss_text(loss: float) -> str:
+    """A loss as the progress lines show it: six decimals, or six digits and an exponent when it
+    is so large (a run on its way to diverging) that fixed decimals would print hundreds of digits."""
+    return f"{loss:.6f}" if abs(loss) < 1e6 else f"{loss:.6e}"
+
+
 def run_training(
     network: Network,
     X: numpy.ndarray,
@@ -179,15 +185,13 @@ def run_training(
         raise TrainingError(f"--lr: must be a positive number, got {lr}")
     if report_every < 1:
         raise TrainingError(f"--report-every: must be at least 1, got {report_every}")
+    if seed < 0:
+        raise TrainingError(f"--seed: must be a non-negative integer, got {seed}")
     if history_format not in HISTORY_WRITERS:
         raise TrainingError(f"--history-format: one of {', '.join(HISTORY_WRITERS)}, got {history_format!r}")
     check_features(X, network)
     Y = prepare_targets(Y, network)
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise TrainingError(f"--out: cannot create the folder {folder} ({error.strerror})") from None
+    folder = make_folder(out)
     module = load_module(generate_module(network))
     classifier = hasattr(module, "accuracy")
     params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
@@ -196,7 +200,7 @@ def run_training(
     bar = _progress(epochs, progress)
 
     def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
-        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6f}"
+        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
         if classifier:
             accuracies.append(module.accuracy(current, X, Y))
             line += f"  accuracy {accuracies[-1]:.3f}"

@@ -30,6 +30,7 @@ from symbackprop.codegen import (
     write_module,
 )
 from symbackprop.printing.numpy import BatchNumPyPrinter, numpy_code
+from symbackprop.printing.text import interval_text
 from symbackprop.registry import A as OUTPUT
 from symbackprop.verify import ConcreteNetwork
 
@@ -308,6 +309,20 @@ def test_stable_bce_is_exact_at_saturation():
     with np.errstate(all="raise"):
         value = module.loss_from_preactivation(Z, Y)
     assert value == pytest.approx((1e4 + 1e4 + 0.0) / 3)
+
+
+@pytest.mark.parametrize("loss_name", [name for name, loss in LOSSES.items() if loss.prediction_domain != sp.Reals])
+def test_the_loss_docstring_names_its_domain_as_a_reader_writes_it(loss_name):
+    loss = LOSSES[loss_name]
+    module = module_for((2, 3, 2), ("tanh", loss.requires_output or "sigmoid"), loss_name)
+    assert f"clipped into the loss's domain {interval_text(loss.prediction_domain)}," in module.loss.__doc__
+    assert "Interval" not in module.loss.__doc__
+
+
+def test_interval_text_writes_ranges_in_the_usual_notation():
+    assert interval_text(sp.Interval.open(0, 1)) == "(0, 1)"
+    assert interval_text(sp.Interval.Ropen(0, sp.oo)) == "[0, ∞)"
+    assert interval_text(sp.Reals) == "ℝ"
 
 
 # -- the module as a file -----------------------------------------------------------------------

@@ -138,3 +138,8 @@ def test_a_file_named_like_a_loaded_module_does_not_replace_it(workdir):
     (workdir / "json.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
     assert main(["check", "json.py:grads", "--spec", "net.toml"]) == 0
     assert sys.modules["json"] is json
+
+
+def test_a_negative_seed_exits_2_with_one_line(workdir, capsys):
+    assert main(["check", "my_backprop:grads", "--spec", "net.toml", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err == "symbackprop: error: seed: must be a non-negative integer, got -1\n"

@@ -11,7 +11,7 @@ import pytest
 from symbackprop import Network
 from symbackprop.cli import main
 from symbackprop.codegen import generate_module, load_module
-from symbackprop.training import two_class_data
+from symbackprop.training import loss_text, two_class_data
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_truncated_or_foreign_weights_file(mlp, softmax, tmp_path):
     with pytest.raises(mlp.WeightsFileError, match="one array, not an .npz archive"):
         mlp.load(tmp_path / "array.npy")
     (tmp_path / "notes.txt").write_text("W1 = 0.5\n", encoding="utf-8")
-    with pytest.raises(mlp.WeightsFileError, match="cannot read"):
+    with pytest.raises(mlp.WeightsFileError, match=r"not a symbackprop weights file \(not an .npz archive\)$"):
         mlp.load(tmp_path / "notes.txt")
     with pytest.raises(mlp.WeightsFileError, match="cannot read"):
         mlp.load(tmp_path / "missing.npz")
@@ -243,3 +243,30 @@ def test_demo_trains_well_above_chance(tmp_path, capsys):
     document = (out / "derivation.tex").read_text(encoding="utf-8")
     assert document.startswith("\\documentclass") and "All rules verified" in document
     assert f"-o {out / 'derivation.tex'} --pdf" in listing
+
+
+def test_train_command_rejects_a_negative_seed(tmp_path, capsys):
+    X, Y = data(10)
+    rows = [f"{a:.6f},{b:.6f},{int(c)}" for (a, b), c in zip(X, Y.ravel(), strict=True)]
+    csv = write_csv(tmp_path / "points.csv", "x1,x2,y", rows)
+    assert main(train_arguments(csv, tmp_path / "run", "--seed", "-1")) == 2
+    assert capsys.readouterr().err == "symbackprop: error: --seed: must be a non-negative integer, got -1\n"
+
+
+@pytest.mark.parametrize("command", ["train", "demo", "regenerate"])
+def test_an_output_folder_that_is_a_file_is_a_clear_error(tmp_path, capsys, command):
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n", encoding="utf-8")
+    arguments = {"train": train_arguments(write_csv(tmp_path / "p.csv", "x1,x2,y", ["1,2,1"]), taken),
+                 "demo": ["demo", "--out", str(taken), "--quiet"],
+                 "regenerate": ["regenerate", "--out", str(taken)]}[command]
+    assert main(arguments) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"symbackprop: error: --out: {taken} exists and is not a folder\n"
+    assert captured.out == "" and taken.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_growing_loss_is_printed_with_an_exponent_not_hundreds_of_digits():
+    assert loss_text(0.0533091234) == "0.053309"
+    assert loss_text(123456.7) == "123456.700000"
+    assert loss_text(1.042689163e125) == "1.042689e+125"

@@ -5,7 +5,8 @@ forward equations, then ∂L/∂a⁽ᵏ⁾ₚ, δ⁽ᵏ⁾ₚ (in the output for
 ∂L/∂w⁽ᵏ⁾ₚq and ∂L/∂b⁽ᵏ⁾ₚ; ``symbackprop derive`` prints it. Indexed symbols are shown with layer
 superscripts (w⁽²⁾[p, q]), in :func:`pretty` and in the one-line :func:`plain` of reports.
 :func:`source_text` writes an expression in x in the grammar of :mod:`symbackprop.exprparse`,
-so that parsing the text gives the expression back.
+so that parsing the text gives the expression back. :func:`interval_text` writes a range of
+values as a reader does, ``(0, 1)`` or ``[0, ∞)``, for messages and generated docstrings.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def _for_display(expr: sp.Basic) -> sp.Basic:
 def pretty(expr: sp.Basic) -> str:
     """One expression or equation in unicode, with layer superscripts."""
     return sp.pretty(_for_display(expr), use_unicode=True, wrap_line=False)
+
+
+def interval_text(values: sp.Set) -> str:
+    """A set of reals on one line in the usual notation: ``(0, 1)``, ``[0, ∞)``, ``ℝ``."""
+    return sp.pretty(values, use_unicode=True).replace("\n", " ")
 
 
 def plain(expr: sp.Basic) -> str:

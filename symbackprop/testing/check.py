@@ -302,6 +302,9 @@ def check_gradients(
         raise CheckError(f"dtype: {dtype!r} is not float32 or float64")
     if reduction is not None and reduction not in REDUCTIONS:
         raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        # NumPy's generators refuse negative seeds with a message that names neither the option nor its value.
+        raise CheckError(f"seed: must be a non-negative integer, got {seed!r}")
     probe = make_probe(net, seed=seed, dtype=chosen_dtype)
     layout, first = _resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets)
     try:
