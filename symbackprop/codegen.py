@@ -55,6 +55,8 @@ BATCH = sp.Symbol("m", integer=True, positive=True)
 SCALE = sp.Symbol("scale", real=True)
 #: Generated lines are at most this long (the formatter's line length).
 LINE_LIMIT = 120
+#: The start of the generated comment that holds the command rebuilding the file.
+REBUILD_COMMENT = "# Rebuild: "
 
 #: The networks of our reference tutorials, committed in generated/ with where each comes from.
 REFERENCE_NETWORKS: tuple[tuple[str, Network, str], ...] = (
@@ -408,8 +410,9 @@ def format_source(source: str) -> str:
 
 
 def wrap_long_comments(source: str, limit: int = LINE_LIMIT) -> str:
-    """Comments longer than ``limit`` broken at their spaces (the formatter leaves comments alone).
-    A long docstring line is a template bug and raises."""
+    """Comments longer than ``limit`` broken at their spaces (the formatter leaves comments alone),
+    except the rebuild command, kept whole so that it can be pasted. A long docstring line is a
+    template bug and raises."""
     lines: list[str] = []
     in_docstring = False
     for line in source.split("\n"):
@@ -418,6 +421,9 @@ def wrap_long_comments(source: str, limit: int = LINE_LIMIT) -> str:
             lines.append(line)
         elif in_docstring or quotes:
             raise GenerationError(f"a generated docstring line has {len(line)} characters: {line.strip()[:60]}...")
+        elif line.startswith(REBUILD_COMMENT):
+            # The command must survive a copy and paste into a shell, which ignores the noqa.
+            lines.append(f"{line}  # noqa: E501")
         elif line.lstrip().startswith("#"):
             lines.extend(_wrap_comment(line, limit))
         else:

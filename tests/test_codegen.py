@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,10 @@ from ruff.__main__ import find_ruff_bin
 
 from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
 from symbackprop import equations as eq
-from symbackprop.cli import main
+from symbackprop.cli import build_parser, main, network_from_arguments
 from symbackprop.codegen import (
     GENERATED_MARKER,
+    REBUILD_COMMENT,
     REGENERATE_COMMAND,
     GenerationError,
     generate_module,
@@ -446,9 +448,26 @@ def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
 
 def test_deep_network_generates_within_the_line_limit():
     source = generate_module(Network([64, *([64] * 8), 1], ["relu"] * 8 + ["sigmoid"], "bce"))
-    assert max(len(line) for line in source.splitlines()) <= 120
+    assert max(len(line) for line in source.splitlines() if not line.startswith(REBUILD_COMMENT)) <= 120
     module = load_module(source)
     assert len(module.PARAMETER_NAMES) == 18
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        Network([64, *([64] * 8), 1], ["relu"] * 8 + ["sigmoid"], "bce"),
+        Network([3, 4, 1], ["softsign", "identity"], "mse", custom_activations={"softsign": "x/(1 + abs(x))"}),
+    ],
+    ids=["deep", "custom"],
+)
+def test_the_rebuild_comment_is_one_pasteable_command(network):
+    source = generate_module(network, output_name="mine.py")
+    (line,) = [line for line in source.splitlines() if line.startswith(REBUILD_COMMENT)]
+    words = shlex.split(line.removeprefix(REBUILD_COMMENT), comments=True)
+    assert words[:2] == ["symbackprop", "generate"] and words[-2:] == ["-o", "mine.py"]
+    arguments = build_parser().parse_args(words[1:])
+    assert network_from_arguments(arguments) == network
 
 
 def test_a_missing_formatter_is_a_clear_error(monkeypatch):
