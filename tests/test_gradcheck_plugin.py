@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 USER_TESTS = '''
@@ -72,3 +74,11 @@ def test_the_report_option_writes_a_file(pytester):
     result.stdout.fnmatch_lines(["*gradient check reports (2) written to checks.txt*"])
     text = (pytester.path / "checks.txt").read_text(encoding="utf-8")
     assert text.count("gradient check of 3 -> 5 tanh -> 2 sigmoid : bce") == 2
+
+
+def test_a_report_path_in_a_missing_folder_is_refused_before_the_tests_run(pytester):
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-q", "--gradcheck-report=nowhere/checks.txt")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--gradcheck-report: the folder of nowhere/checks.txt does not exist*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -12,6 +12,7 @@ The checker is imported when the fixture is first used, not when pytest starts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -36,6 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_REPORTS] = []
+    target = config.getoption("--gradcheck-report")
+    # Refused now, not after the whole session has run and its reports would be lost.
+    if target not in (None, "-") and not Path(target).resolve().parent.is_dir():
+        raise pytest.UsageError(f"--gradcheck-report: the folder of {target} does not exist")
 
 
 @pytest.fixture
