@@ -86,10 +86,12 @@ def test_the_compact_form_is_accepted(workdir):
         ("missing.py:grads", "missing.py: no such file"),
         ("my_backprop", "is not module:attribute"),
         ("my_backprop:SPEC_NOT_THERE", "my_backprop has no 'SPEC_NOT_THERE'"),
+        ("settings.py:SPEC", "settings.py:SPEC is a str, not a function grads(params, X, Y)"),
     ],
 )
 def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
     (workdir / "broken.py").write_text("import numpy\n\nundefined + 1\n", encoding="utf-8")
+    (workdir / "settings.py").write_text('SPEC = "3 -> 5 tanh -> 2 sigmoid : bce"\n', encoding="utf-8")
     assert main(["check", target, "--spec", "net.toml"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbackprop: error: ") and message in err and "Traceback" not in err

@@ -446,4 +446,10 @@ def load_target(target: str) -> Any:
             listed = f"; it has {', '.join(offered[:12])}" if offered else ""
             raise CheckError(f"{module_text} has no '{attribute}'{listed}")
         holder = getattr(holder, part)
+    has_methods = callable(getattr(holder, "forward", None)) and callable(getattr(holder, "backward", None))
+    if not (callable(holder) or has_methods or isinstance(holder, ObjectAdapter)):
+        raise CheckError(
+            f"{target} is a {type(holder).__name__}, not a function grads(params, X, Y), an object with forward"
+            " and backward methods, or an ObjectAdapter"
+        )
     return holder
