@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import SymbackpropError
+from .registry import LOSSES
 from .rules import TEXTBOOK, TUTORIAL_MISTAKES
 from .spec import Network, from_cli
 
@@ -48,7 +49,7 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
 def add_layer_options(parser: argparse.ArgumentParser) -> None:
     """The options that complete a network given by its widths: activations, loss, custom activations."""
     parser.add_argument("--activations", help="one activation per layer (relu,relu,sigmoid) or one for all")
-    parser.add_argument("--loss", help="sse, half_sse, mse, bce or cce")
+    parser.add_argument("--loss", help=f"one of {', '.join(LOSSES)}")
     parser.add_argument(
         "--activation-def",
         action="append",
