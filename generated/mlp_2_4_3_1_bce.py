@@ -147,7 +147,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
     m = Y.shape[0]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
-        return float(numpy.sum(-(1 - Y) * numpy.log(1 - Y_hat) - numpy.log(Y_hat) * Y) / m)
+        return float(numpy.sum(-(1 - Y) * numpy.log1p(-Y_hat) - numpy.log(Y_hat) * Y) / m)
 
 
 def loss_from_preactivation(Z3: Array, Y: Array) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -185,7 +186,8 @@ def _demo(arguments: argparse.Namespace) -> int:
     written = [("generated module", module_path), ("derivation", derivation_path), ("LaTeX derivation", latex_path)]
     for label, path in written + list(result.files.items()):
         print(f"  {label:<17} {path}")
-    print(f"\nfor a PDF of the derivation: symbackprop latex {network.cli_arguments} -o {latex_path} --pdf")
+    pdf_command = f"symbackprop latex {network.cli_arguments} -o {shlex.quote(str(latex_path))} --pdf"
+    print(f"\nfor a PDF of the derivation: {pdf_command}")
     return 0
 
 

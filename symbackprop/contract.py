@@ -36,20 +36,51 @@ def contract_deltas(expr: sp.Expr) -> sp.Expr:
 
 def _contract_one(summand: sp.Expr, index: sp.Symbol, lower: sp.Expr, upper: sp.Expr) -> sp.Expr:
     result = sp.Integer(0)
-    for term in sp.Add.make_args(sp.expand_mul(summand)):
+    for term in sp.Add.make_args(summand):
         if not term.has(index):
             result += term * (upper - lower + 1)
             continue
-        factors = sp.Mul.make_args(term)
+        factors = sp.Mul.make_args(_delta_out_of_sums(term))
         delta = next((f for f in factors if _delta_partner(f, index) is not None), None)
         if delta is not None:
             rest = sp.Mul(*(f for f in factors if f is not delta))
             result += rest.xreplace({index: _delta_partner(delta, index)})
             continue
+        expanded = sp.expand_mul(term)
+        if expanded != term:
+            # A delta inside a sum that does not carry it in every term: multiplied out, each term
+            # meets the sum on its own.
+            result += _contract_one(expanded, index, lower, upper)
+            continue
         outside = sp.Mul(*(f for f in factors if not f.has(index)))
         inside = sp.Mul(*(f for f in factors if f.has(index)))
         result += outside * sp.Sum(inside, (index, lower, upper))
     return result
+
+
+def _delta_out_of_sums(term: sp.Expr) -> sp.Expr:
+    """A product with every factor that is a sum whose terms all carry the same delta written as
+    that delta times the sum without it: f′(g)·(uδᵢₚ + vδᵢₚ) → δᵢₚ·f′(g)·(u + v). The chain rule
+    gives such sums, and pulling the delta out keeps f′ as it is instead of multiplying it out."""
+    factors = []
+    for factor in sp.Mul.make_args(term):
+        summands = sp.Add.make_args(factor) if isinstance(factor, sp.Add) else ()
+        common = _common_delta(summands)
+        if common is None:
+            factors.append(factor)
+        else:
+            factors += [common, sp.Add(*(_delta_out_of_sums(t / common) for t in summands))]
+    return sp.Mul(*factors)
+
+
+def _common_delta(terms: tuple[sp.Expr, ...]) -> sp.Expr | None:
+    if not terms:
+        return None
+    deltas = [
+        {f for f in sp.Mul.make_args(_delta_out_of_sums(term)) if isinstance(f, sp.KroneckerDelta)} for term in terms
+    ]
+    shared = set.intersection(*deltas)
+    return min(shared, key=sp.default_sort_key) if shared else None
 
 
 def _delta_partner(factor: sp.Expr, index: sp.Symbol) -> sp.Expr | None:
@@ -65,24 +96,25 @@ def _delta_partner(factor: sp.Expr, index: sp.Symbol) -> sp.Expr | None:
 
 
 def _pull_delta_out_of_piecewise(expr: sp.Piecewise) -> sp.Expr:
-    """Piecewise((0, c), (δᵢₚ·e, True)) → δᵢₚ·Piecewise((0, c), (e, True)), so the delta can meet
-    its sum; left alone unless every branch is zero or carries the same delta."""
+    """Piecewise((0, c), (2zδᵢₚ + δᵢₚ, True)) → δᵢₚ·Piecewise((0, c), (2z + 1, True)), so the delta
+    can meet its sum; left alone unless every term of every branch is zero or carries the same
+    delta (a smooth term plus a kink, ``x**2 + max(0, x)``, has the delta in each branch's terms)."""
     deltas: set[sp.Expr] = set()
-    for branch, _ in expr.args:
-        if branch != 0:
-            deltas |= {f for f in sp.Mul.make_args(branch) if isinstance(f, sp.KroneckerDelta)}
+    branches = [(sp.expand_mul(branch), condition) for branch, condition in expr.args]
+    for branch, _ in branches:
+        for term in sp.Add.make_args(branch):
+            if term != 0:
+                deltas |= {f for f in sp.Mul.make_args(term) if isinstance(f, sp.KroneckerDelta)}
     if len(deltas) != 1:
         return expr
     (delta,) = deltas
-    branches = []
-    for branch, condition in expr.args:
-        if branch == 0:
-            branches.append((branch, condition))
-        elif delta in sp.Mul.make_args(branch):
-            branches.append((branch / delta, condition))
-        else:
+    pulled = []
+    for branch, condition in branches:
+        terms = [t for t in sp.Add.make_args(branch) if t != 0]
+        if any(delta not in sp.Mul.make_args(t) for t in terms):
             return expr
-    return delta * sp.Piecewise(*branches)
+        pulled.append((sp.Add(*(t / delta for t in terms)), condition))
+    return delta * sp.Piecewise(*pulled)
 
 
 def canonical(expr: sp.Expr) -> sp.Expr:

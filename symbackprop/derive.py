@@ -202,9 +202,19 @@ def _rewrite_normalized(
 def _substitute_output_gradient(expr: sp.Expr, symbol: sp.IndexedBase, value: sp.Expr, loss: Loss) -> sp.Expr:
     substituted = expr.replace(
         lambda e: isinstance(e, sp.Indexed) and e.base == symbol,
-        lambda e: value.xreplace({eq.P: e.indices[0]}),
+        lambda e: _at_index(value, e.indices[0]),
     )
     return _apply_target_facts(contract_deltas(substituted), loss)
+
+
+def _at_index(expr: sp.Expr, index: sp.Expr) -> sp.Expr:
+    """expr, whose free index is p, at ``index``; a sum of expr over that same index is first given
+    a fresh summation index, so that the substitution cannot capture it (Σᵢ wᵢₚ δᵢ at p = i)."""
+    renamed = expr.replace(
+        lambda e: isinstance(e, sp.Sum) and any(limit[0] == index for limit in e.limits),
+        lambda e: e.xreplace({index: sp.Dummy(str(index), integer=True, positive=True)}),
+    )
+    return renamed.xreplace({eq.P: index})
 
 
 def _apply_target_facts(expr: sp.Expr, loss: Loss) -> sp.Expr:
@@ -242,16 +252,28 @@ def _output_form(
         return _tidy(delta)
     claimed = activation.derivative_in_output()
     in_output = claimed.xreplace({A: output}) if claimed is not None else derivative
-    return _tidy(output_gradient * in_output)
+    fused = _tidy(output_gradient * in_output)
+    # The product is kept unless the factors cancel into something shorter than f′ alone
+    # (σ + bce gives ŷ − y); multiplied out, a product like (ŷ − y)·SiLU′(z) cancels in floating point.
+    if sp.count_ops(fused) < sp.count_ops(in_output):
+        return fused
+    return output_gradient * in_output
+
+
+#: Larger expressions are left as differentiation gives them: simplifying them costs seconds
+#: and cannot fuse them into a short form anyway.
+_SIMPLIFY_LIMIT = 60
 
 
 def _same(first: sp.Expr, second: sp.Expr) -> bool:
-    return first == second or sp.expand_mul(first - second) == 0 or sp.simplify(first - second) == 0
+    if first == second or sp.expand_mul(first - second) == 0:
+        return True
+    return sp.count_ops(first - second) <= _SIMPLIFY_LIMIT and sp.simplify(first - second) == 0
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """The shortest of a few cheap normal forms (cancelled, factored)."""
-    if expr.has(sp.Piecewise, sp.Sum):
+    if expr.has(sp.Piecewise, sp.Sum) or sp.count_ops(expr) > _SIMPLIFY_LIMIT:
         return expr
     candidates = [expr, sp.cancel(expr), sp.factor(expr)]
     return min(candidates, key=sp.count_ops)

@@ -819,7 +819,11 @@ def document_context(
     report: VerificationReport | None = None,
     rules: RuleSet | None = None,
 ) -> dict[str, Any]:
-    """Everything the templates insert, printed; sections not asked for are not computed."""
+    """Everything the templates insert, printed; sections not asked for are not computed. The
+    derivation must verify against the textbook rules (:func:`~symbackprop.verify.require_verified`)."""
+    from .verify import require_verified
+
+    textbook = require_verified(derivation, report)
     chosen = resolve_sections(sections)
     style = resolve_notation(notation)
     network = derivation.network
@@ -852,7 +856,7 @@ def document_context(
     if "paths" in chosen:
         context["paths"] = _paths(derivation, write)
     if "verification" in chosen:
-        report = report or derivation.verify(rules)
+        report = report or (textbook if rules is TEXTBOOK else derivation.verify(rules))
         context["verification"] = _verification(derivation, write, report, rules)
     return context
 

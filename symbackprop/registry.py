@@ -28,6 +28,7 @@ from types import MappingProxyType
 
 import sympy as sp
 
+from .admission import admit
 from .errors import SpecError
 from .exprparse import ALLOWED_FUNCTIONS, X, parse_expression
 
@@ -207,7 +208,6 @@ _ACTIVATIONS = (
         latex_name=r"\operatorname{ELU}",
         output_range=sp.Interval.open(-ALPHA, sp.oo),
         init="he",
-        output_derivative=sp.Piecewise((A + ALPHA, A <= 0), (1, True)),
         parameters=((ALPHA, sp.Integer(1)),),
         description="x for x > 0, alpha*(e^x - 1) otherwise (default alpha = 1)",
     ),
@@ -216,7 +216,6 @@ _ACTIVATIONS = (
         expr=sp.log(1 + sp.exp(X)),
         latex_name=r"\operatorname{softplus}",
         output_range=sp.Interval.open(0, sp.oo),
-        output_derivative=1 - sp.exp(-A),
         description="log(1 + e^x)",
     ),
     Activation(
@@ -229,11 +228,22 @@ _ACTIVATIONS = (
     ),
     Activation(
         name="gelu",
-        expr=X / 2 * (1 + sp.tanh(_GELU_INNER)),
+        expr=X / 2 * (1 + sp.erf(X / sp.sqrt(2))),
         latex_name=r"\operatorname{GELU}",
         output_range=None,
         init="he",
-        description="tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))",
+        description="x*Phi(x) = 0.5x(1 + erf(x/sqrt(2))), the exact form (torch.nn.GELU())",
+    ),
+    Activation(
+        name="gelu_tanh",
+        expr=X / 2 * (1 + sp.tanh(_GELU_INNER)),
+        latex_name=r"\operatorname{GELU}_{\tanh}",
+        output_range=None,
+        init="he",
+        description=(
+            "the tanh approximation of gelu, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))"
+            " (torch.nn.GELU(approximate='tanh'))"
+        ),
     ),
     Activation(
         name="softmax",
@@ -363,8 +373,11 @@ def lookup_loss(text: str, *, where: str = "loss") -> Loss:
     return LOSSES[name]
 
 
-def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "custom activation") -> Activation:
-    """An elementwise activation from a user's expression in x, parsed by our safe parser.
+def custom_activation(
+    name: str, expression: str | sp.Expr, *, where: str = "custom activation", text: str | None = None
+) -> Activation:
+    """An elementwise activation from a user's expression in x, parsed by our safe parser
+    (``text`` is the expression as the user wrote it, when ``expression`` was parsed from it).
 
     Its output range is unknown, so on the output layer it is accepted with the losses defined for
     every real prediction (sse, half_sse, mse) only; its derivative comes from differentiation
@@ -382,8 +395,13 @@ def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "cus
             f"{where}: the expression of '{name}' must depend on x and nothing else"
             " (from Python, symbackprop.exprparse.X, the real symbol x)"
         )
-    # Written back in the parser's grammar, so that a spec's command line reproduces it.
+    # Written back in the parser's grammar, so that a spec's command line reproduces it; SymPy may
+    # have rewritten the parsed text into a form the grammar cannot spell (max(0, x)**2 becomes a
+    # Piecewise of squares), and then the user's own text, which parses to the same expression, is kept.
     definition = source_text(expr)
+    written = expression if isinstance(expression, str) else text
+    if definition is None and written is not None:
+        definition = written.strip()
     if definition is None:
         functions = ", ".join(ALLOWED_FUNCTIONS)
         raise SpecError(
@@ -393,7 +411,7 @@ def custom_activation(name: str, expression: str | sp.Expr, *, where: str = "cus
     escaped = name.replace("_", r"\_")
     return Activation(
         name=name,
-        expr=expr,
+        expr=admit(expr, name, where),
         latex_name=rf"\operatorname{{{escaped}}}",
         output_range=None,
         description=f"custom: {definition}",

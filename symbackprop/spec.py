@@ -25,6 +25,7 @@ problem and its place (``activations[2] (layer 3)``), and a close match for a mi
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -99,14 +100,18 @@ class Network:
 
     @property
     def cli_arguments(self) -> str:
-        """The command-line form, e.g. ``2-4-1 --activations relu,sigmoid --loss bce``."""
-        sizes = "-".join(map(str, self.sizes))
-        names = ",".join(f.label for f in self.activations)
-        custom = "".join(
-            f' --activation-def "{f.name}={f.definition}"'
-            for f in dict.fromkeys(f for f in self.activations if f.definition is not None)
-        )
-        return f"{sizes} --activations {names} --loss {self.loss.name}{custom}"
+        """The command-line form, e.g. ``2-4-1 --activations relu,sigmoid --loss bce``, each word
+        quoted for a POSIX shell where it needs it (``'leaky_relu(0.01),sigmoid'``)."""
+        words = [
+            "-".join(map(str, self.sizes)),
+            "--activations",
+            ",".join(f.label for f in self.activations),
+            "--loss",
+            self.loss.name,
+        ]
+        for custom in dict.fromkeys(f for f in self.activations if f.definition is not None):
+            words += ["--activation-def", f"{custom.name}={custom.definition}"]
+        return shlex.join(words)
 
     def __str__(self) -> str:
         return self.compact
@@ -250,7 +255,9 @@ def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activa
         name, expr = parse_activation_definition(definition)
         if name in table:
             raise SpecError(f"--activation-def '{name}': defined twice; give each custom activation once")
-        table[name] = custom_activation(name, expr, where=f"--activation-def '{name}'")
+        table[name] = custom_activation(
+            name, expr, where=f"--activation-def '{name}'", text=definition.partition("=")[2]
+        )
     return table
 
 

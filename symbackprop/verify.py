@@ -23,6 +23,7 @@ element, the rule's value and the true one, or the shapes that do not match).
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,13 +35,14 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import equations as eq
 from .contract import canonical, contract_deltas
 from .derive import _apply_target_facts
+from .errors import SymbackpropError
 from .exprparse import X
 from .printing.text import layer_superscript, plain
 from .registry import N_OUT, YHAT, Y
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
 
 if TYPE_CHECKING:
-    from .derive import Derivation
+    from .derive import Derivation, LayerDerivation
 
 #: Widths of the concrete copy are capped here; 3 tells a transpose from the right matrix.
 CAP = 3
@@ -139,11 +141,51 @@ class VerificationReport:
         return self.table()
 
 
+class UnverifiedDerivationError(SymbackpropError):
+    """A derivation does not verify against the textbook rules, so nothing is made from it."""
+
+
+def require_verified(derivation: Derivation, report: VerificationReport | None = None) -> VerificationReport:
+    """The textbook report of ``derivation`` (``report`` when it is one), or
+    :class:`UnverifiedDerivationError` naming the failing layer, activation and rule nearest the
+    output. Every artefact (module, document, reference of the checker) passes through here; the
+    report is computed once per derivation."""
+    if report is None or report.rule_set != TEXTBOOK.name or report.network != derivation.network.compact:
+        report = _textbook_report(derivation)
+    if report.ok:
+        return report
+    row = report.failures[0]
+    witness, detail = ("symbolic", row.symbolic.detail) if not row.symbolic.ok else ("composed", row.composed.detail)
+    activation = derivation.layer(row.layer).activation.label
+    raise UnverifiedDerivationError(
+        f"{derivation.network.compact}: the derivation does not verify, so nothing was written: layer {row.layer}"
+        f" ({activation}), rule {row.rule} ({row.formula}) for {row.quantity}, {witness} witness: {detail}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _textbook_report(derivation: Derivation) -> VerificationReport:
+    return _verify(derivation, TEXTBOOK, seed=0)
+
+
 def verify(derivation: Derivation, rules: RuleSet | None = None, *, seed: int = 0) -> VerificationReport:
-    """Check ``derivation`` against ``rules`` (the textbook rules by default)."""
+    """Check ``derivation`` against ``rules`` (the textbook rules by default); the textbook report
+    at seed 0 is computed once per derivation."""
     rules = rules or TEXTBOOK
+    if rules is TEXTBOOK and seed == 0:
+        return _textbook_report(derivation)
+    return _verify(derivation, rules, seed=seed)
+
+
+def _verify(derivation: Derivation, rules: RuleSet, *, seed: int) -> VerificationReport:
     symbolic = SymbolicView(derivation)
-    concrete = ConcreteNetwork(derivation, seed=seed)
+    try:
+        concrete = ConcreteNetwork(derivation, seed=seed)
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+        raise UnverifiedDerivationError(
+            f"{derivation.network.compact}: the composed witness cannot evaluate the network"
+            f" ({type(error).__name__}: {error}), so the derivation cannot be verified"
+        ) from None
     rows = []
     depth = derivation.network.depth
     for k in range(depth, 0, -1):
@@ -271,6 +313,8 @@ class SymbolicView:
         derived = self._derived(rule.target, k)
         difference = _comparable(element) - _comparable(derived)
         if sp.expand_mul(difference) == 0 or sp.simplify(difference) == 0:
+            if rule.target in ("output_delta", "hidden_delta"):
+                return _code_form_witness(self.derivation.layer(k))
             return Witness(True)
         return Witness(
             False,
@@ -298,6 +342,32 @@ class SymbolicView:
             lambda e: isinstance(e, sp.Sum) and any(lower == 0 for _, lower, _ in e.limits),
             _one_based,
         )
+
+
+def _code_form_witness(layer: LayerDerivation) -> Witness:
+    """Whether the δ that code generation prints (f′ in the output a, the fused output form) equals
+    the derived δ: both at random points of z, y and of every sum they share, at :data:`DIGITS`
+    digits, with a⁽ᵏ⁾ = f(z⁽ᵏ⁾) put back in."""
+    if layer.derivative is None:  # softmax: the printed δ is the derived one, tidied
+        return Witness(True)
+    output, pre = eq.activation_output(layer.k)[eq.P], eq.preactivation(layer.k)[eq.P]
+    in_z = {output: layer.activation.at(pre)}
+    printed, derived = layer.delta_output_form.xreplace(in_z), layer.delta.xreplace(in_z)
+    quantities = (printed - derived).atoms(sp.Sum, sp.Indexed) | derived.atoms(sp.Sum, sp.Indexed)
+    quantities |= printed.free_symbols | derived.free_symbols
+    rng = random.Random(layer.k)
+    for _ in range(3):
+        # xreplace matches a whole sum before what it holds: each sum is one number.
+        values = {q: sp.Float(rng.uniform(-2, 2), DIGITS) for q in sorted(quantities, key=sp.default_sort_key)}
+        value = (printed - derived).xreplace(values).evalf(DIGITS)
+        scale = max(abs(derived.xreplace(values).evalf(DIGITS)), sp.Float(1))
+        if not value.is_number or abs(value) > RELATIVE_TOLERANCE * scale:
+            return Witness(
+                False,
+                f"the δ{layer_superscript(layer.k)} that code generation prints, {plain(layer.delta_output_form)}, is not the"
+                f" derived {plain(layer.delta)} (they differ by {sp.N(value, 6)} at a random point)",
+            )
+    return Witness(True)
 
 
 def _one_based(total: sp.Sum) -> sp.Sum:

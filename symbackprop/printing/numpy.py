@@ -39,11 +39,13 @@ A structure the printer does not know raises ``NotImplementedError`` naming it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
 import numpy
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -64,6 +66,8 @@ _ARRAY_PREFIX = {"a": "A", "z": "Z", "delta": "D", "dLda": "dL_dA", "w": "W", "b
 #: Quantities that are not numbered by layer: the target, and the predictions a loss reads.
 _PLAIN_ARRAYS = {"y": "Y", "Y_hat": "Y_hat"}
 _CALL = re.compile(r"^numpy\.(\w+)\(")
+#: Why a module imports SciPy: NumPy has no error function.
+_SCIPY_SPECIAL = "the error function erf and erfc = 1 - erf, which NumPy lacks"
 
 
 def array_name(base: sp.IndexedBase) -> str:
@@ -110,6 +114,11 @@ class BatchNumPyPrinter(NumPyPrinter):
         self.shared: dict[str, str] = {}
         #: Statements defining shared variables that the printouts since :meth:`take_pending` use.
         self.pending: list[str] = []
+        #: Modules beyond NumPy that the printouts so far call, with what they are called for.
+        self.modules: dict[str, str] = {}
+        #: Steps that may print as a bare boolean mask: factors of the product being printed, beside
+        #: an array that gives the product its dtype (a mask added to a number would be float64).
+        self.masks: set[sp.Piecewise] = set()
 
     def take_pending(self) -> list[str]:
         """The statements that must run before the last printouts, each returned once."""
@@ -180,10 +189,17 @@ class BatchNumPyPrinter(NumPyPrinter):
         return f"numpy.sum({self._print(expr.args[0])})"
 
     def _print_Logistic(self, expr: Logistic) -> str:
-        u = expr.args[0]
+        u = _saturated_exponential(expr.args[0], _LOGISTIC_SATURATION)
         return f"numpy.divide(numpy.exp(numpy.minimum({self._print(u)}, 0.0)), 1.0 + {self._exp_negative_abs(u)})"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        saved, self.masks = self.masks, set()
+        try:
+            return self._print_power(expr, rational)
+        finally:
+            self.masks = saved
+
+    def _print_power(self, expr: sp.Pow, rational: bool) -> str:
         base, exponent = expr.args
         if exponent == -1:
             if _exp_sum_argument(base) is not None:
@@ -194,6 +210,17 @@ class BatchNumPyPrinter(NumPyPrinter):
         return super()._print_Pow(expr, rational=rational)
 
     def _print_Mul(self, expr: sp.Mul) -> str:
+        factors = sp.Mul.make_args(expr)
+        steps = {f for f in factors if isinstance(f, sp.Piecewise) and _is_step(f)}
+        if not steps or all(f.is_number or f in steps for f in factors):
+            return self._print_product(expr)
+        saved, self.masks = self.masks, self.masks | steps
+        try:
+            return self._print_product(expr)
+        finally:
+            self.masks = saved
+
+    def _print_product(self, expr: sp.Mul) -> str:
         sums = {f: sp.Symbol(f"({self._print(f)})") for f in sp.Mul.make_args(expr) if isinstance(f, sp.Sum)}
         if sums and not any(_exp_sum_argument(f) for f in sums):
             # A matrix product binds like *, so it is parenthesised inside a product.
@@ -219,6 +246,13 @@ class BatchNumPyPrinter(NumPyPrinter):
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        saved, self.masks = self.masks, set()
+        try:
+            return self._print_sum(expr, order)
+        finally:
+            self.masks = saved
+
+    def _print_sum(self, expr: sp.Add, order: str | None) -> str:
         terms = sp.Add.make_args(expr)
         products = [t for t in terms if isinstance(t, sp.Sum)]
         if products and len(products) < len(terms):
@@ -231,6 +265,17 @@ class BatchNumPyPrinter(NumPyPrinter):
                 return f"numpy.expm1({self._print(other.args[0])})"
         return super()._print_Add(expr, order=order)
 
+    def _print_tanh(self, expr: sp.tanh) -> str:
+        return f"numpy.tanh({self._print(_saturated_exponential(expr.args[0], _TANH_SATURATION))})"
+
+    def _print_erf(self, expr: sp.erf) -> str:
+        self.modules["scipy.special"] = _SCIPY_SPECIAL
+        return f"scipy.special.erf({self._print(expr.args[0])})"
+
+    def _print_Erfc(self, expr: Erfc) -> str:
+        self.modules["scipy.special"] = _SCIPY_SPECIAL
+        return f"scipy.special.erfc({self._print(expr.args[0])})"
+
     def _print_log(self, expr: sp.log) -> str:
         argument = expr.args[0]
         softplus = _is_logistic_denominator(argument)
@@ -239,6 +284,8 @@ class BatchNumPyPrinter(NumPyPrinter):
             return f"numpy.add(numpy.maximum({self._print(u)}, 0.0), numpy.log1p({self._exp_negative_abs(u)}))"
         if _exp_sum_argument(argument) is not None:
             return self._logsumexp(argument)
+        if isinstance(argument, sp.Add) and sp.S.One in argument.args:
+            return f"numpy.log1p({self._print(argument - 1)})"
         return f"numpy.log({self._print(argument)})"
 
     def _logsumexp(self, total: sp.Sum) -> str:
@@ -264,29 +311,70 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         pieces = list(expr.args)
-        if len(pieces) != 2 or pieces[1].cond != sp.true:
-            raise NotImplementedError(f"only two-branch Piecewise (one kink) is printed: {expr}")
-        (below, condition), (above, _) = pieces
-        if not isinstance(condition, sp.LessThan) or condition.rhs != 0:
-            raise NotImplementedError(f"only a kink at 'u <= 0' is printed: {expr}")
-        variable = condition.lhs
-        if below == 0 and above == variable:
-            return f"numpy.maximum({self._print(variable)}, 0.0)"
-        if below == 0 and above == 1:
-            return f"({self._print(variable)} > 0)"
-        # Each branch reads the variable clipped to its own side, so the other side cannot overflow.
-        below_side = self._side(below, variable, "minimum")
-        above_side = self._side(above, variable, "maximum")
-        return f"numpy.where({self._print(condition)}, {below_side}, {above_side})"
+        if pieces[-1].cond != sp.true:
+            raise NotImplementedError(f"a Piecewise without an 'otherwise' branch has no value everywhere: {expr}")
+        if len(pieces) == 2:
+            (below, condition), (above, _) = pieces
+            kink = _kink(condition)
+            if kink is not None and kink[1] == 0 and kink[2] == "below" and below == 0 and above == kink[0]:
+                return f"numpy.maximum({self._print(kink[0])}, 0.0)"
+            step = _step_condition(expr)
+            if step is not None:
+                mask = f"({self._print(step)})"
+                if expr in self.masks:
+                    return mask
+                return f"{mask}.astype({self._dtype_source(condition)}.dtype)"
+        # Each branch reads a variable compared with a constant clipped to its own side of every
+        # kink that bounds the branch, so that a branch not taken cannot overflow (numpy.where
+        # evaluates them all); a branch that cannot be taken is clipped onto a point of its kinks.
+        refused = [_negation(condition) for _, condition in pieces[:-1]]
+        text = self._side(pieces[-1].expr, refused)
+        for position in range(len(pieces) - 2, -1, -1):
+            branch, condition = pieces[position]
+            side = self._side(branch, [condition, *refused[:position]])
+            text = f"numpy.where({self._print(condition)}, {side}, {text})"
+        if not any(branch.has(sp.Indexed) for branch, _ in pieces):
+            # Constant branches would make a float64 array whatever the operands' dtype.
+            text = f"{text}.astype({self._dtype_source(expr)}.dtype)"
+        return text
 
-    def _side(self, branch: sp.Expr, variable: sp.Expr, clip: str) -> str:
-        if not branch.has(sp.exp) or not branch.has(variable):
+    def _dtype_source(self, expr: sp.Basic) -> str:
+        """An array of expr's whose dtype a result built from constants must take."""
+        arrays = sorted((e for e in expr.atoms(sp.Indexed) if len(e.indices) == 1), key=sp.default_sort_key)
+        if not arrays:
+            raise NotImplementedError(f"no array fixes the dtype of {expr}")
+        return array_name(arrays[0].base)
+
+    def _side(self, branch: sp.Expr, conditions: list[sp.Basic]) -> str:
+        """branch printed with the variable of each kink among ``conditions`` (all hold where the
+        branch is taken) clipped to the kink's side, where the branch could overflow."""
+        if not branch.has(sp.exp, expm1, sp.sinh, sp.cosh):
             return self._print(branch)
-        clipped = sp.Symbol(f"numpy.{clip}({self._print(variable)}, 0.0)")
-        return self._print(branch.xreplace({variable: clipped}))
+        clipped: dict[sp.Expr, str] = {}
+        for condition in conditions:
+            for part in condition.args if isinstance(condition, sp.And) else (condition,):
+                kink = _kink(part)
+                if kink is None or not branch.has(kink[0]):
+                    continue
+                variable, constant, side = kink
+                inner = clipped.get(variable, self._print(variable))
+                clip = "minimum" if side == "below" else "maximum"
+                clipped[variable] = f"numpy.{clip}({inner}, {self._print(sp.Float(constant))})"
+        return self._print(branch.xreplace({v: sp.Symbol(text) for v, text in clipped.items()}))
 
-    def _print_LessThan(self, expr: sp.LessThan) -> str:
-        return f"{self._print(expr.lhs)} <= {self._print(expr.rhs)}"
+    def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
+        operator = {"<=": "<=", ">=": ">=", "<": "<", ">": ">", "==": "==", "!=": "!="}[expr.rel_op]
+        left = self.parenthesize(expr.lhs, PRECEDENCE["Add"])
+        right = self.parenthesize(expr.rhs, PRECEDENCE["Add"])
+        return f"{left} {operator} {right}"
+
+    _print_LessThan = _print_GreaterThan = _print_StrictLessThan = _print_StrictGreaterThan = _print_Relational
+
+    def _print_And(self, expr: sp.And) -> str:
+        return "numpy.logical_and.reduce([" + ", ".join(self._print(a) for a in expr.args) + "])"
+
+    def _print_Or(self, expr: sp.Or) -> str:
+        return "numpy.logical_or.reduce([" + ", ".join(self._print(a) for a in expr.args) + "])"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return expr.name
@@ -301,6 +389,17 @@ class BatchNumPyPrinter(NumPyPrinter):
         With ``in_place`` (``out`` is none of expr's arrays) a product or sum is built up in
         ``out`` one operand at a time, so that a chain like ``(1 - A**2) * G`` allocates nothing."""
         expr = prepare(expr)
+        steps = {f for f in sp.Mul.make_args(expr) if isinstance(f, sp.Piecewise) and _is_step(f)}
+        if isinstance(expr, sp.Mul) and any(not f.is_number and f not in steps for f in expr.args):
+            # The product's other array gives it its dtype, however its operands are grouped.
+            saved, self.masks = self.masks, self.masks | steps
+            try:
+                return self._print_into(expr, out, in_place)
+            finally:
+                self.masks = saved
+        return self._print_into(expr, out, in_place)
+
+    def _print_into(self, expr: sp.Expr, out: str, in_place: bool) -> list[str]:
         if in_place and _chainable(expr):
             return self._chain_into(expr, out)
         if isinstance(expr, sp.Sum) and self._matrix_product(expr) is not None:
@@ -396,6 +495,12 @@ class BatchTotal(sp.Function):
     nargs = 1
 
 
+class Erfc(sp.Function):
+    """erfc(u) = 1 − erf(u), kept as written (SymPy's own erfc turns erfc(−u) into 2 − erfc(u))."""
+
+    nargs = 1
+
+
 class Logistic(sp.Function):
     """σ(u) = 1/(1 + exp(-u)), a name for the structure so that it prints in its stable form."""
 
@@ -412,6 +517,36 @@ def _logistic_form(expr: sp.Expr) -> sp.Expr:
         and e.exp < 0
         and _is_logistic_denominator(e.base) is not None,
         lambda e: Logistic(_is_logistic_denominator(e.base)) ** (-e.exp),
+    )
+    # Factors without an exponential stay as they are: (a − y)·f′(z) is not multiplied out.
+    if isinstance(expr, sp.Mul):
+        factors = sp.Mul.make_args(expr)
+        passive = [f for f in factors if not f.has(Logistic, sp.exp)]
+        if passive:
+            active = sp.Mul(*(f for f in factors if f.has(Logistic, sp.exp)))
+            return sp.Mul(*passive) * _exponentials_beside_logistic(active)
+    return _exponentials_beside_logistic(expr)
+
+
+def _exponential_times_logistic(product: sp.Mul) -> sp.Expr:
+    """eᵛ·σ(−v) as σ(v) in a product: softplus′ = eᶻ/(1 + eᶻ) keeps its relative accuracy and
+    cannot overflow."""
+    factors = list(sp.Mul.make_args(product))
+    for exponential in [f for f in factors if isinstance(f, sp.exp)]:
+        v = exponential.args[0]
+        for position, factor in enumerate(factors):
+            base, power = factor.as_base_exp()
+            if base == Logistic(-v) and power.is_Integer and power > 0:
+                factors[position] = Logistic(-v) ** (power - 1) * Logistic(v)
+                factors.remove(exponential)
+                break
+    return sp.Mul(*factors)
+
+
+def _exponentials_beside_logistic(expr: sp.Expr) -> sp.Expr:
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Mul) and e.has(Logistic) and any(isinstance(f, sp.exp) for f in e.args),
+        _exponential_times_logistic,
     )
     for logistic in expr.atoms(Logistic):
         exponential = sp.exp(-logistic.args[0])
@@ -431,7 +566,7 @@ def prepare(expr: sp.Expr) -> sp.Expr:
     numeric constants (sqrt(2/pi)) as floats, so the code keeps the arrays' dtype (a NumPy
     scalar would up-cast float32), and a product with a Piecewise folded into its branches, so
     a step with constant branches cannot turn float32 into float64."""
-    expr = _logistic_form(expr)
+    expr = _logistic_form(_special_functions(expr))
     expr = expr.replace(
         lambda e: isinstance(e, sp.Expr) and e.is_number and not e.is_Rational and not e.is_Float,
         lambda e: sp.Float(float(e)),
@@ -440,6 +575,37 @@ def prepare(expr: sp.Expr) -> sp.Expr:
         lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sp.Piecewise) and not _is_step(f) for f in e.args),
         sp.piecewise_fold,
     )
+
+
+def _special_functions(expr: sp.Expr) -> sp.Expr:
+    """Sums that lose their relative accuracy where their terms cancel, written as the special
+    function that does not: c·eᵘ − c as c·expm1(u), c ± c·erf(u) as c·erfc(∓u), c ± c·tanh(u) as
+    2c·σ(±2u), c − c·tanh²(u) as 4c·σ(2u)σ(−2u)."""
+
+    def rewrite(total: sp.Add) -> sp.Expr:
+        terms = list(total.args)
+        for number in (t for t in terms if t.is_Number):
+            for term in terms:
+                coefficient, rest = term.as_coeff_Mul()
+                others = [t for t in terms if t is not number and t is not term]
+                if isinstance(rest, sp.exp) and coefficient == -number:
+                    return sp.Add(*others, coefficient * expm1(rest.args[0]))
+                squared_tanh = isinstance(rest, sp.Pow) and isinstance(rest.base, sp.tanh) and rest.exp == 2
+                if squared_tanh and coefficient == -number:
+                    # c − c·tanh²(u) = 4c·σ(2u)σ(−2u), which does not cancel to 0 where |tanh(u)| → 1
+                    u = rest.base.args[0]
+                    return sp.Add(*others, 4 * number * Logistic(2 * u) * Logistic(-2 * u))
+                if isinstance(rest, sp.tanh) and abs(coefficient) == abs(number):
+                    # c + c·tanh(u) = 2c·σ(2u), which keeps its relative accuracy where tanh(u) → −1
+                    sign = 1 if coefficient == number else -1
+                    return sp.Add(*others, 2 * number * Logistic(2 * sign * rest.args[0]))
+                if isinstance(rest, sp.erf) and abs(coefficient) == abs(number):
+                    # c + c·erf(u) = c·erfc(−u); c − c·erf(u) = c·erfc(u)
+                    sign = 1 if coefficient == number else -1
+                    return sp.Add(*others, number * Erfc(-sign * rest.args[0]))
+        return total
+
+    return expr.replace(lambda e: isinstance(e, sp.Add), rewrite)
 
 
 def negated_term(term: sp.Expr) -> bool:
@@ -464,9 +630,57 @@ def _chainable(expr: sp.Expr) -> bool:
     return bool(arrays)
 
 
+def _step_condition(expr: sp.Piecewise) -> sp.Basic | None:
+    """The condition under which a step ``(0, c), (1, True)`` or ``(1, c), (0, True)`` is 1."""
+    if len(expr.args) != 2 or expr.args[1].cond != sp.true:
+        return None
+    values = (expr.args[0].expr, expr.args[1].expr)
+    if values == (0, 1):
+        return _negation(expr.args[0].cond)
+    if values == (1, 0):
+        return expr.args[0].cond
+    return None
+
+
 def _is_step(expr: sp.Piecewise) -> bool:
-    """``(0, c), (1, True)``: a boolean mask, which multiplies without changing the dtype."""
-    return len(expr.args) == 2 and expr.args[0].expr == 0 and expr.args[1].expr == 1
+    """A step with values 0 and 1: a boolean mask, which multiplies an array without changing its dtype."""
+    return _step_condition(expr) is not None
+
+
+def _negation(condition: sp.Basic) -> sp.Basic:
+    """not condition, as a comparison where it is one (x <= 0 becomes x > 0)."""
+    return sp.Not(condition)
+
+
+def _kink(condition: sp.Basic) -> tuple[sp.Expr, sp.Expr, str] | None:
+    """``(u, c, "below")`` for a condition ``u <= c`` or ``u < c`` (either way round), ``(u, c, "above")``
+    for ``u >= c`` or ``u > c``, with c a number; None for any other condition."""
+    if not isinstance(condition, (sp.LessThan, sp.StrictLessThan, sp.GreaterThan, sp.StrictGreaterThan)):
+        return None
+    lesser, greater = condition.lts, condition.gts
+    if greater.is_number and not lesser.is_number:
+        return lesser, greater, "below"
+    if lesser.is_number and not greater.is_number:
+        return greater, lesser, "above"
+    return None
+
+
+#: tanh(v) is 1 in float64 from v ≈ 19.1 on, σ(v) from v ≈ 36.7: an exponential inside them larger
+#: than this changes nothing but can overflow.
+_TANH_SATURATION = 20.0
+_LOGISTIC_SATURATION = 40.0
+
+
+def _saturated_exponential(argument: sp.Expr, saturation: float) -> sp.Expr:
+    """``c·exp(u)`` with u clipped where |c|·exp(u) exceeds ``saturation`` (the function it feeds is
+    flat there), so that exp cannot overflow; any other argument unchanged."""
+    coefficient, rest = argument.as_coeff_Mul()
+    if not isinstance(rest, sp.exp) or not coefficient.is_Number or coefficient == 0:
+        return argument
+    bound = math.log(saturation / abs(float(coefficient)))
+    u = rest.args[0]
+    clipped = sp.Symbol(f"numpy.minimum({BatchNumPyPrinter().doprint(u)}, {bound!r})")
+    return coefficient * sp.exp(clipped)
 
 
 def _split_last(expr: sp.Expr, kind: type[sp.Mul] | type[sp.Add]) -> tuple[sp.Expr, sp.Expr]:

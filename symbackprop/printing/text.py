@@ -72,12 +72,17 @@ class _SourcePrinter(StrPrinter):
         return "e"
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        # The parser's max(a, b) is Piecewise((a, b <= a), (b, True)), min(a, b) the same with a <= b.
+        # The parser's max(a, b) is Piecewise((a, b <= a), (b, True)), min(a, b) the same with
+        # a <= b; SymPy may turn the condition around (0 <= x becomes x >= 0), so it is read by its
+        # lesser and greater sides.
         if len(expr.args) == 2 and expr.args[1].cond == sp.true:
             (first, condition), (second, _) = expr.args
-            for name, wanted in (("max", sp.Le(second, first)), ("min", sp.Le(first, second))):
-                if condition == wanted:
-                    return f"{name}({self._print(first)}, {self._print(second)})"
+            if isinstance(condition, (sp.LessThan, sp.GreaterThan)):
+                sides = (condition.lts, condition.gts)
+                if sides == (second, first):
+                    return f"max({self._print(first)}, {self._print(second)})"
+                if sides == (first, second):
+                    return f"min({self._print(first)}, {self._print(second)})"
         raise ValueError(f"no max/min form for {sp.sstr(expr)}")
 
 

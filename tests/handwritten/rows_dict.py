@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import erfc
 
 
 def sigmoid(z):
@@ -16,6 +17,14 @@ def sigmoid(z):
 def softmax(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def gelu_exact(z):
+    return 0.5 * z * erfc(-z / np.sqrt(2.0))
+
+
+def gelu_exact_prime(z):
+    return 0.5 * erfc(-z / np.sqrt(2.0)) + z * np.exp(-0.5 * z**2) / np.sqrt(2.0 * np.pi)
 
 
 def gelu_inner(z):
@@ -38,7 +47,8 @@ FUNCTIONS = {
     "elu": (lambda z: np.where(z > 0, z, np.expm1(z)), lambda z, a: np.where(z > 0, 1.0, np.exp(z))),
     "softplus": (lambda z: np.log1p(np.exp(z)), lambda z, a: sigmoid(z)),
     "silu": (lambda z: z * sigmoid(z), lambda z, a: sigmoid(z) * (1.0 + z * (1.0 - sigmoid(z)))),
-    "gelu": (lambda z: 0.5 * z * (1.0 + np.tanh(gelu_inner(z))), lambda z, a: gelu_prime(z)),
+    "gelu": (gelu_exact, lambda z, a: gelu_exact_prime(z)),
+    "gelu_tanh": (lambda z: 0.5 * z * (1.0 + np.tanh(gelu_inner(z))), lambda z, a: gelu_prime(z)),
     "softmax": (softmax, None),
 }
 
