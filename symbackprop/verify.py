@@ -364,8 +364,9 @@ def _code_form_witness(layer: LayerDerivation) -> Witness:
         if not value.is_number or abs(value) > RELATIVE_TOLERANCE * scale:
             return Witness(
                 False,
-                f"the δ{layer_superscript(layer.k)} that code generation prints, {plain(layer.delta_output_form)}, is not the"
-                f" derived {plain(layer.delta)} (they differ by {sp.N(value, 6)} at a random point)",
+                f"the δ{layer_superscript(layer.k)} that code generation prints,"
+                f" {plain(layer.delta_output_form)}, is not the derived {plain(layer.delta)}"
+                f" (they differ by {sp.N(value, 6)} at a random point)",
             )
     return Witness(True)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from custom_activations import CORPUS
 
 from symbackprop import Network, SpecError
 from symbackprop.cli import main
@@ -20,8 +21,6 @@ from symbackprop.registry import custom_activation
 from symbackprop.spec import from_cli
 from symbackprop.testing import check_gradients
 from symbackprop.verify import UnverifiedDerivationError, require_verified
-
-from custom_activations import CORPUS
 
 #: Expressions that must be refused: too large, too deep, too high a degree, not real or not
 #: finite where a layer lives. Each with a piece of the reason the error must give.
@@ -146,7 +145,8 @@ def test_a_derivation_that_does_not_verify_is_named_and_refused(wrong_output_for
     [
         ["generate", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "-o", "{out}/mlp.py"],
         ["latex", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "-o", "{out}/d.tex"],
-        ["latex", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "--format", "markdown", "-o", "{out}/d.md"],
+        ["latex", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "--format", "markdown",
+         "-o", "{out}/d.md"],
         ["regenerate", "--out", "{out}/generated"],
         ["demo", "--quiet", "--out", "{out}/demo"],
     ],

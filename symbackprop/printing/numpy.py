@@ -23,14 +23,25 @@ structure occurs, whichever registry entry or derivative produced it:
   both exponentials have arguments ≤ 0, so neither overflows, and both tails keep their
   relative accuracy; ``numpy.logaddexp`` would do the same but is not vectorised and costs
   about ten times as much per element (it dominated the training step);
-* ``exp(u) - 1`` prints as ``expm1(u)``;
+* ``eᵘ·σ(−u)`` (softplus′ = eᵘ/(1 + eᵘ)) is ``σ(u)``, and ``exp(−u)`` beside ``σ(u)`` becomes
+  ``(1 − σ(u))/σ(u)`` where no division remains, so no exponential is left to overflow;
+* sums that cancel print as the function that does not: ``c·eᵘ − c`` as ``c·expm1(u)``,
+  ``c ± c·erf(u)`` as ``c·erfc(∓u)``, ``c ± c·tanh(u)`` as ``2c·σ(±2u)``, ``c − c·tanh²(u)`` as
+  ``4c·σ(2u)σ(−2u)``, and ``log(1 + v)`` as ``log1p(v)``;
+* ``c·exp(u)`` inside ``tanh`` or ``σ`` reads u clipped where the function is flat in float64;
 * ``log(Σⱼ exp(uⱼ))`` prints as ``_logsumexp(U)`` and ``exp(uᵢ)/Σⱼ exp(uⱼ)`` (softmax) as
   ``exp(U - _logsumexp(U))``; the helpers a printout uses are listed by
   :attr:`BatchNumPyPrinter.support` and their source is :data:`SUPPORT_SOURCE`;
-* a ``Piecewise`` prints as ``numpy.where`` and a branch is evaluated on its own side of the kink
-  only (``u <= 0`` makes ``u`` read ``numpy.minimum(u, 0)`` inside that branch), so the branch
-  that is not taken cannot overflow; ``(0, u <= 0), (u, True)`` is ``numpy.maximum(u, 0)`` and the
-  step ``(0, c), (1, True)`` is the boolean ``not c``.
+* a ``Piecewise`` prints as nested ``numpy.where`` and each branch is evaluated on its own side
+  of every kink (a comparison of a variable with a constant) that bounds it (``u <= 0`` makes
+  ``u`` read ``numpy.minimum(u, 0)`` inside that branch), so a branch that is not taken cannot
+  overflow; ``(0, u <= 0), (u, True)`` is ``numpy.maximum(u, 0)``.
+
+The dtype of the operands is kept: numbers print as Python floats (NumPy treats them as weak), a
+step with values 0 and 1 prints as a boolean mask only as a factor of a product with an array,
+and anything else built from constants alone is cast to the dtype of an array it reads (a mask
+plus 0.5, or ``numpy.where`` of two numbers, would be float64). erf and erfc have no NumPy form
+and print as ``scipy.special`` calls; :attr:`BatchNumPyPrinter.modules` lists such imports.
 
 What remains can underflow to zero (``exp(-1e4)``), which is the exact intended result; the
 generated module ignores underflow, and only underflow, around the code printed here.
@@ -50,6 +61,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import parse_name
+from .stable import Erfc, Logistic, is_step, kink, logistic_argument, negation, prepare, step_condition
 
 #: Source of the helpers that stable printouts call, defined once in each generated module.
 SUPPORT_SOURCE: Mapping[str, str] = {
@@ -80,15 +92,6 @@ def array_name(base: sp.IndexedBase) -> str:
         raise NotImplementedError(f"no batch array is known for the indexed quantity '{name}'")
     letter, k = parsed
     return f"{_ARRAY_PREFIX[letter]}{k}"
-
-
-def _is_logistic_denominator(expr: sp.Expr) -> sp.Expr | None:
-    """``u`` when expr is ``1 + exp(-u)``."""
-    if isinstance(expr, sp.Add) and len(expr.args) == 2 and sp.S.One in expr.args:
-        other = expr.args[0] if expr.args[1] == sp.S.One else expr.args[1]
-        if isinstance(other, sp.exp):
-            return -other.args[0]
-    return None
 
 
 def _exp_sum_argument(expr: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
@@ -211,7 +214,7 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         factors = sp.Mul.make_args(expr)
-        steps = {f for f in factors if isinstance(f, sp.Piecewise) and _is_step(f)}
+        steps = {f for f in factors if isinstance(f, sp.Piecewise) and is_step(f)}
         if not steps or all(f.is_number or f in steps for f in factors):
             return self._print_product(expr)
         saved, self.masks = self.masks, self.masks | steps
@@ -278,7 +281,7 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     def _print_log(self, expr: sp.log) -> str:
         argument = expr.args[0]
-        softplus = _is_logistic_denominator(argument)
+        softplus = logistic_argument(argument)
         if softplus is not None:
             u = -softplus
             return f"numpy.add(numpy.maximum({self._print(u)}, 0.0), numpy.log1p({self._exp_negative_abs(u)}))"
@@ -315,10 +318,10 @@ class BatchNumPyPrinter(NumPyPrinter):
             raise NotImplementedError(f"a Piecewise without an 'otherwise' branch has no value everywhere: {expr}")
         if len(pieces) == 2:
             (below, condition), (above, _) = pieces
-            kink = _kink(condition)
-            if kink is not None and kink[1] == 0 and kink[2] == "below" and below == 0 and above == kink[0]:
-                return f"numpy.maximum({self._print(kink[0])}, 0.0)"
-            step = _step_condition(expr)
+            edge = kink(condition)
+            if edge is not None and edge[1] == 0 and edge[2] == "below" and below == 0 and above == edge[0]:
+                return f"numpy.maximum({self._print(edge[0])}, 0.0)"
+            step = step_condition(expr)
             if step is not None:
                 mask = f"({self._print(step)})"
                 if expr in self.masks:
@@ -327,7 +330,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         # Each branch reads a variable compared with a constant clipped to its own side of every
         # kink that bounds the branch, so that a branch not taken cannot overflow (numpy.where
         # evaluates them all); a branch that cannot be taken is clipped onto a point of its kinks.
-        refused = [_negation(condition) for _, condition in pieces[:-1]]
+        refused = [negation(condition) for _, condition in pieces[:-1]]
         text = self._side(pieces[-1].expr, refused)
         for position in range(len(pieces) - 2, -1, -1):
             branch, condition = pieces[position]
@@ -353,10 +356,10 @@ class BatchNumPyPrinter(NumPyPrinter):
         clipped: dict[sp.Expr, str] = {}
         for condition in conditions:
             for part in condition.args if isinstance(condition, sp.And) else (condition,):
-                kink = _kink(part)
-                if kink is None or not branch.has(kink[0]):
+                edge = kink(part)
+                if edge is None or not branch.has(edge[0]):
                     continue
-                variable, constant, side = kink
+                variable, constant, side = edge
                 inner = clipped.get(variable, self._print(variable))
                 clip = "minimum" if side == "below" else "maximum"
                 clipped[variable] = f"numpy.{clip}({inner}, {self._print(sp.Float(constant))})"
@@ -389,7 +392,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         With ``in_place`` (``out`` is none of expr's arrays) a product or sum is built up in
         ``out`` one operand at a time, so that a chain like ``(1 - A**2) * G`` allocates nothing."""
         expr = prepare(expr)
-        steps = {f for f in sp.Mul.make_args(expr) if isinstance(f, sp.Piecewise) and _is_step(f)}
+        steps = {f for f in sp.Mul.make_args(expr) if isinstance(f, sp.Piecewise) and is_step(f)}
         if isinstance(expr, sp.Mul) and any(not f.is_number and f not in steps for f in expr.args):
             # The product's other array gives it its dtype, however its operands are grouped.
             saved, self.masks = self.masks, self.masks | steps
@@ -495,119 +498,6 @@ class BatchTotal(sp.Function):
     nargs = 1
 
 
-class Erfc(sp.Function):
-    """erfc(u) = 1 − erf(u), kept as written (SymPy's own erfc turns erfc(−u) into 2 − erfc(u))."""
-
-    nargs = 1
-
-
-class Logistic(sp.Function):
-    """σ(u) = 1/(1 + exp(-u)), a name for the structure so that it prints in its stable form."""
-
-    nargs = 1
-
-
-def _logistic_form(expr: sp.Expr) -> sp.Expr:
-    """Every ``(1 + exp(-u))**-k`` as ``σ(u)**k``; then every ``exp(-u)`` beside a σ(u) as
-    ``(1 - σ(u))/σ(u)`` when that leaves no division by σ (σ′ = exp(-u)σ² becomes σ(1 - σ)),
-    so that no exp(±u) is left to overflow."""
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.Pow)
-        and e.exp.is_Integer
-        and e.exp < 0
-        and _is_logistic_denominator(e.base) is not None,
-        lambda e: Logistic(_is_logistic_denominator(e.base)) ** (-e.exp),
-    )
-    # Factors without an exponential stay as they are: (a − y)·f′(z) is not multiplied out.
-    if isinstance(expr, sp.Mul):
-        factors = sp.Mul.make_args(expr)
-        passive = [f for f in factors if not f.has(Logistic, sp.exp)]
-        if passive:
-            active = sp.Mul(*(f for f in factors if f.has(Logistic, sp.exp)))
-            return sp.Mul(*passive) * _exponentials_beside_logistic(active)
-    return _exponentials_beside_logistic(expr)
-
-
-def _exponential_times_logistic(product: sp.Mul) -> sp.Expr:
-    """eᵛ·σ(−v) as σ(v) in a product: softplus′ = eᶻ/(1 + eᶻ) keeps its relative accuracy and
-    cannot overflow."""
-    factors = list(sp.Mul.make_args(product))
-    for exponential in [f for f in factors if isinstance(f, sp.exp)]:
-        v = exponential.args[0]
-        for position, factor in enumerate(factors):
-            base, power = factor.as_base_exp()
-            if base == Logistic(-v) and power.is_Integer and power > 0:
-                factors[position] = Logistic(-v) ** (power - 1) * Logistic(v)
-                factors.remove(exponential)
-                break
-    return sp.Mul(*factors)
-
-
-def _exponentials_beside_logistic(expr: sp.Expr) -> sp.Expr:
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.Mul) and e.has(Logistic) and any(isinstance(f, sp.exp) for f in e.args),
-        _exponential_times_logistic,
-    )
-    for logistic in expr.atoms(Logistic):
-        exponential = sp.exp(-logistic.args[0])
-        if not expr.has(exponential):
-            continue
-        rewritten = sp.expand(expr.xreplace({exponential: (1 - logistic) / logistic}))
-        divides = rewritten.has(1 / logistic) or any(
-            isinstance(p, sp.Pow) and p.base == logistic and p.exp.is_negative for p in rewritten.atoms(sp.Pow)
-        )
-        if not divides and not rewritten.has(exponential):
-            expr = sp.factor_terms(rewritten)
-    return expr
-
-
-def prepare(expr: sp.Expr) -> sp.Expr:
-    """expr made ready for printing: the logistic function named (see :func:`_logistic_form`),
-    numeric constants (sqrt(2/pi)) as floats, so the code keeps the arrays' dtype (a NumPy
-    scalar would up-cast float32), and a product with a Piecewise folded into its branches, so
-    a step with constant branches cannot turn float32 into float64."""
-    expr = _logistic_form(_special_functions(expr))
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.Expr) and e.is_number and not e.is_Rational and not e.is_Float,
-        lambda e: sp.Float(float(e)),
-    )
-    return expr.replace(
-        lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sp.Piecewise) and not _is_step(f) for f in e.args),
-        sp.piecewise_fold,
-    )
-
-
-def _special_functions(expr: sp.Expr) -> sp.Expr:
-    """Sums that lose their relative accuracy where their terms cancel, written as the special
-    function that does not: c·eᵘ − c as c·expm1(u), c ± c·erf(u) as c·erfc(∓u), c ± c·tanh(u) as
-    2c·σ(±2u), c − c·tanh²(u) as 4c·σ(2u)σ(−2u)."""
-
-    def rewrite(total: sp.Add) -> sp.Expr:
-        terms = list(total.args)
-        for number in (t for t in terms if t.is_Number):
-            for term in terms:
-                coefficient, rest = term.as_coeff_Mul()
-                others = [t for t in terms if t is not number and t is not term]
-                if isinstance(rest, sp.exp) and coefficient == -number:
-                    return sp.Add(*others, coefficient * expm1(rest.args[0]))
-                squared_tanh = isinstance(rest, sp.Pow) and isinstance(rest.base, sp.tanh) and rest.exp == 2
-                if squared_tanh and coefficient == -number:
-                    # c − c·tanh²(u) = 4c·σ(2u)σ(−2u), which does not cancel to 0 where |tanh(u)| → 1
-                    u = rest.base.args[0]
-                    return sp.Add(*others, 4 * number * Logistic(2 * u) * Logistic(-2 * u))
-                if isinstance(rest, sp.tanh) and abs(coefficient) == abs(number):
-                    # c + c·tanh(u) = 2c·σ(2u), which keeps its relative accuracy where tanh(u) → −1
-                    sign = 1 if coefficient == number else -1
-                    return sp.Add(*others, 2 * number * Logistic(2 * sign * rest.args[0]))
-                if isinstance(rest, sp.erf) and abs(coefficient) == abs(number):
-                    # c + c·erf(u) = c·erfc(−u); c − c·erf(u) = c·erfc(u)
-                    sign = 1 if coefficient == number else -1
-                    return sp.Add(*others, number * Erfc(-sign * rest.args[0]))
-        return total
-
-    return expr.replace(lambda e: isinstance(e, sp.Add), rewrite)
-
-
 def negated_term(term: sp.Expr) -> bool:
     """Whether a term of a sum prints with a leading minus (−y, −2a), so it is best subtracted."""
     return bool(term.could_extract_minus_sign())
@@ -628,41 +518,6 @@ def _chainable(expr: sp.Expr) -> bool:
     if isinstance(expr, sp.Mul):  # a scaled array (2*A, -Y) is one call, not a chain
         return len(arrays) >= 2 or any(_chainable(o) for o in arrays)
     return bool(arrays)
-
-
-def _step_condition(expr: sp.Piecewise) -> sp.Basic | None:
-    """The condition under which a step ``(0, c), (1, True)`` or ``(1, c), (0, True)`` is 1."""
-    if len(expr.args) != 2 or expr.args[1].cond != sp.true:
-        return None
-    values = (expr.args[0].expr, expr.args[1].expr)
-    if values == (0, 1):
-        return _negation(expr.args[0].cond)
-    if values == (1, 0):
-        return expr.args[0].cond
-    return None
-
-
-def _is_step(expr: sp.Piecewise) -> bool:
-    """A step with values 0 and 1: a boolean mask, which multiplies an array without changing its dtype."""
-    return _step_condition(expr) is not None
-
-
-def _negation(condition: sp.Basic) -> sp.Basic:
-    """not condition, as a comparison where it is one (x <= 0 becomes x > 0)."""
-    return sp.Not(condition)
-
-
-def _kink(condition: sp.Basic) -> tuple[sp.Expr, sp.Expr, str] | None:
-    """``(u, c, "below")`` for a condition ``u <= c`` or ``u < c`` (either way round), ``(u, c, "above")``
-    for ``u >= c`` or ``u > c``, with c a number; None for any other condition."""
-    if not isinstance(condition, (sp.LessThan, sp.StrictLessThan, sp.GreaterThan, sp.StrictGreaterThan)):
-        return None
-    lesser, greater = condition.lts, condition.gts
-    if greater.is_number and not lesser.is_number:
-        return lesser, greater, "below"
-    if lesser.is_number and not greater.is_number:
-        return greater, lesser, "above"
-    return None
 
 
 #: tanh(v) is 1 in float64 from v ≈ 19.1 on, σ(v) from v ≈ 36.7: an exponential inside them larger
