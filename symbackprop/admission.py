@@ -165,6 +165,9 @@ def _value(node: sp.Basic, x: mpmath.mpf) -> mpmath.mpf | bool:
         return any(_value(argument, x) for argument in node.args)
     if isinstance(node, sp.Not):
         return not _value(node.args[0], x)
+    if isinstance(node, sp.ITE):
+        condition, then, otherwise = node.args
+        return _value(then if _value(condition, x) else otherwise, x)
     if isinstance(node, sp.Piecewise):
         for branch, condition in node.args:
             if _value(condition, x):

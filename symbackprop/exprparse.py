@@ -19,9 +19,10 @@ Grammar; anything else is rejected with an :class:`~symbackprop.errors.Expressio
 
 Guarantees: the result depends on the real symbol :data:`X` and contains no ``zoo``, ``nan``,
 ``oo`` or ``I``, no number wider than 1024 bits and no numeric exponent above 64 in absolute value.
-Text over 1000 characters, characters other than printable ASCII and tab, and nesting deeper than
-100 levels are rejected before the tree is built. Every error names ``where``, quotes the
-offending piece and, where there is one, gives its 1-based column in the text.
+Text over 1000 characters, characters other than printable ASCII and tab, nesting deeper than
+100 levels and max or min nested more than 3 deep are rejected before the tree is built. Every
+error names ``where``, quotes the offending piece and, where there is one, gives its 1-based
+column in the text.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ X: sympy.Symbol = sympy.Symbol("x", real=True)
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 100
+MAX_KINK_NESTING = 3
 MAX_LITERAL = 10**6
 MAX_EXPONENT = 64
 MAX_NUMBER_BITS = 1024
@@ -185,13 +187,19 @@ class _Parser:
             self.fail(f"syntax error ({exc.msg}; the expression seems incomplete)")
         except (RecursionError, MemoryError, ValueError):
             self.fail("expression could not be parsed (too complex or invalid)")
-        stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+        stack: list[tuple[ast.AST, int, int]] = [(tree.body, 1, 0)]
         while stack:  # before the recursive walk, so that it cannot exhaust the stack
-            node, level = stack.pop()
+            node, level, kinks = stack.pop()
             if level > MAX_DEPTH:
                 self.fail_at(node, _DEEP)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("max", "min"):
+                kinks += 1
+                if kinks > MAX_KINK_NESTING:
+                    # SymPy folds every inner max into the conditions of the outer one, at a cost
+                    # that grows exponentially with this nesting.
+                    self.fail_at(node, f"max and min nested more than {MAX_KINK_NESTING} deep: {{piece}}")
             children = ast.iter_child_nodes(node)
-            stack.extend((c, level + 1) for c in children if isinstance(c, ast.expr))
+            stack.extend((c, level + 1, kinks) for c in children if isinstance(c, ast.expr))
         result = self.build(tree.body)
         if X not in result.free_symbols:
             self.fail(f"expression does not depend on x (it is {result})")

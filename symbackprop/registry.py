@@ -20,6 +20,7 @@ derivative at 0 is the left one: f′(0) = 0 for ReLU, as PyTorch and JAX define
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -373,6 +374,17 @@ def lookup_loss(text: str, *, where: str = "loss") -> Loss:
     return LOSSES[name]
 
 
+def _grammar_form(expr: object) -> object:
+    """A SymPy expression from Python with ``Max`` and ``Min`` written as the grammar's max and min
+    (a tie takes the first argument), so that it has a definition the command line reads back."""
+    if not isinstance(expr, sp.Expr):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, (sp.Max, sp.Min)),
+        lambda e: functools.reduce(ALLOWED_FUNCTIONS["max" if isinstance(e, sp.Max) else "min"], e.args),
+    )
+
+
 def custom_activation(
     name: str, expression: str | sp.Expr, *, where: str = "custom activation", text: str | None = None
 ) -> Activation:
@@ -389,7 +401,7 @@ def custom_activation(
         raise SpecError(f"{where}: '{name}' is not a valid name (lower-case letters, digits, _)")
     from .printing.text import source_text
 
-    expr = parse_expression(expression, where=where) if isinstance(expression, str) else expression
+    expr = parse_expression(expression, where=where) if isinstance(expression, str) else _grammar_form(expression)
     if not isinstance(expr, sp.Expr) or expr.free_symbols != {X}:
         raise SpecError(
             f"{where}: the expression of '{name}' must depend on x and nothing else"
@@ -402,6 +414,8 @@ def custom_activation(
     written = expression if isinstance(expression, str) else text
     if definition is None and written is not None:
         definition = written.strip()
+    if definition is None and isinstance(expression, sp.Expr):
+        definition = source_text(expression, means=expr)
     if definition is None:
         functions = ", ".join(ALLOWED_FUNCTIONS)
         raise SpecError(

@@ -40,7 +40,8 @@ HOSTILE = [
     ("sin(" * 20 + "x" + ")" * 20, "nests too deeply"),
     ("+".join(f"sin({k}*x)" for k in range(1, 40)), "too large"),
     ("x^64*x^64/x^63", "exponent too large"),
-    ("max(max(max(max(x,0),sin(x)),cos(x)),tanh(x))+min(min(x,1),exp(x)-2)", "too large"),
+    ("max(max(max(max(x,0),sin(x)),cos(x)),tanh(x))+min(min(x,1),exp(x)-2)", "nested more than 3 deep"),
+    ("max(max(max(x,0),sin(x)),cos(x))*min(min(min(x,1),exp(x)-2),tanh(x))", "too large"),
     ("exp(exp(x)**2)", "too large"),
     ("abs(x)**0.5", "undefined"),
 ]
@@ -86,6 +87,14 @@ def test_max_and_min_take_their_arguments_in_either_order(text: str, same_as: st
     first, second = (custom_activation("g", t).bound().expr for t in (text, same_as))
     for point in (-2.5, -0.5, 0.5, 2.5):
         assert float(first.subs(X, point)) == pytest.approx(float(second.subs(X, point)), rel=1e-15)
+
+
+def test_max_and_min_from_python_get_a_definition_the_command_line_reads_back() -> None:
+    activation = custom_activation("g", sp.Max(0, X) ** 2 + sp.Min(X, 1, sp.cos(X)) * sp.sin(X))
+    assert activation.definition == "sin(x)*min(min(1, x), cos(x)) + max(0, x)**2"
+    network = Network([2, 3, 2], [activation, "identity"], "sse")
+    assert from_cli("2-3-2", "g,identity", "sse", [f"g={activation.definition}"]) == network
+    assert network.derive().verify().ok
 
 
 def test_kinks_become_comparisons_of_x_with_a_constant() -> None:

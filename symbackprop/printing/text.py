@@ -86,15 +86,30 @@ class _SourcePrinter(StrPrinter):
         raise ValueError(f"no max/min form for {sp.sstr(expr)}")
 
 
-def source_text(expr: sp.Expr) -> str | None:
-    """``expr`` as text that :func:`symbackprop.exprparse.parse_expression` turns back into it,
-    or ``None`` when the grammar cannot write it (a function outside its whitelist)."""
+    def _print_Max(self, expr: sp.Max) -> str:
+        return self._nested("max", expr.args)
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        return self._nested("min", expr.args)
+
+    def _nested(self, name: str, arguments: tuple[sp.Expr, ...]) -> str:
+        # The grammar's max and min take two arguments; max(a, b, c) is max(max(a, b), c).
+        text = self._print(arguments[0])
+        for argument in arguments[1:]:
+            text = f"{name}({text}, {self._print(argument)})"
+        return text
+
+
+def source_text(expr: sp.Expr, *, means: sp.Expr | None = None) -> str | None:
+    """``expr`` as text that :func:`symbackprop.exprparse.parse_expression` turns back into it (or
+    into ``means``, when given), or ``None`` when the grammar cannot write it (a function outside
+    its whitelist)."""
     from ..errors import ExpressionError
     from ..exprparse import parse_expression
 
     try:
         text = _SourcePrinter().doprint(expr)
-        return text if parse_expression(text) == expr else None
+        return text if parse_expression(text) == (expr if means is None else means) else None
     except (ValueError, ExpressionError):
         return None
 
