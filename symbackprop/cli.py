@@ -158,7 +158,7 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _demo(arguments: argparse.Namespace) -> int:
     from .codegen import generate_module, make_folder, write_atomic, write_module
-    from .latex import render_latex, write_document
+    from .document import render_latex, write_document
     from .training import run_training, two_class_data
 
     # The folder first: a bad --out should fail before the derivation fills the screen.
@@ -192,7 +192,7 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 
 def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
-    from .latex import FORMATS, SECTIONS
+    from .document import FORMATS, SECTIONS
     from .printing.latex import DEFAULT_NOTATION, NOTATIONS
 
     add_network_arguments(parser)
@@ -213,7 +213,7 @@ def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _latex(arguments: argparse.Namespace) -> int:
-    from .latex import LatexError, compile_pdf, render_latex, render_markdown, write_document
+    from .document import LatexError, compile_pdf, render_latex, render_markdown, write_document
 
     derivation = network_from_arguments(arguments).derive()
     options = {"notation": arguments.notation, "sections": arguments.sections}

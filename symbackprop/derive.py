@@ -63,7 +63,7 @@ class LayerDerivation:
     derivative: sp.Expr | None
 
     def _repr_latex_(self) -> str:
-        from .latex import layer_latex
+        from .document import layer_latex
 
         return layer_latex(self)
 
@@ -103,14 +103,14 @@ class Derivation:
         return pretty_derivation(self)
 
     def latex(self, **options: Any) -> str:
-        """The step-by-step LaTeX document (options as :func:`symbackprop.latex.render_latex`)."""
-        from .latex import render_latex
+        """The step-by-step LaTeX document (options as :func:`symbackprop.document.render_latex`)."""
+        from .document import render_latex
 
         return render_latex(self, **options)
 
     def markdown(self, **options: Any) -> str:
         """The derivation as Markdown with ``$...$`` math (GitHub, Jupyter)."""
-        from .latex import render_markdown
+        from .document import render_markdown
 
         return render_markdown(self, **options)
 

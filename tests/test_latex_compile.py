@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.latex import compile_pdf, render_latex
+from symbackprop.document import compile_pdf, render_latex
 from symbackprop.printing.latex import NOTATIONS
 from symbackprop.registry import ACTIVATIONS, LOSSES, Activation, custom_activation
 from symbackprop.spec import Network

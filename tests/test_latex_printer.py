@@ -7,21 +7,20 @@ import sympy as sp
 
 from symbackprop import equations as eq
 from symbackprop.cli import main
-from symbackprop.exprparse import X
-from symbackprop.latex import (
+from symbackprop.document import (
     SECTIONS,
     LatexError,
     LatexToolMissing,
-    _Writer,
-    activation_steps,
     document_context,
-    has_kink,
-    latex_tool,
     render_latex,
     render_markdown,
-    resolve_sections,
 )
+from symbackprop.document.activations import activation_steps, has_kink
+from symbackprop.document.options import resolve_sections
+from symbackprop.document.pdf import latex_tool
+from symbackprop.exprparse import X
 from symbackprop.printing.latex import NOTATIONS, escape_text, latex
+from symbackprop.printing.linebreak import FormulaWriter as _Writer
 from symbackprop.registry import ACTIVATIONS, LOSSES, A
 from symbackprop.spec import Network
 

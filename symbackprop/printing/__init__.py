@@ -4,8 +4,10 @@ Contract
 --------
 * :mod:`.text` prints derivations for a terminal (unicode pretty print), one-line forms for
   reports and messages, and custom activations back in the parser's grammar;
-* :mod:`.latex` prints the LaTeX of the document, in each notation of ``NOTATIONS``;
-* :mod:`.numpy` prints the NumPy code of the generated module, over a batch with samples as rows.
+* :mod:`.latex` prints the LaTeX of the document, in each notation of ``NOTATIONS``, and
+  :mod:`.linebreak` breaks a long formula into lines that fit the page;
+* :mod:`.numpy` prints the NumPy code of the generated module, over a batch with samples as rows,
+  after :mod:`.stable` has rewritten the expressions into their stable, dtype-keeping forms.
 * Each printer recognises the symbols made by :mod:`symbackprop.equations` by their names, which
   :func:`parse_name` decodes, so the naming scheme lives in one place on each side.
 """

@@ -1,0 +1,92 @@
+"""The matrix section: the rules the verification checked, for one sample and for a batch.
+
+Contract
+--------
+:func:`matrix` gives, from the output layer back, each layer's matrix-form rules of a
+:class:`~symbackprop.rules.RuleSet` (∇_ŷL, δ⁽ᴸ⁾ or δ⁽ᵏ⁾, ∂L/∂b⁽ᵏ⁾, ∂L/∂W⁽ᵏ⁾) as built for the
+layer, the derived elementwise form beside it when it fits on a line, and both written for a
+batch with samples as rows (:mod:`.batch`), the 1/m of the mean loss set in Δ⁽ᴸ⁾ once. An
+elementwise activation whose derivative has a form in its output (σ′ = a ⊙ (1 − a)) also gets
+that form for the whole layer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .. import equations as eq
+from ..printing.latex import BATCH_LOSS, BATCH_SIZE, batch_matrix, escape_text
+from ..printing.linebreak import FormulaWriter
+from ..registry import A
+from ..rules import RuleSet
+from .batch import batch_form, batch_vector, has_inner_product, vectorised
+from .symbols import column_vector, derivative
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+
+
+def matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
+    """What a rule gives, for one sample and for the batch: ∇_ŷL and ∂J/∂Ŷ, δ and Δ, ∂L/∂W and ∂J/∂W …"""
+    if target == "loss_gradient":
+        return (sp.MatrixSymbol("dLda", eq.width(k), 1),
+                derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k))))
+    if target in ("output_delta", "hidden_delta"):
+        return column_vector("delta", k), batch_matrix("delta", k, eq.width(k))
+    if target == "bias":
+        return derivative(eq.LOSS, column_vector("b", k)), derivative(BATCH_LOSS, column_vector("b", k))
+    weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+    return derivative(eq.LOSS, weights), derivative(BATCH_LOSS, weights)
+
+
+def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list[dict[str, Any]]:
+    from ..verify import SymbolicView
+
+    view = SymbolicView(derivation)
+    depth = derivation.network.depth
+    rows = []
+    for layer in reversed(derivation.layers):
+        k = layer.k
+        targets = ["loss_gradient", "output_delta"] if layer.is_output else ["hidden_delta"]
+        equations = []
+        for target in [*targets, "bias", "weight"]:
+            rule = rules.rule_for(target, layer.activation)
+            if rule is None:
+                continue
+            built = rule.build(view, k)
+            sample_lhs, batch_lhs = matrix_target(target, k)
+            lhs = write(sample_lhs)
+            derived = {"loss_gradient": layer.output_gradient, "output_delta": layer.delta_output_form}.get(target)
+            vector = vectorised(derived) if derived is not None else None
+            # ∇_ŷL's rule is the symbol itself; its formula is the derived one, written for whole vectors.
+            sides = [tex for tex in [write(built)] if tex != lhs]
+            # A derived form too long for the line (GELU′ written out) is left to the index form above.
+            if vector is not None and not write.fits(write.elementwise(vector)):
+                vector = None
+            batch_forms: list[sp.Expr] = []
+            if not has_inner_product(built):
+                batch_forms.append(batch_form(built, depth, per_sample=target not in ("bias", "weight")))
+            if vector is not None:
+                sides.append(write.elementwise(vector))
+                batch_forms.append(batch_vector(vector, depth))
+            if target in ("loss_gradient", "output_delta"):
+                # The batch loss is the mean: its gradient is 1/m of the per-sample one, set in Δ⁽ᴸ⁾ once.
+                batch_forms = [form / BATCH_SIZE if isinstance(form, sp.MatrixExpr)
+                               else sp.UnevaluatedExpr(form) / BATCH_SIZE for form in batch_forms]
+            equations.append({
+                "rule": escape_text(rule.name) if rule.name.isascii() else "",
+                "lhs": lhs,
+                "sides": sides,
+                "batch_lhs": write(batch_lhs),
+                "batch_sides": [write.elementwise(form) for form in batch_forms],
+            })
+        fprime = None
+        claimed = layer.activation.derivative_in_output()
+        if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
+            # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
+            fprime = {"lhs": write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1)),
+                      "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}
+        rows.append({"k": k, "equations": equations, "fprime": fprime})
+    return rows

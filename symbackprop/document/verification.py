@@ -1,0 +1,72 @@
+"""The verification section: the table of the rules checked against the derivation, and the verdict.
+
+Contract
+--------
+:func:`verification` turns a :class:`~symbackprop.verify.VerificationReport` into rows of the
+quantity, the rule's formula (printed from the rule itself when the rule set holds it, else the
+report's text), and whether each witness (the contracted index form, the composed loss at small
+concrete widths) agreed, with the report's summary: rule set, concrete widths, seed, failures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .. import equations as eq
+from ..printing.latex import escape_text
+from ..printing.linebreak import FormulaWriter
+from ..rules import RuleSet
+from .batch import vectorised
+from .symbols import column_vector, derivative
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
+    from ..verify import VerificationReport
+
+
+def verification(derivation: Derivation, write: FormulaWriter, report: VerificationReport,
+                 rules: RuleSet) -> dict[str, Any]:
+    from ..verify import SymbolicView
+
+    view = SymbolicView(derivation)
+    rows = []
+    for row in report.rows:
+        rule = next(r for r in rules.rules if r.name == row.rule) if any(
+            r.name == row.rule for r in rules.rules) else None
+        formula = write(rule.build(view, row.layer)) if rule is not None else escape_text(row.formula)
+        quantity = _quantity(row.target, row.layer, write)
+        gradient = vectorised(derivation.layer(row.layer).output_gradient)
+        if formula == quantity and row.target == "loss_gradient" and gradient is not None:
+            # The rule ∇_ŷL is the loss's own derivative: the formula checked is the derived one.
+            formula = write.elementwise(gradient)
+        rows.append(
+            {
+                "layer": row.layer,
+                "quantity": quantity,
+                "rule": formula,
+                "symbolic": row.symbolic.ok,
+                "composed": row.composed.ok,
+                "ok": row.ok,
+                "detail": escape_text("; ".join(w.detail for w in (row.symbolic, row.composed) if w.detail)),
+            }
+        )
+    return {
+        "rows": rows,
+        "ok": report.ok,
+        "rule_set": escape_text(report.rule_set),
+        "concrete": "-".join(map(str, report.concrete_sizes)),
+        "seed": report.seed,
+        "failures": len(report.failures),
+    }
+
+
+def _quantity(target: str, k: int, write: FormulaWriter) -> str:
+    if target == "loss_gradient":
+        return write(sp.MatrixSymbol("dLda", eq.width(k), 1))
+    if target in ("output_delta", "hidden_delta"):
+        return write(column_vector("delta", k))
+    if target == "bias":
+        return write(derivative(eq.LOSS, column_vector("b", k)))
+    return write(derivative(eq.LOSS, sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))))
