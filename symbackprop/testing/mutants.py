@@ -13,7 +13,7 @@ run's gradient to the second's. Mutants equal to the
 correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart; each mutant
 knows the parameters it changes, and only their rows can be explained by it.
 The last two entries, a forward pass without its output activation and parameters changed by the
-user's code, are found by direct comparison, not by a mutant (see :mod:`.check`).
+user's code, are found by direct comparison, not by a mutant (see :mod:`.diagnosis`).
 """
 
 from __future__ import annotations

@@ -2,45 +2,22 @@
 
 Contract
 --------
-* :class:`Tolerance` fits the user's dtype: with ε its machine epsilon, a parameter passes when its
-  relative error is at most 10·√ε (1.5e-7 in float64, 3.5e-3 in float32) and fails above ε^¼
-  (1.2e-4, 1.9e-2); in between the verdict is ``inconclusive``, as it is when the
-  finite-difference witness disagrees with the reference. The error of an array is its largest
-  element error over its largest reference element (or 1/1000 of the network's largest gradient,
-  if that is larger). A verdict is one of :data:`VERDICTS`, never a bare bool.
 * :class:`GradientReport` holds one :class:`ParameterRow` per parameter (and rows for the forward
   pass and the loss when the user gave them), the findings that concern the whole code (parameters
-  changed by it), and the layer nearest the output that fails. :meth:`GradientReport.table` is the
-  text of :class:`GradientMismatch`, the ``AssertionError`` that :func:`assert_gradients` raises.
+  changed by it), and the layer nearest the output that fails. Every verdict is one of
+  :data:`VERDICTS`, never a bare bool; the rows were judged with the :class:`Tolerance` the report
+  holds and prints (both are defined in :mod:`.judging`, and still importable from here).
+  :meth:`GradientReport.table` is the text of :class:`GradientMismatch`, the ``AssertionError``
+  that :func:`assert_gradients` raises.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy
+from .judging import VERDICTS, Tolerance
 
-VERDICTS = ("pass", "fail", "inconclusive")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Relative-error thresholds for one floating-point type."""
-
-    dtype: str
-    passes: float
-    fails: float
-
-    @classmethod
-    def for_dtype(cls, dtype: numpy.typing.DTypeLike) -> Tolerance:
-        info = numpy.finfo(numpy.dtype(dtype))
-        epsilon = float(info.eps)
-        return cls(dtype=numpy.dtype(dtype).name, passes=10 * epsilon**0.5, fails=epsilon**0.25)
-
-    def verdict(self, relative_error: float) -> str:
-        if not numpy.isfinite(relative_error) or relative_error > self.fails:
-            return "fail"
-        return "pass" if relative_error <= self.passes else "inconclusive"
+__all__ = ["VERDICTS", "GradientMismatch", "GradientReport", "ParameterRow", "Tolerance"]
 
 
 @dataclass(frozen=True)

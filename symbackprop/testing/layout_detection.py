@@ -1,0 +1,219 @@
+"""Layout detection: which :class:`~.adapters.Layout` the user's code is written for.
+
+Contract
+--------
+:func:`resolve_layout` settles the layout in this order: options given win, then what the user's
+own parameters reveal (``code.known_layout``), then trial calls on the probe's first batch under
+each remaining layout. For each sample layout and weight layout, the remaining bias shapes are
+tried in the order natural to that sample layout, up to the first the code runs under. The layout
+kept is the first under which the code runs and returns gradients of the parameters' shapes (or,
+if none does, the first under which it runs); when another such layout gives different
+gradients, :class:`~.adapters.CheckError` lists the options that would tell them apart. One-hot
+targets are tried first, and class indices only when the code runs under no layout with one-hot
+ones. A crash under every layout is reported with the user's line that raised, and, for a
+``KeyError`` on a parameter's name, how to map the user's names to ours.
+
+The user's exceptions end a trial, never the check; a :class:`~.adapters.CheckError` (code that
+runs but returns what the checker cannot read) ends the check at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy
+
+from ..spec import Network
+from .adapters import (
+    BIAS_SHAPES,
+    SAMPLES,
+    TARGETS,
+    WEIGHT_LAYOUTS,
+    CheckError,
+    FunctionAdapter,
+    Layout,
+    ObjectAdapter,
+    Outcome,
+    describe_raised,
+    option_hint,
+)
+from .reference import Array, Batch, Params, Probe
+
+UserCode = FunctionAdapter | ObjectAdapter
+#: The bias shapes in the order tried for each sample layout when neither the options nor the
+#: user's parameters tell: the shape that broadcasts against Z of that layout first.
+NATURAL_BIAS_SHAPES = {"rows": ("flat", "row", "column"), "columns": ("column", "flat", "row")}
+
+
+def call_under(code: UserCode, layout: Layout, probe: Probe, batch: Batch) -> Outcome:
+    """The user's code called on ``batch`` with the probe's parameters and data in ``layout``."""
+    params = {name: layout.to_user(name, value, probe.dtype) for name, value in probe.params.items()}
+    return code.run(params, layout.data(batch.X, probe.dtype), layout.target_data(batch.Y, probe.dtype))
+
+
+def canonical_gradients(layout: Layout, grads: Mapping[str, Array], network: Network) -> Params:
+    """The user's gradients (returned in ``layout``) in the canonical layout, as far as their
+    shapes allow."""
+    units = {f"{kind}{k}": network.sizes[k] for k in range(1, network.depth + 1) for kind in "Wb"}
+    return {name: layout.from_user(name, value, units[name]) for name, value in grads.items()}
+
+
+def resolve_layout(
+    code: UserCode,
+    network: Network,
+    probe: Probe,
+    samples: str | None,
+    weights: str | None,
+    biases: str | None,
+    targets: str | None,
+) -> tuple[Layout, Outcome]:
+    """The user's layout and the code's outcome on the probe's first batch under it."""
+    trials = _try_layouts(code, network, probe, samples, weights, biases, targets)
+    candidates = trials.fitting or trials.running
+    if not candidates:
+        raise _crashed_under_every_layout(code, trials, list(probe.params))
+    return _the_only_layout(code, network, candidates)
+
+
+def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str, ...]:
+    """The values of an option to try: the one given (if allowed), else every allowed one."""
+    if value is None:
+        return tuple(allowed)
+    if value not in allowed:
+        raise CheckError(f"{option}: '{value}' is not one of {', '.join(allowed)}")
+    return (value,)
+
+
+def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
+    """One-hot targets first; class indices only for a one-hot loss, tried when one-hot ones fail."""
+    choices = _choice(targets, TARGETS, "targets")
+    if network.loss.targets != "one-hot":
+        if targets == "indices":
+            raise CheckError(f"targets='indices' (--targets indices) needs one-hot targets; those of"
+                             f" {network.loss.name} are {network.loss.targets}")
+        return ("one-hot",)
+    return choices
+
+
+@dataclass
+class _Trials:
+    """What the trial calls found so far: the layouts under which the code ran (and, of those,
+    returned gradients of the parameters' shapes), and the ones under which it raised."""
+
+    fitting: list[tuple[Layout, Outcome]] = field(default_factory=list)
+    running: list[tuple[Layout, Outcome]] = field(default_factory=list)
+    failures: list[tuple[Layout, str]] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+
+    def try_bias_shapes(self, code: UserCode, probe: Probe, layouts: Sequence[Layout]) -> None:
+        """Call the code under each of ``layouts`` (one per bias shape) until it runs."""
+        for layout in layouts:
+            try:
+                outcome = call_under(code, layout, probe, probe.batches[0])
+            except CheckError:
+                raise
+            except Exception as error:  # the user's code, under a layout it was not written for
+                self.failures.append((layout, describe_raised(error)))
+                self.errors.append(error)
+                continue
+            self.running.append((layout, outcome))
+            if _shapes_fit(layout, outcome, dict(probe.params)):
+                self.fitting.append((layout, outcome))
+            return
+
+
+def _try_layouts(
+    code: UserCode,
+    network: Network,
+    probe: Probe,
+    samples: str | None,
+    weights: str | None,
+    biases: str | None,
+    targets: str | None,
+) -> _Trials:
+    known = code.known_layout(network.sizes)
+    sample_choices = _choice(samples, SAMPLES, "samples")
+    weight_choices = _choice(weights or known.weights, WEIGHT_LAYOUTS, "weight_layout")
+    trials = _Trials()
+    for target in _target_choices(network, targets):
+        for sample_layout in sample_choices:
+            if trials.running and target != "one-hot":
+                return trials  # the code runs on one-hot targets: it does not take class indices
+            told = biases or known.biases
+            bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else NATURAL_BIAS_SHAPES[sample_layout]
+            for weight_layout in weight_choices:
+                trials.try_bias_shapes(
+                    code, probe, [Layout(sample_layout, weight_layout, bias, target) for bias in bias_choices]
+                )
+    return trials
+
+
+def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
+    return all(
+        numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items()
+    )
+
+
+def _crashed_under_every_layout(code: UserCode, trials: _Trials, parameters: Sequence[str]) -> CheckError:
+    """The error for code that raised under every layout: what it raised, once if always the same."""
+    raised = {text for _, text in trials.failures}
+    if len(raised) == 1:
+        return CheckError(f"{code.label} raised {raised.pop()} under every layout tried"
+                          + _missing_key_hint(code, trials.errors[0], parameters))
+    return CheckError(f"{code.label} raised under every layout tried:\n  "
+                      + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in trials.failures))
+
+
+def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str]) -> str:
+    """For a function that looked up a parameter under its own name: how to say which of ours it is."""
+    if not isinstance(code, FunctionAdapter) or not isinstance(error, KeyError) or len(error.args) != 1:
+        return ""
+    key = error.args[0]
+    if isinstance(key, int):
+        return (f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
+                " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)")
+    if not isinstance(key, str) or key in parameters:
+        return ""
+    return (f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
+            f" names={{'W1': '{key}'}} (--names W1={key})")
+
+
+def _the_only_layout(
+    code: UserCode, network: Network, candidates: Sequence[tuple[Layout, Outcome]]
+) -> tuple[Layout, Outcome]:
+    """The first candidate, unless another one gives different gradients: then the user must say."""
+    first_layout, first_outcome = candidates[0]
+    distinct = [
+        layout
+        for layout, outcome in candidates[1:]
+        if not _same_gradients(first_layout, first_outcome, layout, outcome, network)
+    ]
+    if distinct:
+        raise CheckError(
+            f"{code.label} runs under several layouts that give different gradients ("
+            + "; ".join(layout.describe() for layout in [first_layout, *distinct])
+            + f"); say which one it uses: {_differing_options([first_layout, *distinct])}"
+        )
+    return first_layout, first_outcome
+
+
+def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, network: Network) -> bool:
+    left, right = canonical_gradients(first, a.grads, network), canonical_gradients(second, b.grads, network)
+    return all(
+        left[name].shape == right[name].shape and numpy.allclose(left[name], right[name], rtol=1e-6, atol=0.0)
+        for name in a.grads
+    )
+
+
+def _differing_options(layouts: Sequence[Layout]) -> str:
+    """The options, with their values, in which ``layouts`` differ (the targets are never asked:
+    the code that runs on one-hot targets is not tried on class indices)."""
+    texts = []
+    if len({layout.samples for layout in layouts}) > 1:
+        texts.append(option_hint("samples", SAMPLES))
+    if len({layout.weights for layout in layouts}) > 1:
+        texts.append(option_hint("weight_layout", WEIGHT_LAYOUTS))
+    if len({layout.biases for layout in layouts}) > 1:
+        texts.append(option_hint("bias_shape", BIAS_SHAPES))
+    return ", ".join(texts)
