@@ -18,7 +18,7 @@ import sympy as sp
 
 from .. import equations as eq
 from ..printing.latex import BATCH_LOSS, BATCH_SIZE, batch_matrix, escape_text
-from ..printing.linebreak import FormulaWriter
+from ..printing.linebreak import LINE_GLYPHS, FormulaWriter, glyphs
 from ..registry import A
 from ..rules import RuleSet
 from .batch import batch_form, batch_vector, has_inner_product, vectorised
@@ -26,6 +26,10 @@ from .symbols import column_vector, derivative
 
 if TYPE_CHECKING:
     from ..derive import Derivation
+
+#: The batch line of a rule and its derived form: the glyph estimate leaves out the spacing of
+#: its operators, and this line holds more of them (1/m twice, two ⊙), so it is allowed less.
+_BATCH_LINE_GLYPHS = LINE_GLYPHS - 10
 
 
 def matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
@@ -62,19 +66,21 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
             vector = vectorised(derived) if derived is not None else None
             # ∇_ŷL's rule is the symbol itself; its formula is the derived one, written for whole vectors.
             sides = [tex for tex in [write(built)] if tex != lhs]
-            # A derived form too long for the line (GELU′ written out) is left to the index form above.
-            if vector is not None and not write.fits(write.elementwise(vector)):
-                vector = None
+            mean = target in ("loss_gradient", "output_delta")
             batch_forms: list[sp.Expr] = []
             if not has_inner_product(built):
                 batch_forms.append(batch_form(built, depth, per_sample=target not in ("bias", "weight")))
+            # A derived form too long for the line, for one sample or beside the rule for the batch
+            # (GELU′ written out), is left to the index form above.
+            if vector is not None:
+                batch_line = [write.elementwise(_batch(form, mean)) for form in batch_forms]
+                batch_line.append(write.elementwise(_batch(batch_vector(vector, depth), mean)))
+                if not (write.fits(write.elementwise(vector)) and glyphs(" = ".join(batch_line)) <= _BATCH_LINE_GLYPHS):
+                    vector = None
             if vector is not None:
                 sides.append(write.elementwise(vector))
                 batch_forms.append(batch_vector(vector, depth))
-            if target in ("loss_gradient", "output_delta"):
-                # The batch loss is the mean: its gradient is 1/m of the per-sample one, set in Δ⁽ᴸ⁾ once.
-                batch_forms = [form / BATCH_SIZE if isinstance(form, sp.MatrixExpr)
-                               else sp.UnevaluatedExpr(form) / BATCH_SIZE for form in batch_forms]
+            batch_forms = [_batch(form, mean) for form in batch_forms]
             equations.append({
                 "rule": escape_text(rule.name) if rule.name.isascii() else "",
                 "lhs": lhs,
@@ -90,3 +96,10 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
                       "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}
         rows.append({"k": k, "equations": equations, "fprime": fprime})
     return rows
+
+
+def _batch(form: sp.Expr, mean: bool) -> sp.Expr:
+    """A batch form with the 1/m of the mean loss where it belongs (∂J/∂Ŷ and Δ⁽ᴸ⁾), once."""
+    if not mean:
+        return form
+    return form / BATCH_SIZE if isinstance(form, sp.MatrixExpr) else sp.UnevaluatedExpr(form) / BATCH_SIZE
