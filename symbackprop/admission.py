@@ -13,16 +13,19 @@ from Python), and returns it in the form the rest of the pipeline uses, or raise
   of differentiating, simplifying and evaluating grows without a useful limit, so the expression
   is refused at once, before any of that work starts.
 * **Real and finite where a layer lives.** f and f′ are evaluated at :data:`PROBE_POINTS`
-  (|x| ≤ 4, where initialised pre-activations sit, 0 included) at 30 digits; a value that is not real (log or
-  sqrt of a negative number, x**x for x < 0), undefined, or beyond :data:`MAX_MAGNITUDE` (it would
-  overflow float64 in training) refuses the expression with the point that shows it. The evaluation
-  walks the tree node by node and stops at the first value out of range, so a tower of
-  exponentials costs no more than the nodes it has.
-* **Kinks as comparisons of x with a constant.** Every condition of a ``Piecewise`` (from max,
-  min) that is equivalent to x ≤ c, x < c, x ≥ c or x > c is written so (``exp(x) - 1 >= 0``
-  becomes ``x >= 0``). The function is unchanged; generated code then compares the
-  pre-activation itself, so a condition cannot overflow, and each branch is evaluated on its own
-  side of the kink only.
+  (every multiple of 1/20 with |x| ≤ 4, where initialised pre-activations sit) at 30 digits; a
+  value that is not real (log or sqrt of a negative number, x**x for x < 0), undefined, or beyond
+  :data:`MAX_MAGNITUDE` (it would overflow float64 in training) refuses the expression with the
+  point that shows it. The evaluation walks the tree node by node and stops at the first value
+  out of range, so a tower of exponentials costs no more than the nodes it has. A pole between
+  two probe points (tan x at π/2) is not seen.
+* **Kinks as comparisons of x with a constant, with the left derivative.** Every condition of a
+  ``Piecewise`` (from max, min) that is equivalent to x ≤ c, x < c, x ≥ c or x > c is written as
+  x ≤ c or x > c (``exp(x) - 1 >= 0`` becomes ``x > 0``), so that at the kink the branch on the
+  left applies: max and min are continuous, so f is unchanged and f′ at the kink is the left
+  derivative, the convention of relu (f′(0) = 0) and of ``max(0, x) + min(0, exp(x) - 1)``
+  (f′(0) = 1, as ELU). Generated code then compares the pre-activation itself, so a condition
+  cannot overflow, and each branch is evaluated on its own side of the kink only.
 """
 
 from __future__ import annotations
@@ -40,9 +43,9 @@ MAX_NESTING = 16
 MAX_TOTAL_EXPONENT = 64
 MAX_DERIVATIVE_NODES = 400
 MAX_MAGNITUDE = mpmath.mpf("1e300")
-#: Where f and f′ must be real and finite: 0 (a pre-activation can be exactly 0, and a kink of
-#: |x| or max takes its one-sided value there) and points on either side.
-PROBE_POINTS = tuple(sp.Rational(p, 10) for p in (0, -40, -25, -10, -5, -1, 1, 5, 10, 25, 40))
+#: Where f and f′ must be real and finite: every multiple of 1/20 in [−4, 4], 0 included (a
+#: pre-activation can be exactly 0, and a kink of |x| or max takes its one-sided value there).
+PROBE_POINTS = tuple(sp.Rational(p, 20) for p in range(-80, 81))
 _DIGITS = 30
 # A condition is rewritten only when it is this small; as_set on a larger one may take long.
 _MAX_CONDITION_NODES = 25
@@ -121,9 +124,9 @@ def _normalise_conditions(expr: sp.Expr) -> sp.Expr:
             return condition
         if not isinstance(values, sp.Interval) or not (values.start.is_infinite ^ values.end.is_infinite):
             return condition
-        if values.start.is_infinite:
-            return values.end > X if values.right_open else values.end >= X
-        return values.start < X if values.left_open else values.start <= X
+        # The kink goes to the branch on its left, whichever the condition named: max and min are
+        # continuous, so only f′ at the kink changes, to the left derivative (as relu's f′(0) = 0).
+        return sp.Le(X, values.end) if values.start.is_infinite else sp.Gt(X, values.start)
 
     return expr.replace(
         lambda e: isinstance(e, sp.Piecewise),

@@ -268,12 +268,27 @@ _SIMPLIFY_LIMIT = 60
 def _same(first: sp.Expr, second: sp.Expr) -> bool:
     if first == second or sp.expand_mul(first - second) == 0:
         return True
-    return sp.count_ops(first - second) <= _SIMPLIFY_LIMIT and sp.simplify(first - second) == 0
+    return simplifiable(first - second) and sp.simplify(first - second) == 0
+
+
+def simplifiable(expr: sp.Expr) -> bool:
+    """Whether SymPy's simplify, cancel and factor finish quickly on expr: it is small and
+    :func:`integer_exponentials`."""
+    return sp.count_ops(expr) <= _SIMPLIFY_LIMIT and integer_exponentials(expr)
+
+
+def integer_exponentials(expr: sp.Expr) -> bool:
+    """Whether every exponential has integer multiples of its variables: to simplify and factor,
+    exp(-1.702x) is exp(-x/500)**851, a polynomial of degree 851 they do not finish with."""
+    return all(
+        all(coefficient.is_Integer for coefficient, _ in (term.as_coeff_Mul() for term in sp.Add.make_args(e.args[0])))
+        for e in expr.atoms(sp.exp)
+    )
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """The shortest of a few cheap normal forms (cancelled, factored)."""
-    if expr.has(sp.Piecewise, sp.Sum) or sp.count_ops(expr) > _SIMPLIFY_LIMIT:
+    if expr.has(sp.Piecewise, sp.Sum) or not simplifiable(expr):
         return expr
     candidates = [expr, sp.cancel(expr), sp.factor(expr)]
     return min(candidates, key=sp.count_ops)

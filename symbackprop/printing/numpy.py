@@ -192,7 +192,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         return f"numpy.sum({self._print(expr.args[0])})"
 
     def _print_Logistic(self, expr: Logistic) -> str:
-        u = _saturated_exponential(expr.args[0], _LOGISTIC_SATURATION)
+        u = _saturated_exponential(expr.args[0], _LOGISTIC_SATURATION, flat_below=False)
         return f"numpy.divide(numpy.exp(numpy.minimum({self._print(u)}, 0.0)), 1.0 + {self._exp_negative_abs(u)})"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
@@ -269,7 +269,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         return super()._print_Add(expr, order=order)
 
     def _print_tanh(self, expr: sp.tanh) -> str:
-        return f"numpy.tanh({self._print(_saturated_exponential(expr.args[0], _TANH_SATURATION))})"
+        return f"numpy.tanh({self._print(_saturated_exponential(expr.args[0], _TANH_SATURATION, flat_below=True))})"
 
     def _print_erf(self, expr: sp.erf) -> str:
         self.modules["scipy.special"] = _SCIPY_SPECIAL
@@ -332,14 +332,21 @@ class BatchNumPyPrinter(NumPyPrinter):
         # evaluates them all); a branch that cannot be taken is clipped onto a point of its kinks.
         refused = [negation(condition) for _, condition in pieces[:-1]]
         text = self._side(pieces[-1].expr, refused)
+        # numpy.where of numbers alone makes a float64 (or int64) array whatever the operands'
+        # dtype, so such a part is cast before it meets an array of theirs, or at the end.
+        arrays, constant_array = _carries_array(pieces[-1].expr), False
         for position in range(len(pieces) - 2, -1, -1):
             branch, condition = pieces[position]
+            if _carries_array(branch) and constant_array:
+                text, constant_array = self._cast(text, expr), False
             side = self._side(branch, [condition, *refused[:position]])
             text = f"numpy.where({self._print(condition)}, {side}, {text})"
-        if not any(branch.has(sp.Indexed) for branch, _ in pieces):
-            # Constant branches would make a float64 array whatever the operands' dtype.
-            text = f"{text}.astype({self._dtype_source(expr)}.dtype)"
-        return text
+            arrays = arrays or _carries_array(branch)
+            constant_array = not arrays
+        return self._cast(text, expr) if constant_array else text
+
+    def _cast(self, text: str, expr: sp.Basic) -> str:
+        return f"{text}.astype({self._dtype_source(expr)}.dtype)"
 
     def _dtype_source(self, expr: sp.Basic) -> str:
         """An array of expr's whose dtype a result built from constants must take."""
@@ -351,7 +358,10 @@ class BatchNumPyPrinter(NumPyPrinter):
     def _side(self, branch: sp.Expr, conditions: list[sp.Basic]) -> str:
         """branch printed with the variable of each kink among ``conditions`` (all hold where the
         branch is taken) clipped to the kink's side, where the branch could overflow."""
-        if not branch.has(sp.exp, expm1, sp.sinh, sp.cosh):
+        fragile = branch.has(sp.exp, expm1, sp.sinh, sp.cosh, sp.log) or any(
+            not power.exp.is_Integer for power in branch.atoms(sp.Pow)
+        )
+        if not fragile:  # nothing that can overflow or leave its domain on the other side
             return self._print(branch)
         clipped: dict[sp.Expr, str] = {}
         for condition in conditions:
@@ -526,16 +536,30 @@ _TANH_SATURATION = 20.0
 _LOGISTIC_SATURATION = 40.0
 
 
-def _saturated_exponential(argument: sp.Expr, saturation: float) -> sp.Expr:
+def _saturated_exponential(argument: sp.Expr, saturation: float, *, flat_below: bool) -> sp.Expr:
     """``c·exp(u)`` with u clipped where |c|·exp(u) exceeds ``saturation`` (the function it feeds is
-    flat there), so that exp cannot overflow; any other argument unchanged."""
+    flat there), so that exp cannot overflow; any other argument unchanged. ``flat_below`` says
+    whether the function is also flat for large negative arguments (tanh → −1; σ → 0 is not
+    flat: its small values matter, times eᵘ in a derivative)."""
     coefficient, rest = argument.as_coeff_Mul()
     if not isinstance(rest, sp.exp) or not coefficient.is_Number or coefficient == 0:
+        return argument
+    if coefficient < 0 and not flat_below:
         return argument
     bound = math.log(saturation / abs(float(coefficient)))
     u = rest.args[0]
     clipped = sp.Symbol(f"numpy.minimum({BatchNumPyPrinter().doprint(u)}, {bound!r})")
     return coefficient * sp.exp(clipped)
+
+
+def _carries_array(expr: sp.Basic) -> bool:
+    """Whether expr's value is an array of the operands' dtype: it reads an array outside the
+    conditions of a Piecewise (a Piecewise of numbers is numbers, whatever its conditions read)."""
+    if isinstance(expr, sp.Indexed):
+        return True
+    if isinstance(expr, sp.Piecewise):
+        return any(_carries_array(branch) for branch, _ in expr.args)
+    return any(_carries_array(argument) for argument in expr.args)
 
 
 def _split_last(expr: sp.Expr, kind: type[sp.Mul] | type[sp.Add]) -> tuple[sp.Expr, sp.Expr]:

@@ -52,6 +52,11 @@ def _logistic_form(expr: sp.Expr) -> sp.Expr:
         and logistic_argument(e.base) is not None,
         lambda e: Logistic(logistic_argument(e.base)) ** (-e.exp),
     )
+    # log σ(u) = −log(1 + e⁻ᵘ), which prints as the stable softplus instead of the log of an underflow.
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], Logistic),
+        lambda e: -sp.log(1 + sp.exp(-e.args[0].args[0])),
+    )
     # Factors without an exponential stay as they are: (a − y)·f′(z) is not multiplied out.
     if isinstance(expr, sp.Mul):
         factors = sp.Mul.make_args(expr)
