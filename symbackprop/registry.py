@@ -324,7 +324,30 @@ MAX_PARAMETER = 10**6
 def _format_number(value: sp.Rational) -> str:
     if value.is_Integer:
         return str(value)
-    return repr(float(value))
+    exact = Fraction(int(value.p), int(value.q))
+    decimal = repr(float(value))
+    if Fraction(decimal) == exact or not _terminates(exact.denominator):
+        return decimal
+    # Written as given where float's shortest form would round it (0.1234567890123456789).
+    return _exact_decimal(exact)
+
+
+def _terminates(denominator: int) -> bool:
+    """Whether 1/denominator has a finite decimal expansion (no prime factor but 2 and 5)."""
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
+
+
+def _exact_decimal(value: Fraction) -> str:
+    """A fraction whose denominator divides a power of ten, as its exact decimal expansion."""
+    digits = 0
+    while (value * 10**digits).denominator != 1:
+        digits += 1
+    scaled = abs(value.numerator * 10**digits // value.denominator)
+    whole, fraction = divmod(scaled, 10**digits)
+    return f"{'-' if value < 0 else ''}{whole}.{fraction:0{digits}d}"
 
 
 def _suggestion(name: str, known: list[str]) -> str:

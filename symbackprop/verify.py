@@ -145,13 +145,12 @@ class UnverifiedDerivationError(SymbackpropError):
     """A derivation does not verify against the textbook rules, so nothing is made from it."""
 
 
-def require_verified(derivation: Derivation, report: VerificationReport | None = None) -> VerificationReport:
-    """The textbook report of ``derivation`` (``report`` when it is one), or
-    :class:`UnverifiedDerivationError` naming the failing layer, activation and rule nearest the
-    output. Every artefact (module, document, reference of the checker) passes through here; the
-    report is computed once per derivation."""
-    if report is None or report.rule_set != TEXTBOOK.name or report.network != derivation.network.compact:
-        report = _textbook_report(derivation)
+def require_verified(derivation: Derivation) -> VerificationReport:
+    """The textbook report of ``derivation``, or :class:`UnverifiedDerivationError` naming the
+    failing layer, activation and rule nearest the output. Every artefact (module, document,
+    reference of the checker) passes through here; the report is computed once per derivation,
+    by this derivation (a report handed in could belong to another)."""
+    report = _textbook_report(derivation)
     if report.ok:
         return report
     row = report.failures[0]

@@ -486,7 +486,7 @@ def test_the_rebuild_comment_is_one_pasteable_command(network):
 @pytest.mark.parametrize(
     ("network", "output_name"),
     [
-        (Network([3, 4, 2], ["leaky_relu(0.2)", "elu(0.5)"], "mse"), "mlp.py"),
+        (Network([3, 4, 2], ["leaky_relu(0.1234567890123456789)", "elu(0.5)"], "mse"), "mlp.py"),
         (Network([2, 3, 1], ["elu", "sigmoid"], "bce"), "my net (v2).py"),
         (
             Network(

@@ -54,7 +54,7 @@ def document_context(
     derivation must verify against the textbook rules (:func:`~symbackprop.verify.require_verified`)."""
     from ..verify import require_verified
 
-    textbook = require_verified(derivation, report)
+    textbook = require_verified(derivation)
     chosen = resolve_sections(sections)
     style = resolve_notation(notation)
     network = derivation.network
