@@ -14,8 +14,9 @@ Grammar; anything else is rejected with an :class:`~symbackprop.errors.Expressio
 
 ``^`` means power with the precedence of ``**``, as in math: ``x^2+1`` is ``x**2 + 1``.
 ``max(a, b)`` and ``min(a, b)`` become ``Piecewise`` where a tie takes the FIRST argument's branch:
-``max(0, x) == Piecewise((0, x <= 0), (x, True))`` is the ReLU whose derivative at 0 is 0, while
-``max(x, 0)`` has derivative 1 at 0.
+``max(0, x) == Piecewise((0, x <= 0), (x, True))``, while ``max(x, 0)`` puts the tie in the x
+branch. A custom activation made from either is then normalised by
+:func:`symbackprop.admission.admit` so that every kink takes its left derivative (both are relu).
 
 Guarantees: the result depends on the real symbol :data:`X` and contains no ``zoo``, ``nan``,
 ``oo`` or ``I``, no number wider than 1024 bits and no numeric exponent above 64 in absolute value.
