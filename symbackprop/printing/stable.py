@@ -68,15 +68,18 @@ def _logistic_form(expr: sp.Expr) -> sp.Expr:
 
 
 def _exponential_times_logistic(product: sp.Mul) -> sp.Expr:
-    """eᵛ·σ(−v) as σ(v) in a product: softplus′ = eᶻ/(1 + eᶻ) keeps its relative accuracy and
-    cannot overflow."""
+    """eᶜᵛ·σ(−v)ᵏ as σ(v)ᶜ·σ(−v)ᵏ⁻ᶜ in a product (c ≤ k a whole number): softplus′ = eᶻ/(1 + eᶻ)
+    keeps its relative accuracy and cannot overflow, nor can e²ᶻ/(1 + eᶻ)²."""
     factors = list(sp.Mul.make_args(product))
     for exponential in [f for f in factors if isinstance(f, sp.exp)]:
-        v = exponential.args[0]
         for position, factor in enumerate(factors):
             base, power = factor.as_base_exp()
-            if base == Logistic(-v) and power.is_Integer and power > 0:
-                factors[position] = Logistic(-v) ** (power - 1) * Logistic(v)
+            if not isinstance(base, Logistic) or not (power.is_Integer and power > 0):
+                continue
+            v = -base.args[0]
+            times = sp.cancel(exponential.args[0] / v)
+            if times.is_Integer and 1 <= times <= power:
+                factors[position] = base ** (power - times) * Logistic(v) ** times
                 factors.remove(exponential)
                 break
     return sp.Mul(*factors)
