@@ -43,8 +43,8 @@ from . import __version__
 from . import equations as eq
 from .derive import Derivation
 from .errors import SymbackpropError
-from .printing.numpy import SUPPORT_SOURCE, BatchNumPyPrinter, BatchTotal, equation_text
-from .printing.text import interval_text
+from .printing.numpy import SUPPORT_SOURCE, BatchNumPyPrinter, BatchTotal
+from .printing.text import equation_text, interval_text
 from .spec import Network
 from .templating import render
 from .verify import require_verified

@@ -10,7 +10,9 @@ derivative by w⁽ᵏ⁾_pq has p over layer k's units). Factors that do not dep
 index are moved out of the sum, and terms free of it are multiplied by the number of terms.
 
 :func:`canonical` gives two expressions that differ only in the names of their summation indices
-the same form, so that index-form results can be compared by subtraction.
+the same form, so that index-form results can be compared by subtraction, and :func:`is_zero`
+decides whether such a difference vanishes identically (SymPy's simplify only where
+:func:`integer_exponentials` says it finishes).
 """
 
 from __future__ import annotations
@@ -134,3 +136,51 @@ def _rename_dummies(expr: sp.Expr, depth: int) -> sp.Expr:
             limits.append((fresh, lower, upper))
         return sp.Sum(_rename_dummies(summand, depth + len(limits)), *limits)
     return expr.func(*(_rename_dummies(arg, depth) for arg in expr.args))
+
+
+def integer_exponentials(expr: sp.Expr) -> bool:
+    """Whether every exponential has integer multiples of its variables: to simplify and factor,
+    exp(-1.702x) is exp(-x/500)**851, a polynomial of degree 851 they do not finish with."""
+    return all(
+        all(coefficient.is_Integer for coefficient, _ in (term.as_coeff_Mul() for term in sp.Add.make_args(e.args[0])))
+        for e in expr.atoms(sp.exp)
+    )
+
+
+def is_zero(difference: sp.Expr) -> bool:
+    """Whether an index-form difference is identically zero: multiplied out; or, for a Piecewise,
+    branch by branch, where every branch is zero or cannot be taken (nested kinks fold into
+    combinations of conditions that exclude each other); or simplified, where that finishes."""
+    if sp.expand_mul(difference) == 0:
+        return True
+    if difference.has(sp.Piecewise):
+        folded = sp.piecewise_fold(difference)
+        if isinstance(folded, sp.Piecewise) and _every_branch_zero(folded):
+            return True
+    return integer_exponentials(difference) and sp.simplify(difference) == 0
+
+
+def _every_branch_zero(folded: sp.Piecewise) -> bool:
+    taken_before: sp.Basic = sp.false
+    for branch, condition in folded.args:
+        if sp.expand_mul(branch) != 0 and not _never(sp.And(condition, sp.Not(taken_before))):
+            return False
+        taken_before = sp.Or(taken_before, condition)
+    return True
+
+
+def _never(condition: sp.Basic) -> bool:
+    """Whether a condition on one indexed quantity (z⁽ᵏ⁾[p] ≤ −3 ∧ z⁽ᵏ⁾[p] > 3) holds for no real value."""
+    if condition == sp.false:
+        return True
+    quantities = condition.atoms(sp.Indexed)
+    if len(quantities) != 1:
+        return False
+    value = sp.Dummy("v", real=True)
+    on_value = condition.xreplace({quantities.pop(): value})
+    if on_value.free_symbols != {value}:
+        return False
+    try:
+        return on_value.as_set() == sp.EmptySet
+    except (NotImplementedError, TypeError, ValueError):
+        return False

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from . import equations as eq
-from .contract import contract_deltas
+from .contract import contract_deltas, integer_exponentials
 from .exprparse import X
 from .registry import A, Activation, Loss
 
@@ -275,15 +275,6 @@ def simplifiable(expr: sp.Expr) -> bool:
     """Whether SymPy's simplify, cancel and factor finish quickly on expr: it is small and
     :func:`integer_exponentials`."""
     return sp.count_ops(expr) <= _SIMPLIFY_LIMIT and integer_exponentials(expr)
-
-
-def integer_exponentials(expr: sp.Expr) -> bool:
-    """Whether every exponential has integer multiples of its variables: to simplify and factor,
-    exp(-1.702x) is exp(-x/500)**851, a polynomial of degree 851 they do not finish with."""
-    return all(
-        all(coefficient.is_Integer for coefficient, _ in (term.as_coeff_Mul() for term in sp.Add.make_args(e.args[0])))
-        for e in expr.atoms(sp.exp)
-    )
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:

@@ -33,8 +33,8 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import equations as eq
-from .contract import canonical, contract_deltas
-from .derive import _apply_target_facts, integer_exponentials
+from .contract import canonical, contract_deltas, is_zero
+from .derive import _apply_target_facts
 from .errors import SymbackpropError
 from .exprparse import X
 from .printing.text import layer_superscript, plain
@@ -311,7 +311,7 @@ class SymbolicView:
         )
         derived = self._derived(rule.target, k)
         difference = _comparable(element) - _comparable(derived)
-        if _is_zero(difference):
+        if is_zero(difference):
             if rule.target in ("output_delta", "hidden_delta"):
                 return _code_form_witness(self.derivation.layer(k))
             return Witness(True)
@@ -341,45 +341,6 @@ class SymbolicView:
             lambda e: isinstance(e, sp.Sum) and any(lower == 0 for _, lower, _ in e.limits),
             _one_based,
         )
-
-
-def _is_zero(difference: sp.Expr) -> bool:
-    """Whether an index-form difference is identically zero: multiplied out; or, for a Piecewise,
-    branch by branch, where every branch is zero or cannot be taken (nested kinks fold into
-    combinations of conditions that exclude each other); or simplified, where that finishes."""
-    if sp.expand_mul(difference) == 0:
-        return True
-    if difference.has(sp.Piecewise):
-        folded = sp.piecewise_fold(difference)
-        if isinstance(folded, sp.Piecewise) and _every_branch_zero(folded):
-            return True
-    return integer_exponentials(difference) and sp.simplify(difference) == 0
-
-
-def _every_branch_zero(folded: sp.Piecewise) -> bool:
-    taken_before: sp.Basic = sp.false
-    for branch, condition in folded.args:
-        if sp.expand_mul(branch) != 0 and not _never(sp.And(condition, sp.Not(taken_before))):
-            return False
-        taken_before = sp.Or(taken_before, condition)
-    return True
-
-
-def _never(condition: sp.Basic) -> bool:
-    """Whether a condition on one indexed quantity (z⁽ᵏ⁾[p] ≤ −3 ∧ z⁽ᵏ⁾[p] > 3) holds for no real value."""
-    if condition == sp.false:
-        return True
-    quantities = condition.atoms(sp.Indexed)
-    if len(quantities) != 1:
-        return False
-    value = sp.Dummy("v", real=True)
-    on_value = condition.xreplace({quantities.pop(): value})
-    if on_value.free_symbols != {value}:
-        return False
-    try:
-        return on_value.as_set() == sp.EmptySet
-    except (NotImplementedError, TypeError, ValueError):
-        return False
 
 
 def _code_form_witness(layer: LayerDerivation) -> Witness:

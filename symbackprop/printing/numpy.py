@@ -589,26 +589,6 @@ def _closes_at_end(text: str, opening: int) -> bool:
     return False
 
 
-_DISPLAY = {"delta": "δ", "dLda": "∂L/∂a"}
-
-
-def equation_text(lhs: sp.Expr | str, rhs: sp.Expr) -> str:
-    """``lhs = rhs`` on one line for a code comment, with δ and ∂L/∂a spelled out and a⁽⁰⁾ as x."""
-
-    def shown(expr: sp.Expr) -> str:
-        renamed = {}
-        for base in expr.atoms(sp.IndexedBase):
-            parsed = parse_name(base.label.name)
-            if parsed is None:
-                continue
-            letter, k = parsed
-            renamed[base] = sp.IndexedBase("x" if (letter, k) == ("a", 0) else f"{_DISPLAY.get(letter, letter)}{k}")
-        return sp.sstr(expr.xreplace(renamed))
-
-    left = lhs if isinstance(lhs, str) else shown(lhs)
-    return f"{left} = {shown(rhs)}"
-
-
 def numpy_code(expr: sp.Expr, printer: BatchNumPyPrinter | None = None) -> str:
     """expr printed as batch NumPy code (a fresh printer unless one is given)."""
     return (printer or BatchNumPyPrinter()).doprint(expr)

@@ -6,7 +6,8 @@ forward equations, then ∂L/∂a⁽ᵏ⁾ₚ, δ⁽ᵏ⁾ₚ (in the output for
 superscripts (w⁽²⁾[p, q]), in :func:`pretty` and in the one-line :func:`plain` of reports.
 :func:`source_text` writes an expression in x in the grammar of :mod:`symbackprop.exprparse`,
 so that parsing the text gives the expression back. :func:`interval_text` writes a range of
-values as a reader does, ``(0, 1)`` or ``[0, ∞)``, for messages and generated docstrings.
+values as a reader does, ``(0, 1)`` or ``[0, ∞)``, for messages and generated docstrings, and
+:func:`equation_text` one equation on one line for a generated code comment.
 """
 
 from __future__ import annotations
@@ -140,3 +141,26 @@ def pretty_derivation(derivation: Derivation) -> str:
         lines.append("")
     lines.append(f"(p indexes the n_k units of layer k, q those of layer k-1; {eq.LOSS} is the per-sample loss)")
     return "\n".join(lines)
+
+
+_COMMENT_NAMES = {"delta": "δ", "dLda": "∂L/∂a"}
+
+
+def equation_text(lhs: sp.Expr | str, rhs: sp.Expr) -> str:
+    """``lhs = rhs`` on one line for a code comment, with δ and ∂L/∂a spelled out and a⁽⁰⁾ as x."""
+
+    from . import parse_name
+
+    def shown(expr: sp.Expr) -> str:
+        renamed = {}
+        for base in expr.atoms(sp.IndexedBase):
+            parsed = parse_name(base.label.name)
+            if parsed is None:
+                continue
+            letter, k = parsed
+            name = "x" if (letter, k) == ("a", 0) else f"{_COMMENT_NAMES.get(letter, letter)}{k}"
+            renamed[base] = sp.IndexedBase(name)
+        return sp.sstr(expr.xreplace(renamed))
+
+    left = lhs if isinstance(lhs, str) else shown(lhs)
+    return f"{left} = {shown(rhs)}"
