@@ -102,9 +102,7 @@ def _check_size(expr: sp.Expr, name: str, where: str) -> None:
     nodes = _nodes(expr)
     if nodes > MAX_NODES:
         raise SpecError(f"{where}: the expression of '{name}' is too large ({nodes} nodes, at most {MAX_NODES})")
-    exponents = sum(
-        abs(int(power.exp)) for power in expr.atoms(sp.Pow) if power.exp.is_Integer and power.base.has(X)
-    )
+    exponents = sum(abs(int(power.exp)) for power in expr.atoms(sp.Pow) if power.exp.is_Integer and power.base.has(X))
     if exponents > MAX_TOTAL_EXPONENT:
         raise SpecError(
             f"{where}: the expression of '{name}' has integer powers of total degree {exponents}"
@@ -142,14 +140,26 @@ def _evaluate(expr: sp.Basic, point: sp.Rational) -> mpmath.mpf | bool:
 
 
 _UNARY: dict[type, Callable[[mpmath.mpf], mpmath.mpf]] = {
-    sp.exp: mpmath.exp, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
-    sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.atan: mpmath.atan,
-    sp.erf: mpmath.erf, sp.erfc: mpmath.erfc, sp.Abs: abs, sp.sign: mpmath.sign,
+    sp.exp: mpmath.exp,
+    sp.tanh: mpmath.tanh,
+    sp.sinh: mpmath.sinh,
+    sp.cosh: mpmath.cosh,
+    sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos,
+    sp.tan: mpmath.tan,
+    sp.atan: mpmath.atan,
+    sp.erf: mpmath.erf,
+    sp.erfc: mpmath.erfc,
+    sp.Abs: abs,
+    sp.sign: mpmath.sign,
 }
 _COMPARISONS: dict[type, Callable[[mpmath.mpf, mpmath.mpf], bool]] = {
-    sp.LessThan: lambda a, b: a <= b, sp.StrictLessThan: lambda a, b: a < b,
-    sp.GreaterThan: lambda a, b: a >= b, sp.StrictGreaterThan: lambda a, b: a > b,
-    sp.Eq: lambda a, b: a == b, sp.Ne: lambda a, b: a != b,
+    sp.LessThan: lambda a, b: a <= b,
+    sp.StrictLessThan: lambda a, b: a < b,
+    sp.GreaterThan: lambda a, b: a >= b,
+    sp.StrictGreaterThan: lambda a, b: a > b,
+    sp.Eq: lambda a, b: a == b,
+    sp.Ne: lambda a, b: a != b,
 }
 
 

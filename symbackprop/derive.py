@@ -268,10 +268,10 @@ _SIMPLIFY_LIMIT = 60
 def _same(first: sp.Expr, second: sp.Expr) -> bool:
     if first == second or sp.expand_mul(first - second) == 0:
         return True
-    return simplifiable(first - second) and sp.simplify(first - second) == 0
+    return _simplifiable(first - second) and sp.simplify(first - second) == 0
 
 
-def simplifiable(expr: sp.Expr) -> bool:
+def _simplifiable(expr: sp.Expr) -> bool:
     """Whether SymPy's simplify, cancel and factor finish quickly on expr: it is small and
     :func:`integer_exponentials`."""
     return sp.count_ops(expr) <= _SIMPLIFY_LIMIT and integer_exponentials(expr)
@@ -279,7 +279,7 @@ def simplifiable(expr: sp.Expr) -> bool:
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """The shortest of a few cheap normal forms (cancelled, factored)."""
-    if expr.has(sp.Piecewise, sp.Sum) or not simplifiable(expr):
+    if expr.has(sp.Piecewise, sp.Sum) or not _simplifiable(expr):
         return expr
     candidates = [expr, sp.cancel(expr), sp.factor(expr)]
     return min(candidates, key=sp.count_ops)

@@ -193,7 +193,8 @@ class _Parser:
             node, level, kinks = stack.pop()
             if level > MAX_DEPTH:
                 self.fail_at(node, _DEEP)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("max", "min"):
+            called = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else ""
+            if ALLOWED_FUNCTIONS.get(called) in (_max, _min):
                 kinks += 1
                 if kinks > MAX_KINK_NESTING:
                     # SymPy folds every inner max into the conditions of the outer one, at a cost

@@ -430,15 +430,16 @@ def custom_activation(
             f"{where}: the expression of '{name}' must depend on x and nothing else"
             " (from Python, symbackprop.exprparse.X, the real symbol x)"
         )
-    # Written back in the parser's grammar, so that a spec's command line reproduces it; SymPy may
-    # have rewritten the parsed text into a form the grammar cannot spell (max(0, x)**2 becomes a
-    # Piecewise of squares), and then the user's own text, which parses to the same expression, is kept.
+    # Written back in the parser's grammar, so that a spec's command line reproduces it. SymPy may
+    # have rewritten the expression into a form the grammar cannot spell (max(0, x)**2 becomes a
+    # Piecewise of squares); then the user's own text, or the Python expression as it was given
+    # (with Max and Min), is written instead, as long as it parses to the same expression.
     definition = source_text(expr)
+    if definition is None and isinstance(expression, sp.Expr):
+        definition = source_text(expression, means=expr)
     written = expression if isinstance(expression, str) else text
     if definition is None and written is not None:
         definition = written.strip()
-    if definition is None and isinstance(expression, sp.Expr):
-        definition = source_text(expression, means=expr)
     if definition is None:
         functions = ", ".join(ALLOWED_FUNCTIONS)
         raise SpecError(

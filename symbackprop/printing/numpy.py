@@ -50,9 +50,10 @@ A structure the printer does not know raises ``NotImplementedError`` naming it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy
 import sympy as sp
@@ -61,7 +62,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import parse_name
-from .stable import Erfc, Logistic, is_step, kink, logistic_argument, negation, prepare, step_condition
+from .stable import Erfc, Logistic, is_step, kink, logistic_argument, prepare, step_condition
 
 #: Source of the helpers that stable printouts call, defined once in each generated module.
 SUPPORT_SOURCE: Mapping[str, str] = {
@@ -192,15 +193,21 @@ class BatchNumPyPrinter(NumPyPrinter):
         return f"numpy.sum({self._print(expr.args[0])})"
 
     def _print_Logistic(self, expr: Logistic) -> str:
-        u = _saturated_exponential(expr.args[0], _LOGISTIC_SATURATION, flat_below=False)
+        u = self._saturated(expr.args[0], _LOGISTIC_SATURATION, flat_below=False)
         return f"numpy.divide(numpy.exp(numpy.minimum({self._print(u)}, 0.0)), 1.0 + {self._exp_negative_abs(u)})"
 
-    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
-        saved, self.masks = self.masks, set()
+    @contextlib.contextmanager
+    def _masks(self, steps: set[sp.Piecewise]) -> Iterator[None]:
+        """While printing inside: these steps (and no others) may print as bare boolean masks."""
+        saved, self.masks = self.masks, steps
         try:
-            return self._print_power(expr, rational)
+            yield
         finally:
             self.masks = saved
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        with self._masks(set()):  # a mask to a power would be an integer array
+            return self._print_power(expr, rational)
 
     def _print_power(self, expr: sp.Pow, rational: bool) -> str:
         base, exponent = expr.args
@@ -213,15 +220,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         return super()._print_Pow(expr, rational=rational)
 
     def _print_Mul(self, expr: sp.Mul) -> str:
-        factors = sp.Mul.make_args(expr)
-        steps = {f for f in factors if isinstance(f, sp.Piecewise) and is_step(f)}
-        if not steps or all(f.is_number or f in steps for f in factors):
+        with self._masks(self.masks | _steps_beside_an_array(expr)):
             return self._print_product(expr)
-        saved, self.masks = self.masks, self.masks | steps
-        try:
-            return self._print_product(expr)
-        finally:
-            self.masks = saved
 
     def _print_product(self, expr: sp.Mul) -> str:
         sums = {f: sp.Symbol(f"({self._print(f)})") for f in sp.Mul.make_args(expr) if isinstance(f, sp.Sum)}
@@ -249,11 +249,8 @@ class BatchNumPyPrinter(NumPyPrinter):
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        saved, self.masks = self.masks, set()
-        try:
+        with self._masks(set()):  # a mask plus a number would be float64
             return self._print_sum(expr, order)
-        finally:
-            self.masks = saved
 
     def _print_sum(self, expr: sp.Add, order: str | None) -> str:
         terms = sp.Add.make_args(expr)
@@ -262,14 +259,25 @@ class BatchNumPyPrinter(NumPyPrinter):
             # z = W a + b reads in the order of the equation: the product first.
             rest = sp.Add(*[t for t in terms if not isinstance(t, sp.Sum)])
             return f"{' + '.join(self._print(t) for t in products)} + {self._print(rest)}"
-        if len(terms) == 2 and sp.S.NegativeOne in terms:
-            other = terms[0] if terms[1] == sp.S.NegativeOne else terms[1]
-            if isinstance(other, sp.exp):
-                return f"numpy.expm1({self._print(other.args[0])})"
         return super()._print_Add(expr, order=order)
 
+    def _saturated(self, argument: sp.Expr, saturation: float, *, flat_below: bool) -> sp.Expr:
+        """``c·exp(u)`` with u clipped where |c|·exp(u) exceeds ``saturation`` (the function it feeds is
+        flat there), so that exp cannot overflow; any other argument unchanged. ``flat_below`` says
+        whether the function is also flat for large negative arguments (tanh → −1; σ → 0 is not
+        flat: its small values matter, times eᵘ in a derivative)."""
+        coefficient, rest = argument.as_coeff_Mul()
+        if not isinstance(rest, sp.exp) or not coefficient.is_Number or coefficient == 0:
+            return argument
+        if coefficient < 0 and not flat_below:
+            return argument
+        bound = math.log(saturation / abs(float(coefficient)))
+        u = rest.args[0]
+        clipped = sp.Symbol(f"numpy.minimum({self._print(u)}, {bound!r})")
+        return coefficient * sp.exp(clipped)
+
     def _print_tanh(self, expr: sp.tanh) -> str:
-        return f"numpy.tanh({self._print(_saturated_exponential(expr.args[0], _TANH_SATURATION, flat_below=True))})"
+        return f"numpy.tanh({self._print(self._saturated(expr.args[0], _TANH_SATURATION, flat_below=True))})"
 
     def _print_erf(self, expr: sp.erf) -> str:
         self.modules["scipy.special"] = _SCIPY_SPECIAL
@@ -326,11 +334,11 @@ class BatchNumPyPrinter(NumPyPrinter):
                 mask = f"({self._print(step)})"
                 if expr in self.masks:
                     return mask
-                return f"{mask}.astype({self._dtype_source(condition)}.dtype)"
+                return self._cast(mask, condition)
         # Each branch reads a variable compared with a constant clipped to its own side of every
         # kink that bounds the branch, so that a branch not taken cannot overflow (numpy.where
         # evaluates them all); a branch that cannot be taken is clipped onto a point of its kinks.
-        refused = [negation(condition) for _, condition in pieces[:-1]]
+        refused = [sp.Not(condition) for _, condition in pieces[:-1]]
         text = self._side(pieces[-1].expr, refused)
         # numpy.where of numbers alone makes a float64 (or int64) array whatever the operands'
         # dtype, so such a part is cast before it meets an array of theirs, or at the end.
@@ -376,10 +384,9 @@ class BatchNumPyPrinter(NumPyPrinter):
         return self._print(branch.xreplace({v: sp.Symbol(text) for v, text in clipped.items()}))
 
     def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
-        operator = {"<=": "<=", ">=": ">=", "<": "<", ">": ">", "==": "==", "!=": "!="}[expr.rel_op]
         left = self.parenthesize(expr.lhs, PRECEDENCE["Add"])
         right = self.parenthesize(expr.rhs, PRECEDENCE["Add"])
-        return f"{left} {operator} {right}"
+        return f"{left} {expr.rel_op} {right}"
 
     _print_LessThan = _print_GreaterThan = _print_StrictLessThan = _print_StrictGreaterThan = _print_Relational
 
@@ -402,15 +409,9 @@ class BatchNumPyPrinter(NumPyPrinter):
         With ``in_place`` (``out`` is none of expr's arrays) a product or sum is built up in
         ``out`` one operand at a time, so that a chain like ``(1 - A**2) * G`` allocates nothing."""
         expr = prepare(expr)
-        steps = {f for f in sp.Mul.make_args(expr) if isinstance(f, sp.Piecewise) and is_step(f)}
-        if isinstance(expr, sp.Mul) and any(not f.is_number and f not in steps for f in expr.args):
-            # The product's other array gives it its dtype, however its operands are grouped.
-            saved, self.masks = self.masks, self.masks | steps
-            try:
-                return self._print_into(expr, out, in_place)
-            finally:
-                self.masks = saved
-        return self._print_into(expr, out, in_place)
+        # A product's other array gives it its dtype, however its operands are grouped into calls.
+        with self._masks(self.masks | _steps_beside_an_array(expr)):
+            return self._print_into(expr, out, in_place)
 
     def _print_into(self, expr: sp.Expr, out: str, in_place: bool) -> list[str]:
         if in_place and _chainable(expr):
@@ -536,20 +537,15 @@ _TANH_SATURATION = 20.0
 _LOGISTIC_SATURATION = 40.0
 
 
-def _saturated_exponential(argument: sp.Expr, saturation: float, *, flat_below: bool) -> sp.Expr:
-    """``c·exp(u)`` with u clipped where |c|·exp(u) exceeds ``saturation`` (the function it feeds is
-    flat there), so that exp cannot overflow; any other argument unchanged. ``flat_below`` says
-    whether the function is also flat for large negative arguments (tanh → −1; σ → 0 is not
-    flat: its small values matter, times eᵘ in a derivative)."""
-    coefficient, rest = argument.as_coeff_Mul()
-    if not isinstance(rest, sp.exp) or not coefficient.is_Number or coefficient == 0:
-        return argument
-    if coefficient < 0 and not flat_below:
-        return argument
-    bound = math.log(saturation / abs(float(coefficient)))
-    u = rest.args[0]
-    clipped = sp.Symbol(f"numpy.minimum({BatchNumPyPrinter().doprint(u)}, {bound!r})")
-    return coefficient * sp.exp(clipped)
+def _steps_beside_an_array(expr: sp.Expr) -> set[sp.Piecewise]:
+    """The steps among the factors of a product that also has a factor other than a number or a
+    step: that factor fixes the product's dtype, so the steps may multiply it as boolean masks."""
+    if not isinstance(expr, sp.Mul):
+        return set()
+    steps = {f for f in expr.args if isinstance(f, sp.Piecewise) and is_step(f)}
+    if all(f.is_number or f in steps for f in expr.args):
+        return set()
+    return steps
 
 
 def _carries_array(expr: sp.Basic) -> bool:

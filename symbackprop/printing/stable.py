@@ -28,7 +28,6 @@ def logistic_argument(expr: sp.Expr) -> sp.Expr | None:
     return None
 
 
-
 class Erfc(sp.Function):
     """erfc(u) = 1 − erf(u), kept as written (SymPy's own erfc turns erfc(−u) into 2 − erfc(u))."""
 
@@ -46,10 +45,7 @@ def _logistic_form(expr: sp.Expr) -> sp.Expr:
     ``(1 - σ(u))/σ(u)`` when that leaves no division by σ (σ′ = exp(-u)σ² becomes σ(1 - σ)),
     so that no exp(±u) is left to overflow."""
     expr = expr.replace(
-        lambda e: isinstance(e, sp.Pow)
-        and e.exp.is_Integer
-        and e.exp < 0
-        and logistic_argument(e.base) is not None,
+        lambda e: isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp < 0 and logistic_argument(e.base) is not None,
         lambda e: Logistic(logistic_argument(e.base)) ** (-e.exp),
     )
     # log σ(u) = −log(1 + e⁻ᵘ), which prints as the stable softplus instead of the log of an underflow.
@@ -150,14 +146,13 @@ def _special_functions(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Add), rewrite)
 
 
-
 def step_condition(expr: sp.Piecewise) -> sp.Basic | None:
     """The condition under which a step ``(0, c), (1, True)`` or ``(1, c), (0, True)`` is 1."""
     if len(expr.args) != 2 or expr.args[1].cond != sp.true:
         return None
     values = (expr.args[0].expr, expr.args[1].expr)
     if values == (0, 1):
-        return negation(expr.args[0].cond)
+        return sp.Not(expr.args[0].cond)
     if values == (1, 0):
         return expr.args[0].cond
     return None
@@ -166,11 +161,6 @@ def step_condition(expr: sp.Piecewise) -> sp.Basic | None:
 def is_step(expr: sp.Piecewise) -> bool:
     """A step with values 0 and 1: a boolean mask, which multiplies an array without changing its dtype."""
     return step_condition(expr) is not None
-
-
-def negation(condition: sp.Basic) -> sp.Basic:
-    """not condition, as a comparison where it is one (x <= 0 becomes x > 0)."""
-    return sp.Not(condition)
 
 
 def kink(condition: sp.Basic) -> tuple[sp.Expr, sp.Expr, str] | None:
