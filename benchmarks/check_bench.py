@@ -133,8 +133,13 @@ def row(label: str, seconds: float, cold: float, warm: float, note: str = "") ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="warm checks to take the median of (default 5)")
-    parser.add_argument("--fd-sample", type=int, default=None, metavar="N",
-                        help="time N parameters per array and extrapolate (default: every parameter)")
+    parser.add_argument(
+        "--fd-sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="time N parameters per array and extrapolate (default: every parameter)",
+    )
     parser.add_argument("--smoke", action="store_true", help=f"a tiny {'-'.join(map(str, SMOKE))} network, fast")
     arguments = parser.parse_args()
     sizes = SMOKE if arguments.smoke else FULL
@@ -152,8 +157,9 @@ def main() -> None:
     print(row("symbackprop check_gradients, cold", cold, cold, warm, "derivation + generation + check"))
     print(row("symbackprop check_gradients, warm", warm, cold, warm, f"median of {arguments.repeats}"))
     fd_note = "measured" if timed == count else f"extrapolated from {timed:,} parameters"
-    print(row("central differences, every parameter", fd_seconds, cold, warm,
-              f"{fd_note}; max rel. error {fd_error:.1e}"))
+    print(
+        row("central differences, every parameter", fd_seconds, cold, warm, f"{fd_note}; max rel. error {fd_error:.1e}")
+    )
     for fast in (False, True):
         seconds = torch_gradcheck(params, X, Y, fast)
         label = f"torch.autograd.gradcheck{' (fast_mode)' if fast else ''}"
@@ -161,8 +167,10 @@ def main() -> None:
             print(f"{label:<40} skipped: torch is not installed")
         else:
             print(row(label, seconds, cold, warm))
-    print(f"goal: a check under 1 s (cold {cold:.3f} s, warm {warm:.3f} s) and at least 100x faster than"
-          f" every-parameter differences ({fd_seconds / cold:.0f}x cold, {fd_seconds / warm:.0f}x warm)")
+    print(
+        f"goal: a check under 1 s (cold {cold:.3f} s, warm {warm:.3f} s) and at least 100x faster than"
+        f" every-parameter differences ({fd_seconds / cold:.0f}x cold, {fd_seconds / warm:.0f}x warm)"
+    )
 
 
 if __name__ == "__main__":

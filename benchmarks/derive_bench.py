@@ -132,8 +132,11 @@ def main() -> None:
                     ratio += " (a smaller one ran out of time)"
             else:
                 naive_text, ratio = f"{naive:.2f}", f"{naive / ours.total:.1f}x"
-            print(f"{depth:>5}  {width:>5}  {ours.derive:>9.2f}  {ours.verify:>9.2f}  {ours.total:>8.2f}"
-                  f"  {naive_text:>9}  {ratio}", flush=True)
+            print(
+                f"{depth:>5}  {width:>5}  {ours.derive:>9.2f}  {ours.verify:>9.2f}  {ours.total:>8.2f}"
+                f"  {naive_text:>9}  {ratio}",
+                flush=True,
+            )
 
     print()
     for depth in depths:

@@ -290,8 +290,15 @@ def sklearn_peer(config: Config, params, X, Y, lr: float) -> Peer:  # type: igno
     from sklearn.neural_network import MLPClassifier
 
     depth = len(config.sizes) - 1
-    model = MLPClassifier(hidden_layer_sizes=config.sizes[1:-1], activation=config.activations[0], solver="sgd",
-                          learning_rate_init=lr, momentum=0.0, batch_size=config.batch, alpha=0.0)
+    model = MLPClassifier(
+        hidden_layer_sizes=config.sizes[1:-1],
+        activation=config.activations[0],
+        solver="sgd",
+        learning_rate_init=lr,
+        momentum=0.0,
+        batch_size=config.batch,
+        alpha=0.0,
+    )
     labels = Y.argmax(axis=1) if config.loss == "cce" else Y[:, 0]
     classes = np.arange(config.sizes[-1]) if config.loss == "cce" else np.array([0.0, 1.0])
     model.partial_fit(X, labels, classes=classes)
@@ -305,11 +312,17 @@ def peer_factories(config: Config, params, X, Y, lr: float, smoke: bool):  # typ
     """(name, a function making the peer or raising ImportError/RuntimeError, why it may not apply)."""
     factories: list[tuple[str, Callable[[], Peer], str | None]] = [
         ("torch", lambda: torch_peer(config, params, X, Y, lr, compiled=False), None),
-        ("torch.compile", lambda: torch_peer(config, params, X, Y, lr, compiled=True),
-         "compiling takes minutes, not a smoke test" if smoke else None),
+        (
+            "torch.compile",
+            lambda: torch_peer(config, params, X, Y, lr, compiled=True),
+            "compiling takes minutes, not a smoke test" if smoke else None,
+        ),
         ("jax", lambda: jax_peer(config, params, X, Y, lr), None),
-        ("sklearn", lambda: sklearn_peer(config, params, X, Y, lr),
-         "MLPClassifier has no squared-error loss" if config.loss == "mse" else None),
+        (
+            "sklearn",
+            lambda: sklearn_peer(config, params, X, Y, lr),
+            "MLPClassifier has no squared-error loss" if config.loss == "mse" else None,
+        ),
     ]
     return factories
 
@@ -354,8 +367,9 @@ def run(config: Config, repeats: int, smoke: bool) -> dict[str, float]:
             print(f"[{config.name}] {name} skipped: not installed ({error})", file=sys.stderr)
             continue
         except Exception as error:  # a peer that fails here is reported, not fatal
-            print(f"[{config.name}] {name} skipped: {type(error).__name__}: {str(error).splitlines()[0]}",
-                  file=sys.stderr)
+            print(
+                f"[{config.name}] {name} skipped: {type(error).__name__}: {str(error).splitlines()[0]}", file=sys.stderr
+            )
             continue
         peers[name] = peer
     check_same_update("hand-tuned", hand_tuned(config, fresh(), X, Y, lr), reference, config)
@@ -366,8 +380,9 @@ def verdict(config: Config, timings: dict[str, float]) -> str:
     """Whether the issue's goal holds at this configuration: never slower than the hand-tuned step,
     and on the MNIST-sized and wide configurations faster than every library peer."""
     generated = timings["generated"]
-    rivals = ["hand-tuned"] + ([n for n in timings if n not in ("generated", "matmuls")] if config.beat_all_peers
-                               else [])
+    rivals = ["hand-tuned"] + (
+        [n for n in timings if n not in ("generated", "matmuls")] if config.beat_all_peers else []
+    )
     behind = [name for name in dict.fromkeys(rivals) if name in timings and timings[name] < generated]
     return "goal met" if not behind else f"goal missed (behind {', '.join(behind)})"
 
@@ -392,8 +407,10 @@ def print_table(results: list[tuple[Config, dict[str, float]]], judged: bool) ->
                 cells.append(f"{timings[name]:,.1f} ({timings[name] / generated:.2f}×)")
         cells.append(verdict(config, timings) if judged else "not judged at a toy size")
         print("| " + " | ".join(cells) + " |")
-    print("\n(×) is the peer's time over the generated step's: above 1 the generated step is faster;"
-          " for matmuls it is the share of the step the floor takes.")
+    print(
+        "\n(×) is the peer's time over the generated step's: above 1 the generated step is faster;"
+        " for matmuls it is the share of the step the floor takes."
+    )
 
 
 MEMORY_CODE = """
@@ -430,8 +447,10 @@ def measure_memory(rows: int, judged: bool) -> bool:
     print(f"interpreter baseline {baseline:,.0f} MB; data {data:,.0f} MB; after making the data {loaded:,.0f} MB")
     within = peak <= budget
     judgement = ("within" if within else "OVER") if judged else "not judged at a toy size"
-    print(f"peak during train {peak:,.0f} MB = baseline + data + {(peak - baseline - data) / data:.1%} of the data; "
-          f"budget (baseline + data + 25%) {budget:,.0f} MB: {judgement}")
+    print(
+        f"peak during train {peak:,.0f} MB = baseline + data + {(peak - baseline - data) / data:.1%} of the data; "
+        f"budget (baseline + data + 25%) {budget:,.0f} MB: {judgement}"
+    )
     return within or not judged
 
 

@@ -145,6 +145,7 @@ def forward_values(module, params, x: float) -> dict[sp.Symbol, float]:
 
 def finite_difference(module, params, name: str, X, Y) -> float:
     """(C(p + h) − C(p − h)) / 2h for the parameter ``name``."""
+
     def cost(shift: float) -> float:
         shifted = {key: value.copy() for key, value in params.items()}
         shifted[name].flat[0] += shift
@@ -205,8 +206,10 @@ def main() -> int:
         print(f"{label:<10}  {value:<20.12g}  {gradient:<20.12g}  {difference:.12g}")
     worst_generated = max(abs(v - g) / max(abs(g), 1e-300) for _, v, g, _ in rows)
     worst_difference = max(abs(v - d) / max(abs(d), 1e-300) for _, v, _, d in rows)
-    print(f"largest relative difference: path product vs generated gradient {worst_generated:.1e},"
-          f" vs central difference {worst_difference:.1e}")
+    print(
+        f"largest relative difference: path product vs generated gradient {worst_generated:.1e},"
+        f" vs central difference {worst_difference:.1e}"
+    )
     print(f"\nfiles in {out}/: chain_1_1_1_1_sse.py, chain_derivation.md")
     return 0
 

@@ -28,9 +28,12 @@ def _backprop(params, X, Y, *, relu_derivative: bool):
         D2 = D2 * (Z2 > 0)
     D1 = (D2 @ params["W2"]) * (1.0 - A1**2)
     return {
-        "dW1": D1.T @ X, "db1": D1.sum(axis=0),
-        "dW2": D2.T @ A1, "db2": D2.sum(axis=0),
-        "dW3": D3.T @ A2, "db3": D3.sum(axis=0),
+        "dW1": D1.T @ X,
+        "db1": D1.sum(axis=0),
+        "dW2": D2.T @ A1,
+        "db2": D2.sum(axis=0),
+        "dW3": D3.T @ A2,
+        "db3": D3.sum(axis=0),
     }
 
 

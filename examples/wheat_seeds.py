@@ -102,10 +102,14 @@ def main() -> int:
         print(f"wheat_seeds.py: error: {error}\nExpected: {EXPECTED}.", file=sys.stderr)
         return 2
 
-    print(f"{X.shape[0]} seeds from {arguments.data}: {int((Y == 0).sum())} Kama (class 1 -> 0),"
-          f" {int((Y == 1).sum())} Rosa (class 2 -> 1)")
-    print(f"split 70/30 with seed {arguments.seed}: {len(X_train)} training rows, {len(X_test)} test rows;"
-          " features standardised with the training rows' mean and standard deviation")
+    print(
+        f"{X.shape[0]} seeds from {arguments.data}: {int((Y == 0).sum())} Kama (class 1 -> 0),"
+        f" {int((Y == 1).sum())} Rosa (class 2 -> 1)"
+    )
+    print(
+        f"split 70/30 with seed {arguments.seed}: {len(X_train)} training rows, {len(X_test)} test rows;"
+        " features standardised with the training rows' mean and standard deviation"
+    )
     module = load_module(generate_module(NETWORK))
     params = module.init_params(arguments.seed)
     print(f"network {NETWORK.compact}, {module.PARAMETER_COUNT} parameters")

@@ -201,15 +201,27 @@ def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pdf", action="store_true", help="also compile the LaTeX to a PDF beside it (latexmk or pdflatex)"
     )
-    parser.add_argument("--notation", choices=sorted(NOTATIONS), default=DEFAULT_NOTATION,
-                        help="tutorial: w^(k)_ij, h, f_k (default); coursera: W^[l], a^[l], z^[l], g^[l]")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help=f"comma-separated parts to include, of: {','.join(SECTIONS)} (default: all)")
+    parser.add_argument(
+        "--notation",
+        choices=sorted(NOTATIONS),
+        default=DEFAULT_NOTATION,
+        help="tutorial: w^(k)_ij, h, f_k (default); coursera: W^[l], a^[l], z^[l], g^[l]",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated parts to include, of: {','.join(SECTIONS)} (default: all)",
+    )
     layout = parser.add_mutually_exclusive_group()
-    layout.add_argument("--standalone", dest="standalone", action="store_true", default=True,
-                        help="a complete document (default)")
-    layout.add_argument("--fragment", dest="standalone", action="store_false",
-                        help="the body only, to \\input into a document of your own")
+    layout.add_argument(
+        "--standalone", dest="standalone", action="store_true", default=True, help="a complete document (default)"
+    )
+    layout.add_argument(
+        "--fragment",
+        dest="standalone",
+        action="store_false",
+        help="the body only, to \\input into a document of your own",
+    )
 
 
 def _latex(arguments: argparse.Namespace) -> int:
@@ -238,18 +250,28 @@ def _latex(arguments: argparse.Namespace) -> int:
 
 def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="your code as module:name (a module on the path or a .py file), e.g. mine:grads")
-    parser.add_argument("--spec", required=True,
-                        help="the network: a TOML file, widths like 2-4-1 (with --activations, --loss) or compact form")
+    parser.add_argument(
+        "--spec",
+        required=True,
+        help="the network: a TOML file, widths like 2-4-1 (with --activations, --loss) or compact form",
+    )
     add_layer_options(parser)
-    parser.add_argument("--names", metavar="W1=KEY,...",
-                        help="your parameters' keys where they are not W1, b1, ... (e.g. W1=w_hidden,b1=b_hidden)")
-    parser.add_argument("--grad-names", metavar="W1=KEY,...",
-                        help="the keys of your gradients, where they are not dW1, db1, ... (e.g. W1=grad_w_hidden)")
+    parser.add_argument(
+        "--names",
+        metavar="W1=KEY,...",
+        help="your parameters' keys where they are not W1, b1, ... (e.g. W1=w_hidden,b1=b_hidden)",
+    )
+    parser.add_argument(
+        "--grad-names",
+        metavar="W1=KEY,...",
+        help="the keys of your gradients, where they are not dW1, db1, ... (e.g. W1=grad_w_hidden)",
+    )
     parser.add_argument("--samples", choices=("rows", "columns"), help="samples as rows or columns (default: detect)")
     parser.add_argument("--weight-layout", choices=("out_in", "in_out"), help="W as (out, in) or (in, out)")
     parser.add_argument("--bias-shape", choices=("flat", "column", "row"), help="b as (n,), (n, 1) or (1, n)")
-    parser.add_argument("--targets", choices=("one-hot", "indices"),
-                        help="cce targets one-hot or as class indices (default: detect)")
+    parser.add_argument(
+        "--targets", choices=("one-hot", "indices"), help="cce targets one-hot or as class indices (default: detect)"
+    )
     parser.add_argument("--reduction", choices=("mean", "sum"), help="gradients averaged (default) or summed")
     parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
@@ -276,10 +298,18 @@ def _check(arguments: argparse.Namespace) -> int:
     names = _key_pairs(arguments.names, "--names")
     grad_names = _key_pairs(arguments.grad_names, "--grad-names")
     report = check_gradients(
-        network, load_target(arguments.target), names=names, grad_names=grad_names,
-        samples=arguments.samples, weight_layout=arguments.weight_layout, bias_shape=arguments.bias_shape,
-        targets=arguments.targets, reduction=arguments.reduction, dtype=arguments.dtype,
-        finite_differences=arguments.finite_differences, seed=arguments.seed,
+        network,
+        load_target(arguments.target),
+        names=names,
+        grad_names=grad_names,
+        samples=arguments.samples,
+        weight_layout=arguments.weight_layout,
+        bias_shape=arguments.bias_shape,
+        targets=arguments.targets,
+        reduction=arguments.reduction,
+        dtype=arguments.dtype,
+        finite_differences=arguments.finite_differences,
+        seed=arguments.seed,
     )
     print(report.table())
     return 0 if report.ok else 1
@@ -288,15 +318,23 @@ def _check(arguments: argparse.Namespace) -> int:
 COMMANDS: list[Command] = [
     Command("derive", "print the index-form derivation of a network", add_network_arguments, _derive),
     Command("verify", "check the derivation against the matrix-form rules", _add_verify_arguments, _verify),
-    Command("latex", "write the step-by-step derivation as LaTeX (and PDF) or Markdown", _add_latex_arguments,
-            _latex),
-    Command("generate", "write the NumPy module of a network (forward, backward, trainer)", _add_generate_arguments,
-            _generate),
+    Command("latex", "write the step-by-step derivation as LaTeX (and PDF) or Markdown", _add_latex_arguments, _latex),
+    Command(
+        "generate",
+        "write the NumPy module of a network (forward, backward, trainer)",
+        _add_generate_arguments,
+        _generate,
+    ),
     Command("train", "train a network on a CSV file; write weights, history and a plot", _add_train_arguments, _train),
-    Command("check", "check your hand-written gradients against the derivation; name the mistake",
-            _add_check_arguments, _check),
-    Command("regenerate", "rebuild the committed reference modules in generated/", _add_regenerate_arguments,
-            _regenerate),
+    Command(
+        "check",
+        "check your hand-written gradients against the derivation; name the mistake",
+        _add_check_arguments,
+        _check,
+    ),
+    Command(
+        "regenerate", "rebuild the committed reference modules in generated/", _add_regenerate_arguments, _regenerate
+    ),
     Command(
         "demo",
         "derive, verify, generate and train the default network (2-4-3-1 relu,relu,sigmoid bce)",

@@ -523,9 +523,7 @@ def write_module(path: str | Path, source: str, *, force: bool = False) -> None:
 
 def reference_sources() -> dict[str, str]:
     """The file name and source of every module of generated/, plus its README."""
-    sources = {
-        name: generate_module(network, command=REGENERATE_COMMAND) for name, network, _ in REFERENCE_NETWORKS
-    }
+    sources = {name: generate_module(network, command=REGENERATE_COMMAND) for name, network, _ in REFERENCE_NETWORKS}
     sources["README.md"] = render(
         "generated_readme.md.j2",
         command=REGENERATE_COMMAND,

@@ -30,9 +30,7 @@ def contract_deltas(expr: sp.Expr) -> sp.Expr:
             summand = _contract_one(summand, index, lower, upper)
         return summand
     if isinstance(expr, sp.Piecewise):
-        return _pull_delta_out_of_piecewise(
-            sp.Piecewise(*((contract_deltas(e), c) for e, c in expr.args))
-        )
+        return _pull_delta_out_of_piecewise(sp.Piecewise(*((contract_deltas(e), c) for e, c in expr.args)))
     return expr.func(*(contract_deltas(arg) for arg in expr.args))
 
 

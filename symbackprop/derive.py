@@ -141,9 +141,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
         output_gradient_chain = sp.diff(equations.loss.rhs, a[P])
     else:
         following = equations.layer(k + 1)
-        output_gradient_chain = sp.Sum(
-            eq.delta(k + 1)[I] * sp.diff(following.z.rhs, a[P]), (I, 1, eq.width(k + 1))
-        )
+        output_gradient_chain = sp.Sum(eq.delta(k + 1)[I] * sp.diff(following.z.rhs, a[P]), (I, 1, eq.width(k + 1)))
     output_gradient = _apply_target_facts(contract_deltas(output_gradient_chain), network.loss)
     if is_output:
         output_gradient = _tidy(output_gradient)
@@ -157,9 +155,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     else:
         delta_local = _rewrite_normalized(delta_local, layer.activation, z, a, n)
     delta = _substitute_output_gradient(delta_local, dLda, output_gradient, network.loss)
-    delta_output_form = _output_form(
-        delta, delta_local, dLda[P], layer.activation, derivative, a[P], output_gradient
-    )
+    delta_output_form = _output_form(delta, delta_local, dLda[P], layer.activation, derivative, a[P], output_gradient)
 
     weight_chain = sp.Sum(eq.delta(k)[I] * sp.diff(layer.z.rhs, eq.weight(k)[P, Q]), (I, 1, n))
     bias_chain = sp.Sum(eq.delta(k)[I] * sp.diff(layer.z.rhs, eq.bias(k)[P]), (I, 1, n))
@@ -223,10 +219,9 @@ def _apply_target_facts(expr: sp.Expr, loss: Loss) -> sp.Expr:
         return expr
     y = eq.target()
     return expr.replace(
-        lambda e: isinstance(e, sp.Sum)
-        and len(e.limits) == 1
-        and e.function == y[e.limits[0][0]]
-        and e.limits[0][1] == 1,
+        lambda e: (
+            isinstance(e, sp.Sum) and len(e.limits) == 1 and e.function == y[e.limits[0][0]] and e.limits[0][1] == 1
+        ),
         lambda e: sp.Integer(1),
     )
 

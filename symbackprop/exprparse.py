@@ -65,24 +65,26 @@ def _min(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
 
 
 # Wrappers with fixed parameters, because SymPy's own classes take *args and hide their arity.
-ALLOWED_FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType({
-    "exp": lambda a: sympy.exp(a),
-    "log": lambda a: sympy.log(a),
-    "sqrt": lambda a: sympy.sqrt(a),
-    "abs": lambda a: sympy.Abs(a),
-    "tanh": lambda a: sympy.tanh(a),
-    "sinh": lambda a: sympy.sinh(a),
-    "cosh": lambda a: sympy.cosh(a),
-    "sin": lambda a: sympy.sin(a),
-    "cos": lambda a: sympy.cos(a),
-    "tan": lambda a: sympy.tan(a),
-    "atan": lambda a: sympy.atan(a),
-    "erf": lambda a: sympy.erf(a),
-    "sigmoid": lambda a: sympy.Pow(sympy.Add(1, sympy.exp(sympy.Mul(-1, a))), -1),
-    "softplus": lambda a: sympy.log(sympy.Add(1, sympy.exp(a))),
-    "max": _max,
-    "min": _min,
-})
+ALLOWED_FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
+    {
+        "exp": lambda a: sympy.exp(a),
+        "log": lambda a: sympy.log(a),
+        "sqrt": lambda a: sympy.sqrt(a),
+        "abs": lambda a: sympy.Abs(a),
+        "tanh": lambda a: sympy.tanh(a),
+        "sinh": lambda a: sympy.sinh(a),
+        "cosh": lambda a: sympy.cosh(a),
+        "sin": lambda a: sympy.sin(a),
+        "cos": lambda a: sympy.cos(a),
+        "tan": lambda a: sympy.tan(a),
+        "atan": lambda a: sympy.atan(a),
+        "erf": lambda a: sympy.erf(a),
+        "sigmoid": lambda a: sympy.Pow(sympy.Add(1, sympy.exp(sympy.Mul(-1, a))), -1),
+        "softplus": lambda a: sympy.log(sympy.Add(1, sympy.exp(a))),
+        "max": _max,
+        "min": _min,
+    }
+)
 # The number of arguments each function takes, read from the wrappers' signatures.
 ARITY: Mapping[str, int] = MappingProxyType(
     {name: len(inspect.signature(fn).parameters) for name, fn in ALLOWED_FUNCTIONS.items()}
@@ -97,8 +99,16 @@ _BINARY: dict[type[ast.operator], Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
     ast.Pow: lambda a, b: sympy.Pow(a, b),
 }
 _OPERATOR_TEXT: dict[type[ast.AST], str] = {
-    ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Invert: "~", ast.Not: "not",
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+    ast.Not: "not",
 }
 _CONSTRUCTS: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access is not allowed",
@@ -115,13 +125,16 @@ _CONSTRUCTS: dict[type[ast.AST], str] = {
     ast.Set: "sets are not allowed",
     ast.Dict: "dicts are not allowed",
     ast.Starred: "starred arguments are not allowed",
-    **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp),
-                    "comprehensions are not allowed"),
+    **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "comprehensions are not allowed"),
     **dict.fromkeys((ast.Await, ast.Yield, ast.YieldFrom), "'await' and 'yield' are not allowed"),
 }
 _LITERALS: dict[type, str] = {
-    str: "string literals are", bytes: "bytes literals are", complex: "complex numbers are",
-    bool: "booleans are", type(None): "None is", type(...): "'...' is",
+    str: "string literals are",
+    bytes: "bytes literals are",
+    complex: "complex numbers are",
+    bool: "booleans are",
+    type(None): "None is",
+    type(...): "'...' is",
 }
 _DEEP = f"nested too deeply (more than {MAX_DEPTH} levels)"
 _BIG_EXPONENT = f"(at most {MAX_EXPONENT} in absolute value)"
@@ -144,8 +157,7 @@ class _Parser:
         self.full, self.base, self.where = full, base, where
         self.index: list[int] = []  # position in the rewritten text -> position in ``full``
 
-    def fail(self, template: str, start: int | None = None, end: int | None = None,
-             hint: str = "") -> NoReturn:
+    def fail(self, template: str, start: int | None = None, end: int | None = None, hint: str = "") -> NoReturn:
         at = ""
         if start is not None:
             # str.replace, not str.format: the quoted piece is user text and may contain braces.
@@ -303,9 +315,7 @@ def parse_expression(text: str, *, where: str = "expression") -> sympy.Expr:
     return _Parser(text, 0, where).parse()
 
 
-def parse_activation_definition(
-    text: str, *, where: str = "--activation-def"
-) -> tuple[str, sympy.Expr]:
+def parse_activation_definition(text: str, *, where: str = "--activation-def") -> tuple[str, sympy.Expr]:
     """Parse ``NAME=EXPRESSION`` into ``(name, expression)``.
 
     NAME must match ``[a-z][a-z0-9_]*`` and have at most 32 characters; the columns in errors
@@ -315,8 +325,9 @@ def parse_activation_definition(
         raise ExpressionError(f"{where}: expected a string, got {type(text).__name__}")
     name, sep, _ = text.partition("=")
     if not sep:
-        raise ExpressionError(f"{where}: missing '=' in {_quote(text)}; expected "
-                              "NAME=EXPRESSION, e.g. 'softsign=x/(1+abs(x))'")
+        raise ExpressionError(
+            f"{where}: missing '=' in {_quote(text)}; expected NAME=EXPRESSION, e.g. 'softsign=x/(1+abs(x))'"
+        )
     parser = _Parser(text, len(name) + 1, where)
     if not name.strip():
         parser.fail("empty activation name before '='")

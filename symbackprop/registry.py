@@ -291,10 +291,7 @@ _LOSSES = (
         latex_name=r"\mathrm{BCE}",
         prediction_domain=sp.Interval.open(0, 1),
         targets="binary",
-        description=(
-            "binary cross-entropy, summed over the outputs (several outputs are independent"
-            " binary labels)"
-        ),
+        description=("binary cross-entropy, summed over the outputs (several outputs are independent binary labels)"),
     ),
     Loss(
         name="cce",

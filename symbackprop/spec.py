@@ -169,8 +169,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
             )
     if not output.elementwise and loss.name != "cce":
         raise SpecError(
-            f"{prefix}loss: a {output.name} output needs the categorical cross-entropy loss 'cce',"
-            f" not '{loss.name}'"
+            f"{prefix}loss: a {output.name} output needs the categorical cross-entropy loss 'cce', not '{loss.name}'"
         )
     if loss.requires_output is not None and output.name != loss.requires_output:
         raise SpecError(
@@ -202,9 +201,7 @@ def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ..
 def parse_sizes(text: str, *, where: str = "sizes") -> tuple[int, ...]:
     """Layer widths from ``2-4-3-1``."""
     if not _SIZES.match(text):
-        raise SpecError(
-            f"{where}: '{text}' is not a list of widths; write them joined by '-', like 2-4-3-1"
-        )
+        raise SpecError(f"{where}: '{text}' is not a list of widths; write them joined by '-', like 2-4-3-1")
     return tuple(_width_from_text(part.strip(), index, "") for index, part in enumerate(text.split("-")))
 
 
@@ -240,9 +237,7 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
     for position, part in enumerate(parts[1:], start=1):
         width, _, activation = part.replace("\t", " ").partition(" ")
         if not width.isdigit() or not activation.strip():
-            raise SpecError(
-                f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'"
-            )
+            raise SpecError(f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'")
         sizes.append(_width_from_text(width, position, f"{where}: "))
         activations.append(activation.strip())
     return Network(sizes, activations, loss.strip(), custom_activations=custom_activations, where=where)
@@ -279,12 +274,12 @@ def load_toml(path: str | Path) -> Network:
         raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
     custom = data.get("custom_activations", {})
     if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
-        raise SpecError(f"{where}: custom_activations must be a table of name = \"expression in x\"")
+        raise SpecError(f'{where}: custom_activations must be a table of name = "expression in x"')
     if "spec" in data:
         if set(data) - {"spec", "custom_activations"}:
             raise SpecError(f"{where}: give either 'spec' or 'sizes'/'activations'/'loss', not both")
         if not isinstance(data["spec"], str):
-            raise SpecError(f"{where}: spec must be a string like \"2 -> 1 sigmoid : bce\"")
+            raise SpecError(f'{where}: spec must be a string like "2 -> 1 sigmoid : bce"')
         try:
             return parse_compact(data["spec"], custom_activations=custom)
         except SpecError as error:
@@ -293,7 +288,7 @@ def load_toml(path: str | Path) -> Network:
     if missing:
         raise SpecError(f"{where}: missing key(s) {', '.join(missing)}")
     if not isinstance(data["loss"], str):
-        raise SpecError(f"{where}: loss must be a name like \"bce\", got {data['loss']!r}")
+        raise SpecError(f'{where}: loss must be a name like "bce", got {data["loss"]!r}')
     return Network(data["sizes"], data["activations"], data["loss"], custom_activations=custom, where=where)
 
 

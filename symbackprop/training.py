@@ -100,9 +100,7 @@ def prepare_targets(Y: numpy.ndarray, network: Network) -> numpy.ndarray:
 
 def check_features(X: numpy.ndarray, network: Network) -> None:
     if X.shape[1] != network.sizes[0]:
-        raise TrainingError(
-            f"data: {X.shape[1]} feature column(s), but the network has {network.sizes[0]} input(s)"
-        )
+        raise TrainingError(f"data: {X.shape[1]} feature column(s), but the network has {network.sizes[0]} input(s)")
 
 
 @dataclass(frozen=True)
@@ -276,4 +274,3 @@ def two_class_data(samples: int = 400, *, noise: float = 0.15, seed: int = 0) ->
     Y = numpy.concatenate([numpy.zeros(first), numpy.ones(samples - first)]).reshape(-1, 1)
     order = rng.permutation(samples)
     return X[order], Y[order]
-

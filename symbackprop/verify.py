@@ -127,9 +127,7 @@ class VerificationReport:
         lines.insert(1, "  ".join("-" * w for w in widths))
         sizes = "-".join(map(str, self.concrete_sizes))
         lines.append("")
-        lines.append(
-            f"{self.network}: rules '{self.rule_set}', composed witness on widths {sizes}, seed {self.seed}"
-        )
+        lines.append(f"{self.network}: rules '{self.rule_set}', composed witness on widths {sizes}, seed {self.seed}")
         for row in self.failures:
             for name, witness in (("symbolic", row.symbolic), ("composed", row.composed)):
                 if not witness.ok:
@@ -560,9 +558,7 @@ class ConcreteView:
         n = self._network.sizes[-1]
         term = loss.scale.xreplace({N_OUT: n}) * loss.term_derivative()
         outputs = self.a(self.depth)
-        return sp.Matrix(
-            [term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)]
-        )
+        return sp.Matrix([term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)])
 
 
 def _real_symbols(pattern: str, rows: int, columns: int = 1) -> sp.Matrix:

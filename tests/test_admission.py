@@ -126,15 +126,28 @@ def test_kinks_become_comparisons_of_x_with_a_constant() -> None:
 
 
 @pytest.mark.parametrize(("text", "reason"), HOSTILE, ids=[f"hostile{n}" for n in range(len(HOSTILE))])
-def test_hostile_or_oversized_expressions_are_refused_quickly_and_clearly(text: str, reason: str, tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_or_oversized_expressions_are_refused_quickly_and_clearly(
+    text: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = time.perf_counter()
     with pytest.raises(SpecError, match=reason):
         _network("g", text)
     assert time.perf_counter() - start < 2.0
     target = tmp_path / "mlp.py"
-    status = main(["generate", "2-3-1", "--activations", "g,identity", "--loss", "sse",
-                   "--activation-def", f"g={text}", "-o", str(target)])
+    status = main(
+        [
+            "generate",
+            "2-3-1",
+            "--activations",
+            "g,identity",
+            "--loss",
+            "sse",
+            "--activation-def",
+            f"g={text}",
+            "-o",
+            str(target),
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 2 and not target.exists()
     assert captured.err.startswith("symbackprop: error: ") and captured.err.count("\n") == 1
@@ -176,8 +189,18 @@ def test_a_derivation_that_does_not_verify_is_named_and_refused(wrong_output_for
     [
         ["generate", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "-o", "{out}/mlp.py"],
         ["latex", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "-o", "{out}/d.tex"],
-        ["latex", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "--format", "markdown",
-         "-o", "{out}/d.md"],
+        [
+            "latex",
+            "2-3-1",
+            "--activations",
+            "tanh,sigmoid",
+            "--loss",
+            "bce",
+            "--format",
+            "markdown",
+            "-o",
+            "{out}/d.md",
+        ],
         ["regenerate", "--out", "{out}/generated"],
         ["demo", "--quiet", "--out", "{out}/demo"],
     ],
@@ -201,8 +224,25 @@ def test_train_and_check_refuse_an_unverified_derivation(
     data = tmp_path / "points.csv"
     data.write_text("a,b,y\n0.1,0.2,1\n0.3,-0.4,0\n", encoding="utf-8")
     out = tmp_path / "run"
-    status = main(["train", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "--data", str(data),
-                   "--target", "y", "--epochs", "2", "--out", str(out), "--quiet"])
+    status = main(
+        [
+            "train",
+            "2-3-1",
+            "--activations",
+            "tanh,sigmoid",
+            "--loss",
+            "bce",
+            "--data",
+            str(data),
+            "--target",
+            "y",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert status == 2 and "does not verify" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
     source = tmp_path / "mine.py"

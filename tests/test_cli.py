@@ -24,8 +24,11 @@ def test_derive_prints_every_layer(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = _run(capsys, "derive", *CLASSIFIER)
     assert status == 0 and err == ""
     assert out.startswith("Network 2 -> 4 relu -> 3 relu -> 1 sigmoid : bce\n")
-    for heading in ("Layer 1: relu, hidden layer, 4 units", "Layer 2: relu, hidden layer, 3 units",
-                    "Layer 3: sigmoid, output layer, 1 unit"):
+    for heading in (
+        "Layer 1: relu, hidden layer, 4 units",
+        "Layer 2: relu, hidden layer, 3 units",
+        "Layer 3: sigmoid, output layer, 1 unit",
+    ):
         assert heading in out
     for k in "¹²³":
         for quantity in (f"z⁽{k}⁾[i] =", f"a⁽{k}⁾[i] =", f"∂L/∂w⁽{k}⁾[p, q] =", f"∂L/∂b⁽{k}⁾[p] ="):
@@ -45,8 +48,9 @@ def test_verify_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[st
 
 
 def test_verify_exits_one_on_the_tutorial_mistakes(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = _run(capsys, "verify", "2-3-1", "--activations", "tanh,identity", "--loss", "sse",
-                            "--rules", "tutorial-mistakes")
+    status, out, err = _run(
+        capsys, "verify", "2-3-1", "--activations", "tanh,identity", "--loss", "sse", "--rules", "tutorial-mistakes"
+    )
     assert status == 1 and err == ""
     assert "FAIL layer 2 ∂L/∂ŷ by ∇ₐL (sign slip) (composed)" in out
     assert "FAIL layer 1 ∂L/∂W⁽¹⁾ by BP4 (a_k for a_k-1) (symbolic)" in out
@@ -66,8 +70,17 @@ def test_derive_and_verify_read_a_toml_file_and_the_compact_form(
 
 
 def test_custom_activation_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = _run(capsys, "verify", "2-3-1", "--activations", "softsign,identity", "--loss", "mse",
-                          "--activation-def", "softsign=x/(1+abs(x))")
+    status, out, _ = _run(
+        capsys,
+        "verify",
+        "2-3-1",
+        "--activations",
+        "softsign,identity",
+        "--loss",
+        "mse",
+        "--activation-def",
+        "softsign=x/(1+abs(x))",
+    )
     assert status == 0 and out.endswith("all rules verified\n")
 
 
@@ -81,10 +94,23 @@ def test_custom_activation_on_the_command_line(capsys: pytest.CaptureFixture[str
         (["derive", "2-3-3", "--activations", "softmax,softmax", "--loss", "cce"], "only allowed on the output"),
         (["derive", "2-3-1", "--activations", "relu,sigmoid"], "--loss: missing"),
         (["derive", "missing.toml"], "missing.toml: no such file"),
-        (["derive", "2-3-1", "--activations", "c,identity", "--loss", "mse", "--activation-def",
-          "c=__import__('os')"], "unknown name '__import__'"),
-        (["derive", "2-3-1", "--activations", "c,identity", "--loss", "mse", "--activation-def", "c=x.real"],
-         "attribute access is not allowed"),
+        (
+            [
+                "derive",
+                "2-3-1",
+                "--activations",
+                "c,identity",
+                "--loss",
+                "mse",
+                "--activation-def",
+                "c=__import__('os')",
+            ],
+            "unknown name '__import__'",
+        ),
+        (
+            ["derive", "2-3-1", "--activations", "c,identity", "--loss", "mse", "--activation-def", "c=x.real"],
+            "attribute access is not allowed",
+        ),
     ],
 )
 def test_bad_input_is_one_error_line_and_status_two(
@@ -125,10 +151,20 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(
 
 
 def test_python_dash_m_runs_the_command_line(tmp_path: Path) -> None:
-    derive = subprocess.run([sys.executable, "-m", "symbackprop", "derive", *CLASSIFIER],
-                            capture_output=True, text=True, check=False, cwd=tmp_path)
+    derive = subprocess.run(
+        [sys.executable, "-m", "symbackprop", "derive", *CLASSIFIER],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert derive.returncode == 0 and "Layer 3: sigmoid, output layer, 1 unit" in derive.stdout
-    bad = subprocess.run([sys.executable, "-m", "symbackprop", "verify", "2-3-1", "--activations", "relu",
-                          "--loss", "bce"], capture_output=True, text=True, check=False, cwd=tmp_path)
+    bad = subprocess.run(
+        [sys.executable, "-m", "symbackprop", "verify", "2-3-1", "--activations", "relu", "--loss", "bce"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("symbackprop: error: loss: ") and "Traceback" not in bad.stderr

@@ -127,11 +127,14 @@ def test_printer_builds_a_delta_in_place_without_temporaries():
     a, gradient, y = eq.activation_output(1)[eq.P], eq.output_gradient(1)[eq.P], eq.target()[eq.P]
     tanh = ACTIVATIONS["tanh"].derivative_in_output().xreplace({OUTPUT: a})
     assert printer.print_into(tanh * gradient, "D1", in_place=True) == [
-        "numpy.square(A1, out=D1)", "numpy.subtract(1, D1, out=D1)", "numpy.multiply(D1, dL_dA1, out=D1)"
+        "numpy.square(A1, out=D1)",
+        "numpy.subtract(1, D1, out=D1)",
+        "numpy.multiply(D1, dL_dA1, out=D1)",
     ]
     scale = sp.Symbol("scale")
     assert printer.print_into((a - y) * scale, "D1", in_place=True) == [
-        "numpy.subtract(A1, Y, out=D1)", "numpy.multiply(D1, scale, out=D1)"
+        "numpy.subtract(A1, Y, out=D1)",
+        "numpy.multiply(D1, scale, out=D1)",
     ]
     # Without in_place (the activation may write over its own input) the last call takes out= only.
     assert printer.print_into(tanh * gradient, "D1") == ["numpy.multiply(1 - A1**2, dL_dA1, out=D1)"]
@@ -354,12 +357,18 @@ def test_committed_reference_modules_are_up_to_date(tmp_path, capsys):
     folder = ROOT / "generated"
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(reference_sources())
-    stale = [name for name in written
-             if not (folder / name).is_file() or (folder / name).read_bytes() != (tmp_path / name).read_bytes()]
+    stale = [
+        name
+        for name in written
+        if not (folder / name).is_file() or (folder / name).read_bytes() != (tmp_path / name).read_bytes()
+    ]
     assert not stale, f"generated/ is out of date ({', '.join(stale)}); run: {REGENERATE_COMMAND}"
     # Caches of tools run on the folder (__pycache__, .mypy_cache, .ruff_cache) are not committed.
-    extra = sorted(p.name for p in folder.iterdir()
-                   if p.name not in written and p.name != "__pycache__" and not p.name.startswith("."))
+    extra = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name not in written and p.name != "__pycache__" and not p.name.startswith(".")
+    )
     assert not extra, f"generated/ holds files no command writes: {extra}; run: {REGENERATE_COMMAND}"
 
 
@@ -369,7 +378,9 @@ def assert_formatted_and_lint_clean(paths: list[str], cwd: Path = ROOT) -> None:
     for arguments in (["check", "--select", "E,F,W,I,B,UP,SIM"], ["format", "--check"]):
         result = subprocess.run(
             [ruff, *arguments, "--no-cache", "--isolated", "--line-length", "120", *paths],
-            cwd=cwd, capture_output=True, text=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, f"ruff {arguments[0]}:\n{result.stdout}{result.stderr}"
 
@@ -382,9 +393,18 @@ def test_committed_reference_modules_are_formatted_and_lint_clean():
 def test_committed_reference_modules_pass_mypy(tmp_path):
     pytest.importorskip("mypy")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path), "--strict",
-         *sorted(str(p) for p in (ROOT / "generated").glob("*.py"))],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path),
+            "--strict",
+            *sorted(str(p) for p in (ROOT / "generated").glob("*.py")),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout
 
@@ -406,7 +426,9 @@ def test_generated_modules_pass_mypy(tmp_path):
     (tmp_path / "mypy.ini").write_text("[mypy]\n[mypy-scipy.*]\nignore_missing_imports = True\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--strict", "."],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout
 
@@ -507,7 +529,11 @@ def test_the_rebuild_comment_run_by_a_shell_gives_the_same_bytes(network, output
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
         [bash, "-c", line.removeprefix("# Rebuild: ")],
-        cwd=tmp_path, env={**os.environ, "PATH": path}, check=True, capture_output=True, text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PATH": path},
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert (tmp_path / output_name).read_bytes() == source.encode("utf-8")
 

@@ -188,11 +188,7 @@ def test_parsing_does_not_use_eval_or_sympify(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_module_source_calls_no_evaluator() -> None:
-    calls = [
-        node.func
-        for node in ast.walk(ast.parse(inspect.getsource(exprparse)))
-        if isinstance(node, ast.Call)
-    ]
+    calls = [node.func for node in ast.walk(ast.parse(inspect.getsource(exprparse))) if isinstance(node, ast.Call)]
     bare = {func.id for func in calls if isinstance(func, ast.Name)}
     methods = {func.attr for func in calls if isinstance(func, ast.Attribute)}  # re.compile is fine
     assert not bare & {"eval", "exec", "compile", "__import__", "sympify", "parse_expr", "S"}

@@ -170,7 +170,16 @@ def test_the_mismatch_is_an_assertion_error_whose_message_is_the_table():
     assert message == caught.value.report.table()
     assert "layer 2 misses f′(z)" in message
     assert message.splitlines()[4].split() == [
-        "parameter", "shape", "rel.", "error", "worst", "element:", "expected,", "got", "verdict", "diagnosis"
+        "parameter",
+        "shape",
+        "rel.",
+        "error",
+        "worst",
+        "element:",
+        "expected,",
+        "got",
+        "verdict",
+        "diagnosis",
     ]
 
 
@@ -266,8 +275,11 @@ class ListsModel:
 
 def test_an_object_adapter_reads_lists_by_path():
     adapter = ObjectAdapter(
-        ListsModel(BCE_NET), weights="weights[{i}]", biases="biases[{i}]",
-        weight_grads="weight_grads[{i}]", bias_grads="bias_grads[{i}]",
+        ListsModel(BCE_NET),
+        weights="weights[{i}]",
+        biases="biases[{i}]",
+        weight_grads="weight_grads[{i}]",
+        bias_grads="bias_grads[{i}]",
     )
     report = check_gradients(BCE_NET, adapter)
     assert report.verdict == "pass"
@@ -527,8 +539,10 @@ def _perturbed(relative, names=None):
 
     def grads(params, X, Y):
         rng = np.random.default_rng(1)
-        return {key: value * (1 + relative * rng.standard_normal(value.shape)) if names is None or key in names
-                else value for key, value in correct(params, X, Y).items()}
+        return {
+            key: value * (1 + relative * rng.standard_normal(value.shape)) if names is None or key in names else value
+            for key, value in correct(params, X, Y).items()
+        }
 
     return grads
 

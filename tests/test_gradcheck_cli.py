@@ -9,7 +9,7 @@ import pytest
 
 from symbackprop.cli import main
 
-USER_MODULE = '''
+USER_MODULE = """
 import numpy as np
 
 
@@ -31,9 +31,9 @@ def renamed(params, X, Y):
     gradients = grads(ours, X, Y)
     gradients["grad_hidden"] = gradients.pop("dW1")
     return gradients
-'''
+"""
 
-LABELS_MODULE = '''
+LABELS_MODULE = """
 import numpy as np
 
 
@@ -46,7 +46,7 @@ def grads(params, X, y):
     D2 /= m
     D1 = (D2 @ params["W2"]) * (1 - A1**2)
     return {"dW1": D1.T @ X, "db1": D1.sum(0), "dW2": D2.T @ A1, "db2": D2.sum(0)}
-'''
+"""
 
 SPEC = 'sizes = [3, 5, 2]\nactivations = ["tanh", "sigmoid"]\nloss = "bce"\n'
 

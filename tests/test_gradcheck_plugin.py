@@ -8,7 +8,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import numpy as np
 import symbackprop as sb
 
@@ -36,7 +36,7 @@ def test_buggy_asserted(gradcheck):
     from symbackprop.testing import assert_gradients
 
     assert_gradients(NET, lambda p, X, Y: grads(p, X, Y, forget_mean=True))
-'''
+"""
 
 
 def test_the_plugin_is_registered_by_its_entry_point():

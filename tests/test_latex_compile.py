@@ -53,8 +53,9 @@ def _build_all(folder: Path, jobs: dict[str, tuple[tuple, str]]) -> dict[str, Co
     sources = {}
     for name, ((sizes, activations, loss), notation) in jobs.items():
         tex = folder / f"{name}.tex"
-        tex.write_text(render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive(),
-                                    notation=notation))
+        tex.write_text(
+            render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive(), notation=notation)
+        )
         sources[name] = (tex, len(sizes) - 1)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = dict(zip(sources, pool.map(compile_pdf, [tex for tex, _ in sources.values()]), strict=True))
@@ -125,14 +126,18 @@ def _registry_networks() -> dict[str, tuple]:
         layers: list[str | Activation] = [activation, activation] if activation.elementwise else ["tanh", activation]
         networks[f"activation_{activation.name}"] = ([3, 2, 2], layers, "cce" if not activation.elementwise else "sse")
     for loss in LOSSES.values():
-        networks[f"loss_{loss.name}"] = ([2, 3, 2], ["relu", "softmax" if loss.targets_sum_to_one else "sigmoid"],
-                                         loss.name)
+        networks[f"loss_{loss.name}"] = (
+            [2, 3, 2],
+            ["relu", "softmax" if loss.targets_sum_to_one else "sigmoid"],
+            loss.name,
+        )
     return networks
 
 
 @pytest.mark.slow
 def test_every_registry_entry_compiles_in_every_notation(tmp_path: Path) -> None:
-    jobs = {f"{name}_{notation}": (spec, notation) for name, spec in _registry_networks().items()
-            for notation in NOTATIONS}
+    jobs = {
+        f"{name}_{notation}": (spec, notation) for name, spec in _registry_networks().items() for notation in NOTATIONS
+    }
     for name, (pdf, overfull, depth) in _build_all(tmp_path, jobs).items():
         _check(pdf, overfull, depth, notation=jobs[name][1])

@@ -96,8 +96,11 @@ def test_every_loss_prints_exactly(name: str) -> None:
         (eq.activation_output(2)[eq.I], "h^{(2)}_{i}", "a^{[2]}_{i}"),
         (eq.activation_output(3)[eq.I], r"\hat{y}_{i}", "a^{[3]}_{i}"),
         (eq.delta(2)[eq.P], r"\delta^{(2)}_{p}", r"\delta^{[2]}_{p}"),
-        (eq.output_gradient(3)[eq.P], r"\frac{\partial L}{\partial \hat{y}_{p}}",
-         r"\frac{\partial \mathcal{L}}{\partial a^{[3]}_{p}}"),
+        (
+            eq.output_gradient(3)[eq.P],
+            r"\frac{\partial L}{\partial \hat{y}_{p}}",
+            r"\frac{\partial \mathcal{L}}{\partial a^{[3]}_{p}}",
+        ),
         (eq.width(2), "n_{2}", "n^{[2]}"),
         (eq.LOSS, "L", r"\mathcal{L}"),
         (sp.MatrixSymbol("w2", eq.width(2), eq.width(1)).T, r"\mathbf{W}^{(2)\top}", r"W^{[2]\top}"),
@@ -119,9 +122,7 @@ def test_rules_print_as_bp_equations() -> None:
     relu = ACTIVATIONS["relu"]
     hidden = TEXTBOOK.rule_for("hidden_delta", relu).build(view, 2)
     weight = TEXTBOOK.rule_for("weight", relu).build(view, 2)
-    assert latex(hidden, depth=3) == (
-        r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}(\mathbf{z}^{(2)})"
-    )
+    assert latex(hidden, depth=3) == (r"\mathbf{W}^{(3)\top} \boldsymbol{\delta}^{(3)} \odot f'_{2}(\mathbf{z}^{(2)})")
     assert latex(weight, depth=3) == r"\boldsymbol{\delta}^{(2)} \mathbf{h}^{(1)\top}"
 
 
@@ -205,8 +206,21 @@ def test_missing_tools_give_install_hint(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_cli_pdf_without_tools_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys) -> None:
     monkeypatch.setattr("shutil.which", lambda name: None)
-    status = main(["latex", "3-1", "--activations", "sigmoid", "--loss", "half_sse", "-o", str(tmp_path / "d.tex"),
-                   "--pdf", "--sections", "forward"])
+    status = main(
+        [
+            "latex",
+            "3-1",
+            "--activations",
+            "sigmoid",
+            "--loss",
+            "half_sse",
+            "-o",
+            str(tmp_path / "d.tex"),
+            "--pdf",
+            "--sections",
+            "forward",
+        ]
+    )
     assert status == 2
     assert "latexmk or pdflatex" in capsys.readouterr().err
     assert (tmp_path / "d.tex").exists()
@@ -214,8 +228,22 @@ def test_cli_pdf_without_tools_exits_2(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 def test_cli_writes_markdown(tmp_path, capsys) -> None:
     out = tmp_path / "derivation.md"
-    status = main(["latex", "3-1", "--activations", "sigmoid", "--loss", "half_sse", "--format", "markdown",
-                   "-o", str(out), "--sections", "forward,backward"])
+    status = main(
+        [
+            "latex",
+            "3-1",
+            "--activations",
+            "sigmoid",
+            "--loss",
+            "half_sse",
+            "--format",
+            "markdown",
+            "-o",
+            str(out),
+            "--sections",
+            "forward,backward",
+        ]
+    )
     assert status == 0
     assert out.read_text().startswith("# Back-propagation")
     assert not list(tmp_path.glob(".*tmp"))
@@ -230,16 +258,24 @@ def test_cli_rejects_unknown_section(capsys) -> None:
     ("expr", "printed"),
     [
         # The textbook's order: the weighted sum before the bias, a positive term first.
-        (eq.build_equations(Network(sizes=[2, 1], activations=["sigmoid"], loss="sse")).layer(1).z.rhs,
-         r"\sum_{j=1}^{n_{0}} w^{(1)}_{ij} x_{j} + b^{(1)}_{i}"),
+        (
+            eq.build_equations(Network(sizes=[2, 1], activations=["sigmoid"], loss="sse")).layer(1).z.rhs,
+            r"\sum_{j=1}^{n_{0}} w^{(1)}_{ij} x_{j} + b^{(1)}_{i}",
+        ),
         (eq.target()[eq.P] - eq.activation_output(1)[eq.P], r"y_{p} - \hat{y}_{p}"),
         # ½ and 1/m in front of a sum; ∂L/∂ŷ and the Kronecker delta beside a fraction, not in it.
-        (sp.Sum(eq.activation_output(1)[eq.I], (eq.I, 1, eq.width(1))) / 2,
-         r"\frac{1}{2} \sum_{i=1}^{n_{1}} \hat{y}_{i}"),
-        (eq.output_gradient(1)[eq.I] * sp.KroneckerDelta(eq.I, eq.P) * sp.exp(-eq.preactivation(1)[eq.I])
-         / (1 + sp.exp(-eq.preactivation(1)[eq.I])) ** 2,
-         r"\frac{\partial L}{\partial \hat{y}_{i}} \frac{e^{- z^{(1)}_{i}}}{\left(1 + e^{- z^{(1)}_{i}}\right)^{2}}"
-         r" \delta_{i p}"),
+        (
+            sp.Sum(eq.activation_output(1)[eq.I], (eq.I, 1, eq.width(1))) / 2,
+            r"\frac{1}{2} \sum_{i=1}^{n_{1}} \hat{y}_{i}",
+        ),
+        (
+            eq.output_gradient(1)[eq.I]
+            * sp.KroneckerDelta(eq.I, eq.P)
+            * sp.exp(-eq.preactivation(1)[eq.I])
+            / (1 + sp.exp(-eq.preactivation(1)[eq.I])) ** 2,
+            r"\frac{\partial L}{\partial \hat{y}_{i}} \frac{e^{- z^{(1)}_{i}}}{\left(1 + e^{- z^{(1)}_{i}}\right)^{2}}"
+            r" \delta_{i p}",
+        ),
         # Constants given in decimals stay decimals; a concrete index of two digits gets commas.
         (sp.Rational(8943, 200000) * X**3 + X, "0.044715 x^{3} + x"),
         (X / 100, "0.01 x"),

@@ -99,9 +99,13 @@ def run_setup_command(command: Command, where: str, workspace: Path) -> None:
         installed = INSTALL.match(part)
         if installed:
             target = installed.group(1).strip("'\"")
-            assert any(
-                re.fullmatch(rf"python -m pip install (--quiet )?['\"]?{re.escape(target)}['\"]?", line) for line in ci
-            ) or target == ".", f"{where}: .ci/run does not install {target} as the README does"
+            assert (
+                any(
+                    re.fullmatch(rf"python -m pip install (--quiet )?['\"]?{re.escape(target)}['\"]?", line)
+                    for line in ci
+                )
+                or target == "."
+            ), f"{where}: .ci/run does not install {target} as the README does"
         elif part == "python -m pytest":
             assert part in ci, f"{where}: .ci/run does not run the README's test command"
         else:

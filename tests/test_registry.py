@@ -16,10 +16,7 @@ from symbackprop.registry import N_OUT, YHAT, A, Y, lookup_activation, lookup_lo
 POINTS = [sp.Integer(-3), sp.Rational(-1, 3), sp.Integer(0), sp.Rational(1, 7), sp.Rational(5, 2)]
 
 #: Each parametric entry at its default and at a value of our choosing.
-VARIANTS = [
-    pytest.param(entry, id=entry.label)
-    for entry in ACTIVATIONS.values()
-] + [
+VARIANTS = [pytest.param(entry, id=entry.label) for entry in ACTIVATIONS.values()] + [
     pytest.param(entry.with_parameters(*(value * 3 for _, value in entry.parameters)), id=f"{entry.name}-x3")
     for entry in ACTIVATIONS.values()
     if entry.parameters
@@ -34,8 +31,9 @@ def _value(expr: sp.Expr, x: sp.Expr) -> sp.Float:
 
 def test_registry_has_the_entries_the_design_names() -> None:
     # The names the issue and the README promise; every other test iterates the registry itself.
-    assert {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu",
-            "softmax"} <= set(ACTIVATIONS)
+    assert {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu", "softmax"} <= set(
+        ACTIVATIONS
+    )
     assert {"sse", "half_sse", "mse", "bce", "cce"} <= set(LOSSES)
 
 
@@ -119,8 +117,9 @@ def test_loss_is_smallest_at_the_target(loss) -> None:
 def test_loss_values_at_a_point() -> None:
     # Independent oracle: the formulas of the issue, evaluated with math.
     yhat, y = 0.3, 1.0
-    values = {name: float(loss.scale.subs(N_OUT, 1) * loss.term.subs({YHAT: yhat, Y: y})) for name, loss in
-              LOSSES.items()}
+    values = {
+        name: float(loss.scale.subs(N_OUT, 1) * loss.term.subs({YHAT: yhat, Y: y})) for name, loss in LOSSES.items()
+    }
     assert values["sse"] == pytest.approx((y - yhat) ** 2)
     assert values["half_sse"] == pytest.approx(0.5 * (yhat - y) ** 2)
     assert values["mse"] == pytest.approx((yhat - y) ** 2)

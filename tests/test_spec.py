@@ -50,13 +50,18 @@ def test_parameters_and_custom_activations_in_every_form(tmp_path: Path) -> None
     python = Network([2, 3, 3, 2], ["leaky_relu(0.2)", "softsign", "identity"], "mse", custom_activations=SOFTSIGN)
     cli = from_cli("2-3-3-2", "leaky_relu(0.2),softsign,identity", "mse", ["softsign=x/(1+abs(x))"])
     compact = parse_compact("2 -> 3 leaky_relu(0.2) -> 3 softsign -> 2 identity : mse", custom_activations=SOFTSIGN)
-    toml = load_toml(_toml(tmp_path, """
+    toml = load_toml(
+        _toml(
+            tmp_path,
+            """
 sizes = [2, 3, 3, 2]
 activations = ["leaky_relu(0.2)", "softsign", "identity"]
 loss = "mse"
 [custom_activations]
 softsign = "x/(1+abs(x))"
-"""))
+""",
+        )
+    )
     assert python == cli == compact == toml
     assert python.activations[0].parameters[0][1] == sp.Rational(1, 5)
 
@@ -102,21 +107,31 @@ def test_compact_grammar_is_documented() -> None:
         (lambda: Network("2-3", "sigmoid", "bce"), "sizes: expected a list of layer widths"),
         (lambda: Network([2, 3, 1], ["relu"], "bce"), "activations: 1 given for 2 layer(s)"),
         (lambda: Network([2, 3, 1], ["relu"] * 3, "bce"), "activations: 3 given for 2 layer(s)"),
-        (lambda: Network([2, 3, 1], ["relu", "sigmoyd"], "bce"),
-         "activations[1] (layer 2): unknown activation 'sigmoyd'; did you mean 'sigmoid'?"),
-        (lambda: Network([2, 3, 1], ["reLU", "sigmoid"], "bce"),
-         "activations[0] (layer 1): unknown activation 'reLU'; did you mean 'relu'?"),
+        (
+            lambda: Network([2, 3, 1], ["relu", "sigmoyd"], "bce"),
+            "activations[1] (layer 2): unknown activation 'sigmoyd'; did you mean 'sigmoid'?",
+        ),
+        (
+            lambda: Network([2, 3, 1], ["reLU", "sigmoid"], "bce"),
+            "activations[0] (layer 1): unknown activation 'reLU'; did you mean 'relu'?",
+        ),
         (lambda: Network([2, 3, 1], ["relu", 7], "bce"), "activations[1] (layer 2): expected an activation name"),
         (lambda: Network([2, 3, 1], "sigmoid", "bce_loss"), "loss: unknown loss 'bce_loss'; did you mean 'bce'?"),
-        (lambda: Network([2, 3, 3], ["softmax", "softmax"], "cce"),
-         "activations[0] (layer 1): softmax is only allowed on the output layer (layer 2)"),
-        (lambda: Network([2, 3, 3], ["relu", "softmax"], "mse"),
-         "loss: a softmax output needs the categorical cross-entropy loss 'cce', not 'mse'"),
+        (
+            lambda: Network([2, 3, 3], ["softmax", "softmax"], "cce"),
+            "activations[0] (layer 1): softmax is only allowed on the output layer (layer 2)",
+        ),
+        (
+            lambda: Network([2, 3, 3], ["relu", "softmax"], "mse"),
+            "loss: a softmax output needs the categorical cross-entropy loss 'cce', not 'mse'",
+        ),
         (lambda: Network([2, 3, 3], ["relu", "sigmoid"], "cce"), "loss: 'cce' needs a softmax output layer"),
         (lambda: Network([2, 3, 1], ["relu", "softmax"], "cce"), "sizes[2] (layer 2): softmax over one output"),
-        (lambda: Network([2, 3, 1], ["relu", "relu"], "bce"),
-         "loss: 'bce' needs predictions in (0, 1), but the output activation relu gives values in [0, ∞),"
-         " where the loss's logarithms are undefined"),
+        (
+            lambda: Network([2, 3, 1], ["relu", "relu"], "bce"),
+            "loss: 'bce' needs predictions in (0, 1), but the output activation relu gives values in [0, ∞),"
+            " where the loss's logarithms are undefined",
+        ),
         (lambda: Network([2, 3, 1], ["relu", "tanh"], "bce"), "output activation tanh gives values in (-1, 1)"),
         (lambda: Network([2, 3, 1], ["relu", "silu"], "bce"), "the range of the output activation silu is not known"),
         (lambda: from_cli("2-3-1", None, "bce"), "--activations: missing"),
@@ -126,13 +141,17 @@ def test_compact_grammar_is_documented() -> None:
         (lambda: from_cli("2-3-1", "relu,,sigmoid", "bce"), "activations: 3 given for 2 layer(s)"),
         (lambda: from_cli("2 -> 1 sigmoid : bce", "relu", None), "not allowed with the compact form"),
         (lambda: parse_compact("2 -> 3 relu -> 1 sigmoid"), "compact spec: '2 -> 3 relu -> 1 sigmoid' has no ': loss'"),
-        (lambda: parse_compact("2 -> 3 relu -> 1 : bce"),
-         "compact spec: layer 2 is '1'; write it as 'width activation'"),
+        (
+            lambda: parse_compact("2 -> 3 relu -> 1 : bce"),
+            "compact spec: layer 2 is '1'; write it as 'width activation'",
+        ),
         (lambda: parse_compact("x -> 1 sigmoid : bce"), "compact spec: the input width 'x' is not a positive integer"),
         (lambda: parse_compact("2 : bce"), "compact spec: '2' needs at least 'inputs -> width activation'"),
         (lambda: parse_compact("2 -> 0 relu -> 1 sigmoid : bce"), "compact spec: sizes[1] (layer 1): width must be"),
-        (lambda: parse_compact("2 -> 3 rleu -> 1 sigmoid : bce"),
-         "compact spec: activations[0] (layer 1): unknown activation 'rleu'; did you mean 'relu'?"),
+        (
+            lambda: parse_compact("2 -> 3 rleu -> 1 sigmoid : bce"),
+            "compact spec: activations[0] (layer 1): unknown activation 'rleu'; did you mean 'relu'?",
+        ),
         (lambda: parse_sizes("2-"), "sizes: '2-' is not a list of widths"),
         # Thousands of digits: refused by length, before int() raises or a file-name check fails.
         (lambda: from_cli("9" * 5000 + "-1", "relu", "mse"), "sizes[0] (input): width 99999999999999999999... exceeds"),
@@ -160,14 +179,16 @@ def test_bce_with_several_outputs_is_documented_as_independent_labels() -> None:
         ('sizes = [2, 3, 1]\nactivations = "relu"\n', "missing key(s) loss"),
         ('sizes = [2, 3, 1]\nactivations = "relu"\nloss = "mse"\nlearning_rate = 1\n', "unknown key(s) learning_rate"),
         ('spec = "2 -> 1 sigmoid : bce"\nloss = "bce"\n', "give either 'spec' or 'sizes'/'activations'/'loss'"),
-        ('spec = 3\n', "spec must be a string"),
+        ("spec = 3\n", "spec must be a string"),
         ('spec = "2 -> 1 sigmod : bce"\n', "compact spec: activations[0] (layer 1): unknown activation 'sigmod'"),
         ('sizes = [2, 3, 1]\nactivations = "relu"\nloss = 1\n', "loss must be a name"),
         ('sizes = [2, 0, 1]\nactivations = "relu"\nloss = "mse"\n', "sizes[1] (layer 1): width must be positive"),
-        ('sizes = [2, 3, 1\n', "not valid TOML"),
+        ("sizes = [2, 3, 1\n", "not valid TOML"),
         ('sizes = [2, 1]\nactivations = "c"\nloss = "mse"\ncustom_activations = 1\n', "custom_activations must be"),
-        ('sizes = [2, 1]\nactivations = "c"\nloss = "mse"\n[custom_activations]\nc = "x.real"\n',
-         "custom activation 'c': attribute access is not allowed"),
+        (
+            'sizes = [2, 1]\nactivations = "c"\nloss = "mse"\n[custom_activations]\nc = "x.real"\n',
+            "custom activation 'c': attribute access is not allowed",
+        ),
     ],
 )
 def test_bad_toml_files_name_the_file(tmp_path: Path, text: str, message: str) -> None:

@@ -148,8 +148,26 @@ def write_csv(path, header: str, rows: list[str]) -> str:  # type: ignore[no-unt
 
 
 def train_arguments(csv: str, out, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return ["train", "2-4-1", "--activations", "relu,sigmoid", "--loss", "bce", "--data", csv, "--target", "y",
-            "--epochs", "5", "--lr", "0.1", "--out", str(out), "--quiet", *extra]
+    return [
+        "train",
+        "2-4-1",
+        "--activations",
+        "relu,sigmoid",
+        "--loss",
+        "bce",
+        "--data",
+        csv,
+        "--target",
+        "y",
+        "--epochs",
+        "5",
+        "--lr",
+        "0.1",
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_train_command_writes_weights_history_and_plot(tmp_path, capsys):
@@ -203,8 +221,19 @@ def test_train_command_rejects_an_empty_file(tmp_path, capsys):
 
 
 def test_cce_accepts_class_indices_and_rejects_bad_one_hot(tmp_path, capsys):
-    base = ["train", "2-3-3", "--activations", "tanh,softmax", "--loss", "cce", "--epochs", "2", "--quiet",
-            "--out", str(tmp_path / "run")]
+    base = [
+        "train",
+        "2-3-3",
+        "--activations",
+        "tanh,softmax",
+        "--loss",
+        "cce",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     indices = write_csv(tmp_path / "i.csv", "a,b,c", ["0,1,2", "1,0,0", "2,2,1"])
     assert main([*base, "--data", indices, "--target", "c"]) == 0
     out_of_range = write_csv(tmp_path / "r.csv", "a,b,c", ["0,1,3"])
@@ -257,9 +286,11 @@ def test_train_command_rejects_a_negative_seed(tmp_path, capsys):
 def test_an_output_folder_that_is_a_file_is_a_clear_error(tmp_path, capsys, command):
     taken = tmp_path / "taken"
     taken.write_text("mine\n", encoding="utf-8")
-    arguments = {"train": train_arguments(write_csv(tmp_path / "p.csv", "x1,x2,y", ["1,2,1"]), taken),
-                 "demo": ["demo", "--out", str(taken), "--quiet"],
-                 "regenerate": ["regenerate", "--out", str(taken)]}[command]
+    arguments = {
+        "train": train_arguments(write_csv(tmp_path / "p.csv", "x1,x2,y", ["1,2,1"]), taken),
+        "demo": ["demo", "--out", str(taken), "--quiet"],
+        "regenerate": ["regenerate", "--out", str(taken)],
+    }[command]
     assert main(arguments) == 2
     captured = capsys.readouterr()
     assert captured.err == f"symbackprop: error: --out: {taken} exists and is not a folder\n"

@@ -66,9 +66,16 @@ def test_parameters_and_custom_activations_verify(spec: str) -> None:
 def test_report_lists_every_layer_and_quantity() -> None:
     report = Network([2, 4, 3, 1], ["relu", "relu", "sigmoid"], "bce").derive().verify(seed=7)
     assert [(row.layer, row.target) for row in report.rows] == [
-        (3, "loss_gradient"), (3, "output_delta"), (3, "weight"), (3, "bias"),
-        (2, "hidden_delta"), (2, "weight"), (2, "bias"),
-        (1, "hidden_delta"), (1, "weight"), (1, "bias"),
+        (3, "loss_gradient"),
+        (3, "output_delta"),
+        (3, "weight"),
+        (3, "bias"),
+        (2, "hidden_delta"),
+        (2, "weight"),
+        (2, "bias"),
+        (1, "hidden_delta"),
+        (1, "weight"),
+        (1, "bias"),
     ]
     assert report.concrete_sizes == (2, 3, 3, 1)
     table = report.table()
@@ -91,9 +98,7 @@ MUTANTS = {
     "wrong layer's f' (BP2)": Rule(
         "m", "hidden_delta", "f′(zˡ⁺¹)", lambda v, k: _hidden_delta(v, k, fprime_layer=k + 1)
     ),
-    "wrong layer's f' (BP1)": Rule(
-        "m", "output_delta", "f′(zᴸ⁻¹)", lambda v, k: v.hadamard(v.grad_a, v.fprime(k - 1))
-    ),
+    "wrong layer's f' (BP1)": Rule("m", "output_delta", "f′(zᴸ⁻¹)", lambda v, k: v.hadamard(v.grad_a, v.fprime(k - 1))),
     "sign (∇ₐL)": Rule("m", "loss_gradient", "−∂ℓ/∂ŷ", lambda v, k: -v.loss_derivative),
     "sign (BP3)": Rule("m", "bias", "−δ", lambda v, k: -v.delta(k)),
     "factor 2 (BP2)": Rule("m", "hidden_delta", "2(...)", lambda v, k: _hidden_delta(v, k, factor=2)),
@@ -156,8 +161,12 @@ def test_the_two_tutorial_mistakes_are_rejected() -> None:
     assert derivation.verify(TEXTBOOK).ok
     report = derivation.verify(TUTORIAL_MISTAKES)
     failed = {(row.layer, row.rule) for row in report.failures}
-    assert failed == {(3, "∇ₐL (sign slip)"), (3, "BP4 (a_k for a_k-1)"), (2, "BP4 (a_k for a_k-1)"),
-                      (1, "BP4 (a_k for a_k-1)")}
+    assert failed == {
+        (3, "∇ₐL (sign slip)"),
+        (3, "BP4 (a_k for a_k-1)"),
+        (2, "BP4 (a_k for a_k-1)"),
+        (1, "BP4 (a_k for a_k-1)"),
+    }
     sign = report.failures[0]
     assert sign.quantity == "∂L/∂ŷ" and not sign.symbolic.ok and not sign.composed.ok
     # The sign slip is exactly the negative of the truth.
@@ -196,7 +205,9 @@ def test_a_user_rule_set_of_their_own() -> None:
             Rule("grad", "loss_gradient", "∂ℓ/∂ŷ", lambda v, k: v.loss_derivative),
             Rule("out", "output_delta", "f′ ⊙ ∇ₐL", lambda v, k: v.hadamard(v.fprime(k), v.grad_a)),
             Rule(
-                "hid", "hidden_delta", "f′ ⊙ (δᵀW)ᵀ",
+                "hid",
+                "hidden_delta",
+                "f′ ⊙ (δᵀW)ᵀ",
                 lambda v, k: v.hadamard(v.fprime(k), (v.delta(k + 1).T * v.W(k + 1)).T),
             ),
             Rule("w", "weight", "(a δᵀ)ᵀ", lambda v, k: (v.a(k - 1) * v.delta(k).T).T),
@@ -211,16 +222,22 @@ def test_a_user_rule_set_of_their_own() -> None:
 
 def test_a_user_rule_for_softmax_only() -> None:
     # Rules may be restricted to an activation; the textbook's softmax BP1 is one.
-    wrong_softmax = Rule("softmax slip", "output_delta", "a ⊙ g", lambda v, k: v.hadamard(v.a(k), v.grad_a),
-                         activations=("softmax",))
+    wrong_softmax = Rule(
+        "softmax slip", "output_delta", "a ⊙ g", lambda v, k: v.hadamard(v.a(k), v.grad_a), activations=("softmax",)
+    )
     rules = TEXTBOOK.replacing(wrong_softmax)
     assert Network([2, 3, 3], ["tanh", "softmax"], "cce").derive().verify(rules).failures[0].rule == "softmax slip"
     assert Network([2, 3, 3], ["tanh", "sigmoid"], "bce").derive().verify(rules).ok
 
 
 def test_a_rule_that_cannot_be_evaluated_is_reported() -> None:
-    broken = Rule("needs f′ of softmax", "output_delta", "∇ₐL ⊙ f′", lambda v, k: v.hadamard(v.grad_a, v.fprime(k)),
-                  activations=("softmax",))
+    broken = Rule(
+        "needs f′ of softmax",
+        "output_delta",
+        "∇ₐL ⊙ f′",
+        lambda v, k: v.hadamard(v.grad_a, v.fprime(k)),
+        activations=("softmax",),
+    )
     report = Network([2, 3, 3], ["tanh", "softmax"], "cce").derive().verify(TEXTBOOK.replacing(broken))
     (row,) = report.failures
     assert "the rule cannot be evaluated" in row.symbolic.detail and "not elementwise" in row.symbolic.detail

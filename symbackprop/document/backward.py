@@ -51,17 +51,22 @@ def _output_gradient_block(layer: LayerDerivation, write: FormulaWriter, sizes: 
     a = eq.activation_output(k)
     lhs = write(derivative(eq.LOSS, a[P]))
     if layer.is_output:
-        return _block(lhs, write.steps(layer.output_gradient_chain, _loss_gradient_terms(layer), layer.output_gradient),
-                      "differentiating the loss; only the term $i = p$ depends on the output $p$")
+        return _block(
+            lhs,
+            write.steps(layer.output_gradient_chain, _loss_gradient_terms(layer), layer.output_gradient),
+            "differentiating the loss; only the term $i = p$ depends on the output $p$",
+        )
     z_next = eq.preactivation(k + 1)
     total = sp.Sum(derivative(eq.LOSS, z_next[I]) * derivative(z_next[I], a[P]), (I, 1, eq.width(k + 1)))
     steps = [total, layer.output_gradient_chain, layer.output_gradient]
     expanded = _expanded_sum(layer.output_gradient, sizes) if sizes is not None else None
     if expanded is not None:
         steps.append(expanded)
-    return _block(lhs, write.steps(*steps),
-                  f"total derivative: the output $p$ feeds every unit of layer {k + 1},"
-                  " so the chain rule sums over them")
+    return _block(
+        lhs,
+        write.steps(*steps),
+        f"total derivative: the output $p$ feeds every unit of layer {k + 1}, so the chain rule sums over them",
+    )
 
 
 def _loss_gradient_terms(layer: LayerDerivation) -> sp.Expr:
@@ -89,8 +94,10 @@ def _delta_block(layer: LayerDerivation, write: FormulaWriter, targets_sum_to_on
     dLda = eq.output_gradient(k)
     gradient = _shown_gradient(layer)
     if layer.activation.elementwise and layer.derivative is not None:
-        note = (r"only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone,"
-                f" so ${write(derivative(a[I], z[P]))} = {write(_elementwise_jacobian(k))}$")
+        note = (
+            r"only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone,"
+            f" so ${write(derivative(a[I], z[P]))} = {write(_elementwise_jacobian(k))}$"
+        )
         fprime = layer_function_derivative(k)
         steps.append(dLda[P] * fprime(z[P]))
         # The derived local rule, with this layer's f′ (from the section on activations) as one factor;
@@ -120,8 +127,13 @@ def _delta_block(layer: LayerDerivation, write: FormulaWriter, targets_sum_to_on
 
             return layer.delta_local.replace(lambda e: isinstance(e, sp.Indexed) and e.base == dLda, value)
 
-        steps += [layer.delta_chain, layer.delta_local, substituted(True), contract_deltas(substituted(False)),
-                  layer.delta]
+        steps += [
+            layer.delta_chain,
+            layer.delta_local,
+            substituted(True),
+            contract_deltas(substituted(False)),
+            layer.delta,
+        ]
         if targets_sum_to_one:
             note += f"; the targets sum to one, ${write(sp.Eq(sp.Sum(eq.target()[I], (I, 1, eq.width(k))), 1))}$"
     return _block(lhs, write.steps(*steps), note)
@@ -140,10 +152,16 @@ def _parameter_blocks(layer: LayerDerivation, write: FormulaWriter) -> list[dict
     bias = sp.Sum(derivative(eq.LOSS, z[I]) * derivative(z[I], b[P]), (I, 1, eq.width(k)))
     source = write(eq.activation_output(k - 1)[Q])
     return [
-        _block(write(derivative(eq.LOSS, w[P, Q])), write.steps(weight, layer.weight_chain, layer.weight_gradient),
-               f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$"),
-        _block(write(derivative(eq.LOSS, b[P])), write.steps(bias, layer.bias_chain, layer.bias_gradient),
-               f"the bias ${write(b[P])}$ enters unit $p$ of layer {k} only, with coefficient 1"),
+        _block(
+            write(derivative(eq.LOSS, w[P, Q])),
+            write.steps(weight, layer.weight_chain, layer.weight_gradient),
+            f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$",
+        ),
+        _block(
+            write(derivative(eq.LOSS, b[P])),
+            write.steps(bias, layer.bias_chain, layer.bias_gradient),
+            f"the bias ${write(b[P])}$ enters unit $p$ of layer {k} only, with coefficient 1",
+        ),
     ]
 
 

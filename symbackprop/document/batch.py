@@ -48,11 +48,13 @@ def batch_form(matrix: sp.MatrixExpr, depth: int, *, per_sample: bool) -> sp.Mat
         letter = {"dLda": "dLda", "lossprime": "dLda", "y": "y"}.get(name)
         if letter is None:
             letter = re.match(r"^(a|z|delta|fprime)", name).group(1)  # type: ignore[union-attr]
-            k = int(name[len(letter):])
+            k = int(name[len(letter) :])
         else:
             k = depth
-        big = sp.MatrixSymbol("batch_y", BATCH_SIZE, symbol.shape[0]) if letter == "y" else batch_matrix(
-            letter, k, symbol.shape[0]
+        big = (
+            sp.MatrixSymbol("batch_y", BATCH_SIZE, symbol.shape[0])
+            if letter == "y"
+            else batch_matrix(letter, k, symbol.shape[0])
         )
         batch[sp.Transpose(symbol)] = big
         batch[symbol] = big.T

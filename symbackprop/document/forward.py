@@ -30,9 +30,10 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         k = layer.k
         weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
         z_vector = weights * column_vector("a", k - 1) + column_vector("b", k)
-        batch_z = batch_matrix("a", k - 1, eq.width(k - 1)) * weights.T + sp.OneMatrix(BATCH_SIZE, 1) * column_vector(
-            "b", k
-        ).T
+        batch_z = (
+            batch_matrix("a", k - 1, eq.width(k - 1)) * weights.T
+            + sp.OneMatrix(BATCH_SIZE, 1) * column_vector("b", k).T
+        )
         function = layer_function(k)
         layers.append(
             {

@@ -35,8 +35,7 @@ _BATCH_LINE_GLYPHS = LINE_GLYPHS - 10
 def matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
     """What a rule gives, for one sample and for the batch: ∇_ŷL and ∂J/∂Ŷ, δ and Δ, ∂L/∂W and ∂J/∂W …"""
     if target == "loss_gradient":
-        return (sp.MatrixSymbol("dLda", eq.width(k), 1),
-                derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k))))
+        return (sp.MatrixSymbol("dLda", eq.width(k), 1), derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k))))
     if target in ("output_delta", "hidden_delta"):
         return column_vector("delta", k), batch_matrix("delta", k, eq.width(k))
     if target == "bias":
@@ -81,19 +80,23 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
                 sides.append(write.elementwise(vector))
                 batch_forms.append(batch_vector(vector, depth))
             batch_forms = [_batch(form, mean) for form in batch_forms]
-            equations.append({
-                "rule": escape_text(rule.name) if rule.name.isascii() else "",
-                "lhs": lhs,
-                "sides": sides,
-                "batch_lhs": write(batch_lhs),
-                "batch_sides": [write.elementwise(form) for form in batch_forms],
-            })
+            equations.append(
+                {
+                    "rule": escape_text(rule.name) if rule.name.isascii() else "",
+                    "lhs": lhs,
+                    "sides": sides,
+                    "batch_lhs": write(batch_lhs),
+                    "batch_sides": [write.elementwise(form) for form in batch_forms],
+                }
+            )
         fprime = None
         claimed = layer.activation.derivative_in_output()
         if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
             # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
-            fprime = {"lhs": write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1)),
-                      "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)}))}
+            fprime = {
+                "lhs": write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1)),
+                "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)})),
+            }
         rows.append({"k": k, "equations": equations, "fprime": fprime})
     return rows
 

@@ -46,8 +46,14 @@ def figure(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         for row, unit in enumerate(units):
             y = round((top - row) * 1.1, 2)
             label = r"\vdots" if unit is None else write(eq.activation_output(k)[unit])
-            node = {"id": f"u{k}r{row}", "x": round(k * spacing, 2), "y": y, "label": label, "dots": unit is None,
-                    "unit": unit}
+            node = {
+                "id": f"u{k}r{row}",
+                "x": round(k * spacing, 2),
+                "y": y,
+                "label": label,
+                "dots": unit is None,
+                "unit": unit,
+            }
             nodes.append(node)
         kind = "input" if k == 0 else ("output" if k == depth else "hidden")
         caption = write(eq.width(k)) + f" = {size}"

@@ -45,15 +45,13 @@ def paths(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
             values.append(eq.weight(k)[1, 1])
     symbolic.append(derivative(eq.preactivation(1)[P], eq.weight(1)[P, Q]))
     values.append(eq.activation_output(0)[1])
-    sums = [
-        rf"\sum_{{{write(units[k])}=1}}^{{{write(eq.width(k))}}}" for k in range(depth, 1, -1)
-    ]
+    sums = [rf"\sum_{{{write(units[k])}=1}}^{{{write(eq.width(k))}}}" for k in range(depth, 1, -1)]
 
     def lines(factors: list[sp.Expr]) -> list[str]:
         # A sum among the factors (2ŷ − 2y for sse) needs brackets once it stands beside a \cdot.
         printed = [rf"\left({write(f)}\right)" if isinstance(f, sp.Add) else write(f) for f in factors]
         return [
-            r" \cdot ".join(printed[start:start + PATH_FACTORS_PER_LINE])
+            r" \cdot ".join(printed[start : start + PATH_FACTORS_PER_LINE])
             for start in range(0, len(printed), PATH_FACTORS_PER_LINE)
         ]
 

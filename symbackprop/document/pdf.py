@@ -75,7 +75,11 @@ def compile_pdf(tex_path: str | Path, *, timeout: float = 300) -> CompiledPdf:
         shutil.copyfile(tex_path, source)
         try:
             finished = subprocess.run(
-                [*command, source.name], cwd=folder, capture_output=True, text=True, timeout=timeout,
+                [*command, source.name],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 env={**os.environ, "TEXINPUTS": f"{tex_path.parent.resolve()}{os.pathsep}"},
             )
         except subprocess.TimeoutExpired:

@@ -26,15 +26,17 @@ if TYPE_CHECKING:
     from ..verify import VerificationReport
 
 
-def verification(derivation: Derivation, write: FormulaWriter, report: VerificationReport,
-                 rules: RuleSet) -> dict[str, Any]:
+def verification(
+    derivation: Derivation, write: FormulaWriter, report: VerificationReport, rules: RuleSet
+) -> dict[str, Any]:
     from ..verify import SymbolicView
 
     view = SymbolicView(derivation)
     rows = []
     for row in report.rows:
-        rule = next(r for r in rules.rules if r.name == row.rule) if any(
-            r.name == row.rule for r in rules.rules) else None
+        rule = (
+            next(r for r in rules.rules if r.name == row.rule) if any(r.name == row.rule for r in rules.rules) else None
+        )
         formula = write(rule.build(view, row.layer)) if rule is not None else escape_text(row.formula)
         quantity = _quantity(row.target, row.layer, write)
         gradient = vectorised(derivation.layer(row.layer).output_gradient)

@@ -507,8 +507,13 @@ def latex(
     return BackpropLatexPrinter({"notation": notation, "depth": depth, "hadamard": hadamard}).doprint(expr)
 
 
-def equation(lhs: sp.Basic, *rhs: sp.Basic, notation: str | Notation = DEFAULT_NOTATION, depth: int | None = None,
-             hadamard: bool = False) -> str:
+def equation(
+    lhs: sp.Basic,
+    *rhs: sp.Basic,
+    notation: str | Notation = DEFAULT_NOTATION,
+    depth: int | None = None,
+    hadamard: bool = False,
+) -> str:
     """``lhs = rhs₁ = rhs₂ …`` on one line (matrix expressions cannot be put in a ``sympy.Eq``)."""
     printer = BackpropLatexPrinter({"notation": notation, "depth": depth, "hadamard": hadamard})
     return " = ".join(printer.doprint(side) for side in (lhs, *rhs))

@@ -26,7 +26,19 @@ from .latex import BackpropLatexPrinter, Notation
 LINE_GLYPHS = 60
 _COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
 _ZERO_WIDTH = {
-    "left", "right", "begin", "end", "text", "operatorname", "mathbf", "boldsymbol", "mathrm", "hat", ",", ":", "!",
+    "left",
+    "right",
+    "begin",
+    "end",
+    "text",
+    "operatorname",
+    "mathbf",
+    "boldsymbol",
+    "mathrm",
+    "hat",
+    ",",
+    ":",
+    "!",
 }
 
 
@@ -106,10 +118,10 @@ def _group(tex: str, position: int) -> tuple[str, int]:
     while position < len(tex) and tex[position] == " ":
         position += 1
     if position >= len(tex) or tex[position] != "{":
-        return tex[position:position + 1], position + 1
+        return tex[position : position + 1], position + 1
     depth = 0
     for end in range(position, len(tex)):
         depth += {"{": 1, "}": -1}.get(tex[end], 0)
         if depth == 0:
-            return tex[position + 1:end], end + 1
-    return tex[position + 1:], len(tex)
+            return tex[position + 1 : end], end + 1
+    return tex[position + 1 :], len(tex)

@@ -135,9 +135,7 @@ class BatchNumPyPrinter(NumPyPrinter):
     # -- symbols -------------------------------------------------------------------------
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         if len(expr.indices) != 1:
-            raise NotImplementedError(
-                f"{expr}: a weight can only appear inside a sum that forms a matrix product"
-            )
+            raise NotImplementedError(f"{expr}: a weight can only appear inside a sum that forms a matrix product")
         return array_name(expr.base)
 
     def _print_Rational(self, expr: sp.Rational) -> str:
@@ -496,7 +494,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         ``D.T @ A`` is computed as its transpose ``A.T @ D`` straight into that buffer."""
         text = self.batch_sum(expr)
         if text.startswith("numpy.sum("):
-            return f"numpy.matmul({ones}, {text[len('numpy.sum('):-len(', axis=0)')]}, out={out})"
+            return f"numpy.matmul({ones}, {text[len('numpy.sum(') : -len(', axis=0)')]}, out={out})"
         left, right = text.split(" @ ")
         if transposed_out:
             return f"numpy.matmul({right}.T, {left.removesuffix('.T')}, out={out}.T)"

@@ -86,7 +86,6 @@ class _SourcePrinter(StrPrinter):
                     return f"min({self._print(first)}, {self._print(second)})"
         raise ValueError(f"no max/min form for {sp.sstr(expr)}")
 
-
     def _print_Max(self, expr: sp.Max) -> str:
         return self._nested("max", expr.args)
 

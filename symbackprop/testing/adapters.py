@@ -66,7 +66,8 @@ def describe_raised(error: BaseException) -> str:
     """``KeyError: 'W1' (at mine.py:12, in grads)``: the exception and the user's line that raised it."""
     text = f"{type(error).__name__}: {error}"
     frames = [
-        frame for frame in traceback.extract_tb(error.__traceback__)
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
         if not str(Path(frame.filename).resolve()).startswith(_NOT_USER_CODE)
     ]
     if not frames:
@@ -172,12 +173,18 @@ def _split_loss(returned: Any, where: str) -> tuple[float | None, Any]:
 
 
 def _pick_gradients(
-    returned: Any, names: Sequence[str], user_names: Mapping[str, str], grad_names: Mapping[str, str], where: str,
+    returned: Any,
+    names: Sequence[str],
+    user_names: Mapping[str, str],
+    grad_names: Mapping[str, str],
+    where: str,
     elsewhere: str = "",
 ) -> Params:
     if not isinstance(returned, Mapping):
-        raise CheckError(f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
-                         f"{{'dW1': ..., 'db1': ...}}{elsewhere}")
+        raise CheckError(
+            f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
+            f"{{'dW1': ..., 'db1': ...}}{elsewhere}"
+        )
     grads = {}
     for name in names:
         keys = (grad_names[name],) if name in grad_names else _gradient_keys(name, user_names.get(name, name))
@@ -224,8 +231,10 @@ class FunctionAdapter:
         params: Mapping[str, Array] | None = None,
     ) -> None:
         if not callable(grads):
-            raise CheckError(f"{grads!r:.60} is neither a function grads(params, X, Y) nor an object with forward"
-                             " and backward methods")
+            raise CheckError(
+                f"{grads!r:.60} is neither a function grads(params, X, Y) nor an object with forward"
+                " and backward methods"
+            )
         self.grads_function = grads
         self.forward_function = forward
         self.loss_function = loss
@@ -252,8 +261,10 @@ class FunctionAdapter:
             out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
             prediction = _numbers(out[0] if isinstance(out, tuple) else out, "the forward pass's result")
         if self.loss_function is not None:
-            loss = _loss_number(self.loss_function({key: value.copy() for key, value in given.items()}, X, Y),
-                                "the loss function's result")
+            loss = _loss_number(
+                self.loss_function({key: value.copy() for key, value in given.items()}, X, Y),
+                "the loss function's result",
+            )
         return Outcome(grads, prediction, loss, after)
 
 
@@ -393,8 +404,10 @@ class ObjectAdapter:
                 for name, path in ((name, self._path(name, self.grad_paths)) for name in params)
             }
         else:
-            elsewhere = (" (or, if it keeps them in attributes, tell ObjectAdapter(model, weight_grads=...,"
-                         " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')")
+            elsewhere = (
+                " (or, if it keeps them in attributes, tell ObjectAdapter(model, weight_grads=...,"
+                " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')"
+            )
             grads = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
         after = {name: numpy.array(get_path(self.model, self._path(name, self.paths))) for name in params}
         if self.loss_method is not None:
@@ -441,8 +454,11 @@ def load_target(target: str) -> Any:
     for part in attribute.split("."):
         if not hasattr(holder, part):
             # What the module itself defines (not what it imports) that could be the target.
-            offered = sorted(name for name, value in vars(module).items()
-                             if getattr(value, "__module__", None) == module.__name__ and not name.startswith("_"))
+            offered = sorted(
+                name
+                for name, value in vars(module).items()
+                if getattr(value, "__module__", None) == module.__name__ and not name.startswith("_")
+            )
             listed = f"; it has {', '.join(offered[:12])}" if offered else ""
             raise CheckError(f"{module_text} has no '{attribute}'{listed}")
         holder = getattr(holder, part)

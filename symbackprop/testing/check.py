@@ -92,8 +92,9 @@ def check_gradients(
     elements of each parameter, drawn at random.
     """
     net = _network(network)
-    user = _adapter(code, {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names,
-                           "params": params})
+    user = _adapter(
+        code, {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
+    )
     reference = reference_for(net)
     _check_names(user, reference.parameter_names())
     input_dtype = _input_dtype(dtype, user.known_layout(net.sizes).dtype)
@@ -174,8 +175,10 @@ def _check_names(code: UserCode, parameters: Sequence[str]) -> None:
     for option, mapping in (("names", code.names), ("grad_names", code.grad_names)):
         unknown = [key for key in mapping if key not in parameters]
         if unknown:
-            raise CheckError(f"{option}: {', '.join(map(repr, unknown))} is no parameter of the network;"
-                             f" its parameters are {', '.join(parameters)}")
+            raise CheckError(
+                f"{option}: {', '.join(map(repr, unknown))} is no parameter of the network;"
+                f" its parameters are {', '.join(parameters)}"
+            )
 
 
 def _input_dtype(dtype: numpy.typing.DTypeLike | None, known: numpy.dtype | None) -> numpy.dtype:

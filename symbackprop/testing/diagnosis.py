@@ -96,8 +96,9 @@ class Evidence:
         if not matching:
             return None
         order = {id(mutant): position for position, mutant in enumerate(self.mutants)}
-        _, best = min(matching, key=lambda item: (-self.explained[id(item[1])], item[0] > tolerance.passes,
-                                                  order[id(item[1])]))
+        _, best = min(
+            matching, key=lambda item: (-self.explained[id(item[1])], item[0] > tolerance.passes, order[id(item[1])])
+        )
         return best
 
     def scalar_ratios(self, name: str) -> list[float] | None:
@@ -152,8 +153,10 @@ def _describe_unexplained(
     if got.shape != expected.shape:
         return f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
     if error <= tolerance.fails:
-        return (f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
-                " rounding explains (is part of it computed in lower precision, or by finite differences?)")
+        return (
+            f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
+            " rounding explains (is part of it computed in lower precision, or by finite differences?)"
+        )
     ratios = evidence.scalar_ratios(name)
     if ratios is not None:
         return _describe_factor(label, ratios, evidence)
@@ -164,10 +167,13 @@ def _describe_factor(label: str, ratios: Sequence[float], evidence: Evidence) ->
     """A gradient that is c_r times the correct one on run r: one factor, or one per batch."""
     if max(ratios) - min(ratios) <= evidence.tolerance.fails * max(abs(r) for r in ratios):
         return f"{label} is {ratios[0]:.4g} times the correct gradient (no known mistake gives that factor)"
-    factors = " and ".join(f"{ratio:.4g} times on the batch of {run.batch.size}"
-                           for ratio, run in zip(ratios, evidence.runs, strict=True))
-    return (f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
-            " code, rather than read from X?)")
+    factors = " and ".join(
+        f"{ratio:.4g} times on the batch of {run.batch.size}" for ratio, run in zip(ratios, evidence.runs, strict=True)
+    )
+    return (
+        f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
+        " code, rather than read from X?)"
+    )
 
 
 def _describe_closest(label: str, scored: Sequence[tuple[float, Mutant]], error: float) -> str:
@@ -176,8 +182,10 @@ def _describe_closest(label: str, scored: Sequence[tuple[float, Mutant]], error:
     # little noise); a far one misleads (a mistake of the output layer, for a row of layer 1).
     if closest is None or not distance_to_closest < error / 10:
         return "no known mistake explains it"
-    return (f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
-            f" (off by {distance_to_closest:.1e})")
+    return (
+        f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
+        f" (off by {distance_to_closest:.1e})"
+    )
 
 
 def diagnose_forward(
@@ -208,8 +216,10 @@ def summed_gradients_note(gradient_rows: Sequence[ParameterRow]) -> list[str]:
     large may be summed on purpose: a note on how to say so."""
     if not any(row.mistake == "missing_mean" for row in gradient_rows):
         return []
-    return ["gradients are taken as averaged over the batch; if yours are summed on purpose, pass "
-            + option_hint("reduction", ("sum",))]
+    return [
+        "gradients are taken as averaged over the batch; if yours are summed on purpose, pass "
+        + option_hint("reduction", ("sum",))
+    ]
 
 
 def changed_parameters_finding(layout: Layout, probe: Probe, outcomes: Sequence[Outcome]) -> list[str]:
@@ -219,7 +229,8 @@ def changed_parameters_finding(layout: Layout, probe: Probe, outcomes: Sequence[
         given = layout.to_user(name, value)
         changes = [
             float(numpy.max(numpy.abs(numpy.asarray(outcome.params_after[name], dtype=numpy.float64) - given)))
-            if numpy.shape(outcome.params_after[name]) == given.shape else numpy.inf
+            if numpy.shape(outcome.params_after[name]) == given.shape
+            else numpy.inf
             for outcome in outcomes
         ]
         if max(changes) > 0:

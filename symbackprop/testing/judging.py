@@ -143,11 +143,18 @@ def judge_gradient(
     name: str, layout: Layout, runs: Sequence[Run], floors: Sequence[float], tolerance: Tolerance
 ) -> Judgement:
     """The user's gradient of ``name`` against the correct one, on its worst run."""
-    return worst([
-        judge(numpy.asarray(run.outcome.grads[name], dtype=numpy.float64), layout.to_user(name, run.correct[name]),
-              floor, tolerance, number)
-        for number, (run, floor) in enumerate(zip(runs, floors, strict=True))
-    ])
+    return worst(
+        [
+            judge(
+                numpy.asarray(run.outcome.grads[name], dtype=numpy.float64),
+                layout.to_user(name, run.correct[name]),
+                floor,
+                tolerance,
+                number,
+            )
+            for number, (run, floor) in enumerate(zip(runs, floors, strict=True))
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -204,9 +211,7 @@ def with_finite_differences(
     return updated, notes
 
 
-def _central_differences(
-    reference: Reference, params: Params, name: str, chosen: Array, run: Run
-) -> Array:
+def _central_differences(reference: Reference, params: Params, name: str, chosen: Array, run: Run) -> Array:
     """∂L/∂θ by central differences of our float64 loss on ``run``, for the ``chosen`` elements θ
     of parameter ``name`` (each moved in place in ``params`` and put back)."""
     flat = params[name].reshape(-1)

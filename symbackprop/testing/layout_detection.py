@@ -90,8 +90,10 @@ def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
     choices = _choice(targets, TARGETS, "targets")
     if network.loss.targets != "one-hot":
         if targets == "indices":
-            raise CheckError(f"targets='indices' (--targets indices) needs one-hot targets; those of"
-                             f" {network.loss.name} are {network.loss.targets}")
+            raise CheckError(
+                f"targets='indices' (--targets indices) needs one-hot targets; those of"
+                f" {network.loss.name} are {network.loss.targets}"
+            )
         return ("one-hot",)
     return choices
 
@@ -150,19 +152,21 @@ def _try_layouts(
 
 
 def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
-    return all(
-        numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items()
-    )
+    return all(numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items())
 
 
 def _crashed_under_every_layout(code: UserCode, trials: _Trials, parameters: Sequence[str]) -> CheckError:
     """The error for code that raised under every layout: what it raised, once if always the same."""
     raised = {text for _, text in trials.failures}
     if len(raised) == 1:
-        return CheckError(f"{code.label} raised {raised.pop()} under every layout tried"
-                          + _missing_key_hint(code, trials.errors[0], parameters))
-    return CheckError(f"{code.label} raised under every layout tried:\n  "
-                      + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in trials.failures))
+        return CheckError(
+            f"{code.label} raised {raised.pop()} under every layout tried"
+            + _missing_key_hint(code, trials.errors[0], parameters)
+        )
+    return CheckError(
+        f"{code.label} raised under every layout tried:\n  "
+        + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in trials.failures)
+    )
 
 
 def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str]) -> str:
@@ -171,12 +175,16 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
         return ""
     key = error.args[0]
     if isinstance(key, int):
-        return (f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
-                " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)")
+        return (
+            f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
+            " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)"
+        )
     if not isinstance(key, str) or key in parameters:
         return ""
-    return (f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
-            f" names={{'W1': '{key}'}} (--names W1={key})")
+    return (
+        f"; if '{key}' is one of your parameters, say which of {', '.join(parameters)} it is:"
+        f" names={{'W1': '{key}'}} (--names W1={key})"
+    )
 
 
 def _the_only_layout(

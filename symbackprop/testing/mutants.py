@@ -130,32 +130,38 @@ def _all_mutants(
         return Mutant(kind, int(name[1:]), description, grads, through_delta=False)
 
     for name in reference.parameter_names():
-        yield per_parameter("missing_mean", name, "{name} is m times too large: the batch mean (1/m) is missing",
-                            lambda g, m: g * m)
-        yield per_parameter("extra_mean", name, "{name} is m times too small: it was divided by m once too often",
-                            lambda g, m: g / m)
-        yield per_parameter("double", name, "{name} is twice the correct gradient: a factor 2 too many",
-                            lambda g, m: g * 2)
-        yield per_parameter("half", name, "{name} is half the correct gradient: a factor 2 is missing",
-                            lambda g, m: g / 2)
-        yield per_parameter("sign", name, "{name} has the wrong sign: y − ŷ where ŷ − y belongs, or ascent",
-                            lambda g, m: -g)
+        yield per_parameter(
+            "missing_mean", name, "{name} is m times too large: the batch mean (1/m) is missing", lambda g, m: g * m
+        )
+        yield per_parameter(
+            "extra_mean", name, "{name} is m times too small: it was divided by m once too often", lambda g, m: g / m
+        )
+        yield per_parameter(
+            "double", name, "{name} is twice the correct gradient: a factor 2 too many", lambda g, m: g * 2
+        )
+        yield per_parameter(
+            "half", name, "{name} is half the correct gradient: a factor 2 is missing", lambda g, m: g / 2
+        )
+        yield per_parameter(
+            "sign", name, "{name} has the wrong sign: y − ŷ where ŷ − y belongs, or ascent", lambda g, m: -g
+        )
         if name.startswith("W"):
-            yield per_parameter("transposed", name, "{name} is the transpose of the correct gradient",
-                                lambda g, m: g.T)
+            yield per_parameter("transposed", name, "{name} is the transpose of the correct gradient", lambda g, m: g.T)
 
     for k in range(1, L + 1):
         activation = derivation.layer(k).activation
         elementwise = activation.elementwise
         if k < L:
             yield rerun(
-                "missing_derivative", k,
+                "missing_derivative",
+                k,
                 f"layer {k} misses f′(z): δ{k} was not multiplied by the derivative of {activation.label}",
                 {("delta", k): lambda r, c, p, k, correct, upstream: upstream},
             )
         if elementwise and k < L:
             yield rerun(
-                "derivative_of_output", k,
+                "derivative_of_output",
+                k,
                 f"layer {k}: f′ was applied to a{k} instead of z{k}"
                 f" ({activation.label}′(a) for {activation.label}′(z))",
                 {("delta", k): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
@@ -163,57 +169,70 @@ def _all_mutants(
         if elementwise:
             yield from _other_layer_derivatives(reference, k, rerun)
         yield rerun(
-            "this_layer_activation", k,
+            "this_layer_activation",
+            k,
             f"dW{k} uses a{k}, the layer's own activation, where a{k - 1} (its input) belongs",
             {("weight", k): lambda r, c, p, k, correct, upstream: upstream.T @ c.A[k]},
         )
         if k > 1:
             yield rerun(
-                "preactivation_input", k,
+                "preactivation_input",
+                k,
                 f"dW{k} uses z{k - 1} (before the activation) where a{k - 1} = f(z{k - 1}) belongs",
                 {("weight", k): lambda r, c, p, k, correct, upstream: upstream.T @ c.Z[k - 1]},
             )
             yield from _neighbour_weights(reference, k, rerun)
         yield rerun(
-            "bias_over_units", k, f"db{k} was summed over the units (axis of the layer) instead of the samples",
+            "bias_over_units",
+            k,
+            f"db{k} was summed over the units (axis of the layer) instead of the samples",
             {("bias", k): lambda r, c, p, k, correct, upstream: upstream.sum(axis=1)},
         )
         yield rerun(
-            "bias_over_everything", k, f"db{k} was summed over the samples and the units: one number",
+            "bias_over_everything",
+            k,
+            f"db{k} was summed over the samples and the units: one number",
             {("bias", k): lambda r, c, p, k, correct, upstream: numpy.asarray(upstream.sum())},
         )
         yield rerun(
-            "bias_not_summed", k, f"db{k} was not summed over the samples: one row per sample",
+            "bias_not_summed",
+            k,
+            f"db{k} was not summed over the samples: one row per sample",
             {("bias", k): lambda r, c, p, k, correct, upstream: upstream},
         )
 
     output = derivation.layer(L).activation
     yield rerun(
-        "output_not_through_activation", L,
+        "output_not_through_activation",
+        L,
         f"δ{L} is ∂L/∂ŷ: it was not passed through the derivative of the output activation {output.label}",
         {("delta", L): lambda r, c, p, k, correct, upstream: upstream},
     )
     if output.elementwise:
         yield rerun(
-            "derivative_of_output", L,
+            "derivative_of_output",
+            L,
             f"layer {L}: f′ was applied to a{L} instead of z{L} ({output.label}′(ŷ) for {output.label}′(z))",
             {("delta", L): lambda r, c, p, k, correct, upstream: upstream * r.derivative(k, c.A[k])},
         )
         yield rerun(
-            "extra_output_derivative", L,
+            "extra_output_derivative",
+            L,
             f"δ{L} was multiplied by {output.label}′(z) once more: the fused δ already holds it",
             {("delta", L): lambda r, c, p, k, correct, upstream: correct * r.derivative(k, c.Z[k])},
         )
     fused = eq.activation_output(L)[eq.P] - eq.target()[eq.P]
     if sp.expand(derivation.output_delta - fused) == 0:
         yield rerun(
-            "output_without_target", L,
+            "output_without_target",
+            L,
             f"δ{L} is ŷ where ŷ − y belongs: the target y was not subtracted"
             f" ({output.label} + {derivation.network.loss.name})",
             {("delta", L): lambda r, c, p, k, correct, upstream: correct + c.Y / c.size},
         )
     yield Mutant(
-        "accumulating", L,
+        "accumulating",
+        L,
         "the gradients accumulate across calls: the second call returned the sum of both calls' gradients",
         (dict(corrects[0]), {name: corrects[0][name] + value for name, value in corrects[1].items()}),
         through_delta=False,
@@ -233,12 +252,14 @@ def _other_layer_derivatives(
             continue
         seen.add(other.label)
 
-        def delta(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array,
-                  j: int = j) -> Array:
+        def delta(
+            r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array, j: int = j
+        ) -> Array:
             return upstream * r.derivative(j, c.Z[k])
 
         yield rerun(
-            "other_layer_derivative", k,
+            "other_layer_derivative",
+            k,
             f"layer {k}: δ{k} was multiplied by {other.label}′ (layer {j}'s activation) where {own.label}′ belongs",
             {("delta", k): delta},
         )
@@ -257,13 +278,22 @@ def _neighbour_weights(
                 continue
             used = f"W{j}ᵀ" if transposed else f"W{j}"
 
-            def back(r: Reference, c: Cache, p: Mapping[str, Array], k: int, correct: Array, upstream: Array,
-                     j: int = j, transposed: bool = transposed) -> Array:
+            def back(
+                r: Reference,
+                c: Cache,
+                p: Mapping[str, Array],
+                k: int,
+                correct: Array,
+                upstream: Array,
+                j: int = j,
+                transposed: bool = transposed,
+            ) -> Array:
                 weights = p[f"W{j}"].T if transposed else p[f"W{j}"]
                 return upstream @ weights
 
             yield rerun(
-                "neighbour_weights", k - 1,
+                "neighbour_weights",
+                k - 1,
                 f"δ{k} was passed back to layer {k - 1} through {used} where W{k} belongs",
                 {("back", k): back},
             )

@@ -24,8 +24,10 @@ def make_grads(mistake=None):
         dscores /= m
         dhidden = (dscores @ params["W2"].T) * (hidden > 0)
         return {
-            "dW1": X.T @ dhidden, "db1": dhidden.sum(axis=0),
-            "dW2": hidden.T @ dscores, "db2": dscores.sum(axis=0),
+            "dW1": X.T @ dhidden,
+            "db1": dhidden.sum(axis=0),
+            "dW2": hidden.T @ dscores,
+            "db2": dscores.sum(axis=0),
         }
 
     return grads
