@@ -28,7 +28,8 @@ import sympy as sp
 
 from symbackprop import Derivation, Network
 from symbackprop import equations as eq
-from symbackprop.codegen import generate_module, load_module, write_atomic, write_module
+from symbackprop.codegen import generate_module, load_module, write_module
+from symbackprop.files import write_atomic
 from symbackprop.printing.text import pretty
 from symbackprop.registry import A
 

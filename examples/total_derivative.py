@@ -39,7 +39,8 @@ import numpy
 from matplotlib import pyplot
 
 from symbackprop import TUTORIAL_MISTAKES, Network
-from symbackprop.codegen import generate_module, load_module, write_atomic, write_module
+from symbackprop.codegen import generate_module, load_module, write_module
+from symbackprop.files import write_atomic
 
 #: Full-batch epochs of every run.
 EPOCHS = 1000

@@ -36,7 +36,7 @@ import mpmath
 import sympy as sp
 
 from .errors import SpecError
-from .exprparse import X
+from .naming import X
 
 MAX_NODES = 80
 MAX_NESTING = 16

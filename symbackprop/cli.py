@@ -157,8 +157,9 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from .codegen import generate_module, make_folder, write_atomic, write_module
+    from .codegen import generate_module, write_module
     from .document import render_latex, write_document
+    from .files import make_folder, write_atomic
     from .training import run_training, two_class_data
 
     # The folder first: a bad --out should fail before the derivation fills the screen.

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from . import equations as eq
+from . import naming
 from .contract import contract_deltas, integer_exponentials
-from .exprparse import X
-from .registry import A, Activation, Loss
+from .naming import A, X
+from .registry import Activation, Loss
 
 if TYPE_CHECKING:
     from .rules import RuleSet
@@ -134,19 +135,21 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     network = equations.network
     layer = equations.layer(k)
     is_output = k == network.depth
-    a, z, n = eq.activation_output(k), eq.preactivation(k), eq.width(k)
-    I, P, Q = eq.I, eq.P, eq.Q  # noqa: E741 (the equations' own index names)
+    a, z, n = naming.activation_output(k), naming.preactivation(k), naming.width(k)
+    I, P, Q = naming.I, naming.P, naming.Q  # noqa: E741 (the equations' own index names)
 
     if is_output:
         output_gradient_chain = sp.diff(equations.loss.rhs, a[P])
     else:
         following = equations.layer(k + 1)
-        output_gradient_chain = sp.Sum(eq.delta(k + 1)[I] * sp.diff(following.z.rhs, a[P]), (I, 1, eq.width(k + 1)))
+        output_gradient_chain = sp.Sum(
+            naming.delta(k + 1)[I] * sp.diff(following.z.rhs, a[P]), (I, 1, naming.width(k + 1))
+        )
     output_gradient = _apply_target_facts(contract_deltas(output_gradient_chain), network.loss)
     if is_output:
         output_gradient = _tidy(output_gradient)
 
-    dLda = eq.output_gradient(k)
+    dLda = naming.output_gradient(k)
     delta_chain = sp.Sum(dLda[I] * sp.diff(layer.a.rhs, z[P]), (I, 1, n))
     delta_local = contract_deltas(delta_chain)
     derivative = None
@@ -157,8 +160,8 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     delta = _substitute_output_gradient(delta_local, dLda, output_gradient, network.loss)
     delta_output_form = _output_form(delta, delta_local, dLda[P], layer.activation, derivative, a[P], output_gradient)
 
-    weight_chain = sp.Sum(eq.delta(k)[I] * sp.diff(layer.z.rhs, eq.weight(k)[P, Q]), (I, 1, n))
-    bias_chain = sp.Sum(eq.delta(k)[I] * sp.diff(layer.z.rhs, eq.bias(k)[P]), (I, 1, n))
+    weight_chain = sp.Sum(naming.delta(k)[I] * sp.diff(layer.z.rhs, naming.weight(k)[P, Q]), (I, 1, n))
+    bias_chain = sp.Sum(naming.delta(k)[I] * sp.diff(layer.z.rhs, naming.bias(k)[P]), (I, 1, n))
     return LayerDerivation(
         k=k,
         activation=layer.activation,
@@ -210,14 +213,14 @@ def _at_index(expr: sp.Expr, index: sp.Expr) -> sp.Expr:
         lambda e: isinstance(e, sp.Sum) and any(limit[0] == index for limit in e.limits),
         lambda e: e.xreplace({index: sp.Dummy(str(index), integer=True, positive=True)}),
     )
-    return renamed.xreplace({eq.P: index})
+    return renamed.xreplace({naming.P: index})
 
 
 def _apply_target_facts(expr: sp.Expr, loss: Loss) -> sp.Expr:
     """Use what the loss says of its targets: Σᵢ yᵢ = 1 for one-hot or probability targets."""
     if not loss.targets_sum_to_one:
         return expr
-    y = eq.target()
+    y = naming.target()
     return expr.replace(
         lambda e: (
             isinstance(e, sp.Sum) and len(e.limits) == 1 and e.function == y[e.limits[0][0]] and e.limits[0][1] == 1

@@ -9,8 +9,7 @@ for each layer k = 1..L (per sample, column vectors, indices from 1)::
 
 with a⁽⁰⁾ = x, ŷ = a⁽ᴸ⁾, and the per-sample loss L = scale · Σᵢ ℓ(a⁽ᴸ⁾ᵢ, yᵢ). The widths n_k are
 symbols, so nothing here or downstream depends on the concrete sizes. Every symbol symbackprop
-uses is made by the functions of this module, which are its one naming scheme: the printers
-recognise these names, so other modules must not invent their own.
+uses is made by :mod:`symbackprop.naming`.
 """
 
 from __future__ import annotations
@@ -20,61 +19,45 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from .naming import (
+    LOSS,
+    I,
+    J,
+    P,
+    Q,
+    activation_output,
+    bias,
+    delta,
+    output_gradient,
+    preactivation,
+    target,
+    weight,
+    width,
+)
 from .registry import Activation
 
 if TYPE_CHECKING:
     from .spec import Network
 
-#: Free indices of the equations (unit i of a layer, unit j of the layer before).
-I, J = sp.symbols("i j", integer=True, positive=True)  # noqa: E741 (the notation's index names)
-#: Free indices of the derivatives ∂L/∂w_pq, ∂L/∂b_p, δ_p.
-P, Q = sp.symbols("p q", integer=True, positive=True)
-#: The per-sample loss.
-LOSS = sp.Symbol("L", real=True)
-
-
-def width(k: int) -> sp.Symbol:
-    """n_k, the number of units of layer k (k = 0 is the input)."""
-    return sp.Symbol(f"n_{k}", integer=True, positive=True)
-
-
-def _base(name: str) -> sp.IndexedBase:
-    return sp.IndexedBase(name, real=True)
-
-
-def weight(k: int) -> sp.IndexedBase:
-    """w⁽ᵏ⁾, shape (n_k, n_{k-1})."""
-    return _base(f"w{k}")
-
-
-def bias(k: int) -> sp.IndexedBase:
-    """b⁽ᵏ⁾."""
-    return _base(f"b{k}")
-
-
-def preactivation(k: int) -> sp.IndexedBase:
-    """z⁽ᵏ⁾."""
-    return _base(f"z{k}")
-
-
-def activation_output(k: int) -> sp.IndexedBase:
-    """a⁽ᵏ⁾; a⁽⁰⁾ is the input x."""
-    return _base(f"a{k}")
-
-
-def delta(k: int) -> sp.IndexedBase:
-    """δ⁽ᵏ⁾ = ∂L/∂z⁽ᵏ⁾."""
-    return _base(f"delta{k}")
-
-
-def output_gradient(k: int) -> sp.IndexedBase:
-    """∂L/∂a⁽ᵏ⁾, the quantity the chain rule brings back to layer k."""
-    return _base(f"dLda{k}")
-
-
-def target() -> sp.IndexedBase:
-    """y, the target of one sample."""
-    return _base("y")
+# The symbols the equations are written in, also reachable from here (eq.weight(2)[eq.I, eq.J]).
+__all__ = [
+    "LOSS",
+    "I",
+    "J",
+    "P",
+    "Q",
+    "Equations",
+    "LayerEquations",
+    "activation_output",
+    "bias",
+    "build_equations",
+    "delta",
+    "output_gradient",
+    "preactivation",
+    "target",
+    "weight",
+    "width",
+]
 
 
 @dataclass(frozen=True)

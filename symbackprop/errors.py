@@ -17,3 +17,8 @@ class SpecError(SymbackpropError, ValueError):
 
 class ExpressionError(SpecError):
     """A user-written expression was rejected by the safe expression parser."""
+
+
+class GenerationError(SymbackpropError):
+    """An output (a generated module, a document, a history) cannot be made or written where it
+    was asked for."""

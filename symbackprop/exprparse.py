@@ -40,8 +40,7 @@ from typing import NoReturn
 import sympy
 
 from symbackprop.errors import ExpressionError
-
-X: sympy.Symbol = sympy.Symbol("x", real=True)
+from symbackprop.naming import X
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 100

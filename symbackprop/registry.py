@@ -31,17 +31,8 @@ import sympy as sp
 
 from .admission import admit
 from .errors import SpecError
-from .exprparse import ALLOWED_FUNCTIONS, X, parse_expression
-
-#: The output a = f(x) of an activation, used by derivatives written in output form.
-A = sp.Symbol("a", real=True)
-#: A prediction ŷᵢ and its target yᵢ, the arguments of a loss term.
-YHAT = sp.Symbol("yhat", real=True)
-Y = sp.Symbol("y", real=True)
-#: The number of outputs n_L, which a loss's scale may use (mse divides by it).
-N_OUT = sp.Symbol("n", integer=True, positive=True)
-#: The parameter of parametric activations (leaky_relu's slope, elu's scale).
-ALPHA = sp.Symbol("alpha", positive=True)
+from .exprparse import ALLOWED_FUNCTIONS, parse_expression
+from .naming import ALPHA, N_OUT, YHAT, A, X, Y
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy
 
-from .codegen import generate_module, load_module, make_folder, write_atomic
+from .codegen import generate_module, load_module
 from .errors import SymbackpropError
+from .files import make_folder, write_atomic
 from .spec import Network
 
 

@@ -32,13 +32,12 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from . import equations as eq
+from . import naming
 from .contract import canonical, contract_deltas, is_zero
 from .derive import _apply_target_facts
 from .errors import SymbackpropError
-from .exprparse import X
+from .naming import N_OUT, YHAT, X, Y
 from .printing.text import layer_superscript, plain
-from .registry import N_OUT, YHAT, Y
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -234,27 +233,27 @@ class SymbolicView:
         self.depth = derivation.network.depth
         self._elements: dict[str, Callable[..., sp.Expr]] = {}
         for k in range(0, self.depth + 1):
-            self._elements[f"a{k}"] = lambda r, c, k=k: eq.activation_output(k)[r]
+            self._elements[f"a{k}"] = lambda r, c, k=k: naming.activation_output(k)[r]
         for k in range(1, self.depth + 1):
             layer = derivation.layer(k)
-            self._elements[f"w{k}"] = lambda r, c, k=k: eq.weight(k)[r, c]
-            self._elements[f"b{k}"] = lambda r, c, k=k: eq.bias(k)[r]
-            self._elements[f"z{k}"] = lambda r, c, k=k: eq.preactivation(k)[r]
-            self._elements[f"delta{k}"] = lambda r, c, k=k: eq.delta(k)[r]
+            self._elements[f"w{k}"] = lambda r, c, k=k: naming.weight(k)[r, c]
+            self._elements[f"b{k}"] = lambda r, c, k=k: naming.bias(k)[r]
+            self._elements[f"z{k}"] = lambda r, c, k=k: naming.preactivation(k)[r]
+            self._elements[f"delta{k}"] = lambda r, c, k=k: naming.delta(k)[r]
             if layer.derivative is not None:
-                self._elements[f"fprime{k}"] = lambda r, c, d=layer.derivative: d.xreplace({eq.P: r})
-        self._elements["y"] = lambda r, c: eq.target()[r]
-        self._elements["dLda"] = lambda r, c: derivation.loss_gradient.xreplace({eq.P: r})
+                self._elements[f"fprime{k}"] = lambda r, c, d=layer.derivative: d.xreplace({naming.P: r})
+        self._elements["y"] = lambda r, c: naming.target()[r]
+        self._elements["dLda"] = lambda r, c: derivation.loss_gradient.xreplace({naming.P: r})
         loss = derivation.network.loss
-        term = loss.scale.xreplace({N_OUT: eq.width(self.depth)}) * loss.term_derivative()
-        output = eq.activation_output(self.depth)
-        self._elements["lossprime"] = lambda r, c: term.xreplace({YHAT: output[r], Y: eq.target()[r]})
+        term = loss.scale.xreplace({N_OUT: naming.width(self.depth)}) * loss.term_derivative()
+        output = naming.activation_output(self.depth)
+        self._elements["lossprime"] = lambda r, c: term.xreplace({YHAT: output[r], Y: naming.target()[r]})
 
     def _vector(self, name: str, k: int) -> sp.MatrixSymbol:
-        return sp.MatrixSymbol(name, eq.width(k), 1)
+        return sp.MatrixSymbol(name, naming.width(k), 1)
 
     def W(self, k: int) -> MatrixLike:
-        return sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+        return sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
 
     def b(self, k: int) -> MatrixLike:
         return self._vector(f"b{k}", k)
@@ -274,7 +273,7 @@ class SymbolicView:
         return self._vector(f"fprime{k}", k)
 
     def ones(self, k: int) -> MatrixLike:
-        return sp.OneMatrix(eq.width(k), 1)
+        return sp.OneMatrix(naming.width(k), 1)
 
     def hadamard(self, first: MatrixLike, second: MatrixLike) -> MatrixLike:
         if first.shape != second.shape:
@@ -297,15 +296,15 @@ class SymbolicView:
         matrix, problem = _rule_matrix(rule, self, k)
         if matrix is None:
             return Witness(False, problem)
-        expected = _expected_shape(eq.width, rule.target, k)
+        expected = _expected_shape(naming.width, rule.target, k)
         mismatch = _inner_mismatch(matrix)
         if mismatch:
             return Witness(False, mismatch)
         if tuple(matrix.shape) != expected:
             return Witness(False, f"the rule gives shape {_shape(matrix.shape)}, the quantity has {_shape(expected)}")
-        column = eq.Q - 1 if rule.target == "weight" else 0
+        column = naming.Q - 1 if rule.target == "weight" else 0
         element = _apply_target_facts(
-            contract_deltas(self._index_form(matrix[eq.P - 1, column])), self.derivation.network.loss
+            contract_deltas(self._index_form(matrix[naming.P - 1, column])), self.derivation.network.loss
         )
         derived = self._derived(rule.target, k)
         difference = _comparable(element) - _comparable(derived)
@@ -347,7 +346,7 @@ def _code_form_witness(layer: LayerDerivation) -> Witness:
     digits, with a⁽ᵏ⁾ = f(z⁽ᵏ⁾) put back in."""
     if layer.derivative is None:  # softmax: the printed δ is the derived one, tidied
         return Witness(True)
-    output, pre = eq.activation_output(layer.k)[eq.P], eq.preactivation(layer.k)[eq.P]
+    output, pre = naming.activation_output(layer.k)[naming.P], naming.preactivation(layer.k)[naming.P]
     in_z = {output: layer.activation.at(pre)}
     printed, derived = layer.delta_output_form.xreplace(in_z), layer.delta.xreplace(in_z)
     quantities = printed.atoms(sp.Sum, sp.Indexed) | derived.atoms(sp.Sum, sp.Indexed)

@@ -15,10 +15,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..exprparse import X
+from ..naming import A, X
 from ..printing.latex import escape_text, named_function
 from ..printing.linebreak import FormulaWriter
-from ..registry import A, Activation
+from ..registry import Activation
 from .equality import equal
 
 

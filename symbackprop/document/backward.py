@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
+from .. import naming
 from ..contract import contract_deltas
+from ..naming import A
 from ..printing.latex import escape_text, layer_function_derivative
 from ..printing.linebreak import FormulaWriter
-from ..registry import A
 from .equality import equal
 from .symbols import derivative
 
@@ -39,7 +39,7 @@ def _block(lhs: str, steps: Sequence[list[str]], note: str = "") -> dict[str, An
 
 def _expanded_sum(expr: sp.Expr, sizes: Sequence[int]) -> sp.Expr | None:
     """A sum over a small layer written term by term (the chain rule's total derivative)."""
-    widths = {eq.width(k): size for k, size in enumerate(sizes)}
+    widths = {naming.width(k): size for k, size in enumerate(sizes)}
     sums = list(expr.atoms(sp.Sum))
     if not sums or any(widths.get(s.limits[0][2], EXPANDED_SUM_UNITS + 1) > EXPANDED_SUM_UNITS for s in sums):
         return None
@@ -47,17 +47,17 @@ def _expanded_sum(expr: sp.Expr, sizes: Sequence[int]) -> sp.Expr | None:
 
 
 def _output_gradient_block(layer: LayerDerivation, write: FormulaWriter, sizes: Sequence[int] | None) -> dict[str, Any]:
-    k, P, I = layer.k, eq.P, eq.I  # noqa: E741 (the equations' own index names)
-    a = eq.activation_output(k)
-    lhs = write(derivative(eq.LOSS, a[P]))
+    k, P, I = layer.k, naming.P, naming.I  # noqa: E741 (the equations' own index names)
+    a = naming.activation_output(k)
+    lhs = write(derivative(naming.LOSS, a[P]))
     if layer.is_output:
         return _block(
             lhs,
             write.steps(layer.output_gradient_chain, _loss_gradient_terms(layer), layer.output_gradient),
             "differentiating the loss; only the term $i = p$ depends on the output $p$",
         )
-    z_next = eq.preactivation(k + 1)
-    total = sp.Sum(derivative(eq.LOSS, z_next[I]) * derivative(z_next[I], a[P]), (I, 1, eq.width(k + 1)))
+    z_next = naming.preactivation(k + 1)
+    total = sp.Sum(derivative(naming.LOSS, z_next[I]) * derivative(z_next[I], a[P]), (I, 1, naming.width(k + 1)))
     steps = [total, layer.output_gradient_chain, layer.output_gradient]
     expanded = _expanded_sum(layer.output_gradient, sizes) if sizes is not None else None
     if expanded is not None:
@@ -86,12 +86,12 @@ def _shown_gradient(layer: LayerDerivation) -> sp.Expr:
 
 
 def _delta_block(layer: LayerDerivation, write: FormulaWriter, targets_sum_to_one: bool) -> dict[str, Any]:
-    k, P, I = layer.k, eq.P, eq.I  # noqa: E741 (the equations' own index names)
-    a, z = eq.activation_output(k), eq.preactivation(k)
-    lhs = write(eq.delta(k)[P])
-    generic = sp.Sum(derivative(eq.LOSS, a[I]) * derivative(a[I], z[P]), (I, 1, eq.width(k)))
-    steps: list[sp.Expr] = [derivative(eq.LOSS, z[P]), generic]
-    dLda = eq.output_gradient(k)
+    k, P, I = layer.k, naming.P, naming.I  # noqa: E741 (the equations' own index names)
+    a, z = naming.activation_output(k), naming.preactivation(k)
+    lhs = write(naming.delta(k)[P])
+    generic = sp.Sum(derivative(naming.LOSS, a[I]) * derivative(a[I], z[P]), (I, 1, naming.width(k)))
+    steps: list[sp.Expr] = [derivative(naming.LOSS, z[P]), generic]
+    dLda = naming.output_gradient(k)
     gradient = _shown_gradient(layer)
     if layer.activation.elementwise and layer.derivative is not None:
         note = (
@@ -135,30 +135,32 @@ def _delta_block(layer: LayerDerivation, write: FormulaWriter, targets_sum_to_on
             layer.delta,
         ]
         if targets_sum_to_one:
-            note += f"; the targets sum to one, ${write(sp.Eq(sp.Sum(eq.target()[I], (I, 1, eq.width(k))), 1))}$"
+            note += (
+                f"; the targets sum to one, ${write(sp.Eq(sp.Sum(naming.target()[I], (I, 1, naming.width(k))), 1))}$"
+            )
     return _block(lhs, write.steps(*steps), note)
 
 
 def _elementwise_jacobian(k: int) -> sp.Expr:
     """∂a⁽ᵏ⁾ᵢ/∂z⁽ᵏ⁾ₚ = f′ₖ(z⁽ᵏ⁾ᵢ) δᵢₚ for an elementwise activation."""
-    return layer_function_derivative(k)(eq.preactivation(k)[eq.I]) * sp.KroneckerDelta(eq.I, eq.P)
+    return layer_function_derivative(k)(naming.preactivation(k)[naming.I]) * sp.KroneckerDelta(naming.I, naming.P)
 
 
 def _parameter_blocks(layer: LayerDerivation, write: FormulaWriter) -> list[dict[str, Any]]:
-    k, P, Q, I = layer.k, eq.P, eq.Q, eq.I  # noqa: E741 (the equations' own index names)
-    z = eq.preactivation(k)
-    w, b = eq.weight(k), eq.bias(k)
-    weight = sp.Sum(derivative(eq.LOSS, z[I]) * derivative(z[I], w[P, Q]), (I, 1, eq.width(k)))
-    bias = sp.Sum(derivative(eq.LOSS, z[I]) * derivative(z[I], b[P]), (I, 1, eq.width(k)))
-    source = write(eq.activation_output(k - 1)[Q])
+    k, P, Q, I = layer.k, naming.P, naming.Q, naming.I  # noqa: E741 (the equations' own index names)
+    z = naming.preactivation(k)
+    w, b = naming.weight(k), naming.bias(k)
+    weight = sp.Sum(derivative(naming.LOSS, z[I]) * derivative(z[I], w[P, Q]), (I, 1, naming.width(k)))
+    bias = sp.Sum(derivative(naming.LOSS, z[I]) * derivative(z[I], b[P]), (I, 1, naming.width(k)))
+    source = write(naming.activation_output(k - 1)[Q])
     return [
         _block(
-            write(derivative(eq.LOSS, w[P, Q])),
+            write(derivative(naming.LOSS, w[P, Q])),
             write.steps(weight, layer.weight_chain, layer.weight_gradient),
             f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$",
         ),
         _block(
-            write(derivative(eq.LOSS, b[P])),
+            write(derivative(naming.LOSS, b[P])),
             write.steps(bias, layer.bias_chain, layer.bias_gradient),
             f"the bias ${write(b[P])}$ enters unit $p$ of layer {k} only, with coefficient 1",
         ),

@@ -19,14 +19,15 @@ from itertools import pairwise
 
 import sympy as sp
 
-from .. import equations as eq
-from ..printing.latex import BATCH_SIZE, batch_matrix
+from .. import naming
+from ..naming import BATCH_SIZE
+from ..printing.latex import batch_matrix
 
 
 def vectorised(expr: sp.Expr) -> sp.Expr | None:
     """An elementwise index form (in p alone) as whole vectors: ŷ_p − y_p becomes ŷ − y."""
     indexed = list(expr.atoms(sp.Indexed))
-    if expr.has(sp.Sum) or not indexed or any(e.indices != (eq.P,) for e in indexed):
+    if expr.has(sp.Sum) or not indexed or any(e.indices != (naming.P,) for e in indexed):
         return None
     return expr.xreplace({e: e.base for e in indexed})
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import equations as eq
-from ..printing.latex import BATCH_SIZE, DEFAULT_NOTATION, Notation, escape_text
+from .. import naming
+from ..naming import BATCH_SIZE, A
+from ..printing.latex import DEFAULT_NOTATION, Notation, escape_text
 from ..printing.linebreak import FormulaWriter
-from ..registry import A
 from ..rules import TEXTBOOK, RuleSet
 from ..templating import render
 from .activations import activation_steps
@@ -65,7 +65,7 @@ def document_context(
         "notation": {"name": style.name, "description": style.description, "layer": style.layer_letter},
         "title": escape_text(f"{network.compact}"),
         "network_plain": network.compact,
-        "widths": [f"{write(eq.width(k))} = {size}" for k, size in enumerate(network.sizes)],
+        "widths": [f"{write(naming.width(k))} = {size}" for k, size in enumerate(network.sizes)],
         "depth": network.depth,
         "loss_name": network.loss.latex_name,
         "loss_label": escape_text(network.loss.name),

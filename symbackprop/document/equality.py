@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..exprparse import X
+from ..naming import X
 
 #: Where two forms of an activation's derivative are compared when expansion does not show them
 #: equal: both sides of 0 (a kink), away from 0 itself, at 30 digits.

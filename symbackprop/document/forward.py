@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
-from ..exprparse import X
-from ..printing.latex import BATCH_LOSS, BATCH_SIZE, batch_matrix, layer_function
+from .. import naming
+from ..naming import BATCH_LOSS, BATCH_SIZE, X
+from ..printing.latex import batch_matrix, layer_function
 from ..printing.linebreak import FormulaWriter
 from .symbols import column_vector
 
@@ -28,10 +28,10 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
     layers = []
     for layer in derivation.equations.layers:
         k = layer.k
-        weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
+        weights = sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
         z_vector = weights * column_vector("a", k - 1) + column_vector("b", k)
         batch_z = (
-            batch_matrix("a", k - 1, eq.width(k - 1)) * weights.T
+            batch_matrix("a", k - 1, naming.width(k - 1)) * weights.T
             + sp.OneMatrix(BATCH_SIZE, 1) * column_vector("b", k).T
         )
         function = layer_function(k)
@@ -39,11 +39,11 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
             {
                 "k": k,
                 "index": [_sides(write, equation.lhs, equation.rhs) for equation in (layer.z, layer.a)],
-                "range": rf"{write(eq.I)} = 1, \dots, {write(eq.width(k))}",
+                "range": rf"{write(naming.I)} = 1, \dots, {write(naming.width(k))}",
                 "matrix": [
                     _sides(write, column_vector("z", k), z_vector),
-                    _sides(write, column_vector("a", k), function(eq.preactivation(k))),
-                    _sides(write, batch_matrix("z", k, eq.width(k)), batch_z),
+                    _sides(write, column_vector("a", k), function(naming.preactivation(k))),
+                    _sides(write, batch_matrix("z", k, naming.width(k)), batch_z),
                 ],
                 "activation": derivation.network.activations[k - 1].latex_name,
                 "function": write(function(X)),
@@ -55,7 +55,9 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         "layers": layers,
         "loss": [
             _sides(write, loss.lhs, loss.rhs),
-            _sides(write, BATCH_LOSS, sp.Sum(sp.IndexedBase(eq.LOSS)[sample], (sample, 1, BATCH_SIZE)) / BATCH_SIZE),
+            _sides(
+                write, BATCH_LOSS, sp.Sum(sp.IndexedBase(naming.LOSS)[sample], (sample, 1, BATCH_SIZE)) / BATCH_SIZE
+            ),
         ],
         "loss_name": derivation.network.loss.latex_name,
     }

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
-from ..printing.latex import BATCH_LOSS, BATCH_SIZE, batch_matrix, escape_text
+from .. import naming
+from ..naming import BATCH_LOSS, BATCH_SIZE, A
+from ..printing.latex import batch_matrix, escape_text
 from ..printing.linebreak import LINE_GLYPHS, FormulaWriter, glyphs
-from ..registry import A
 from ..rules import RuleSet
 from .batch import batch_form, batch_vector, has_inner_product, vectorised
 from .symbols import column_vector, derivative
@@ -35,13 +35,16 @@ _BATCH_LINE_GLYPHS = LINE_GLYPHS - 10
 def matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
     """What a rule gives, for one sample and for the batch: ∇_ŷL and ∂J/∂Ŷ, δ and Δ, ∂L/∂W and ∂J/∂W …"""
     if target == "loss_gradient":
-        return (sp.MatrixSymbol("dLda", eq.width(k), 1), derivative(BATCH_LOSS, batch_matrix("a", k, eq.width(k))))
+        return (
+            sp.MatrixSymbol("dLda", naming.width(k), 1),
+            derivative(BATCH_LOSS, batch_matrix("a", k, naming.width(k))),
+        )
     if target in ("output_delta", "hidden_delta"):
-        return column_vector("delta", k), batch_matrix("delta", k, eq.width(k))
+        return column_vector("delta", k), batch_matrix("delta", k, naming.width(k))
     if target == "bias":
-        return derivative(eq.LOSS, column_vector("b", k)), derivative(BATCH_LOSS, column_vector("b", k))
-    weights = sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))
-    return derivative(eq.LOSS, weights), derivative(BATCH_LOSS, weights)
+        return derivative(naming.LOSS, column_vector("b", k)), derivative(BATCH_LOSS, column_vector("b", k))
+    weights = sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
+    return derivative(naming.LOSS, weights), derivative(BATCH_LOSS, weights)
 
 
 def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list[dict[str, Any]]:
@@ -94,8 +97,8 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
         if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
             # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
             fprime = {
-                "lhs": write(sp.MatrixSymbol(f"fprime{k}", eq.width(k), 1)),
-                "rhs": write.elementwise(claimed.xreplace({A: eq.activation_output(k)})),
+                "lhs": write(sp.MatrixSymbol(f"fprime{k}", naming.width(k), 1)),
+                "rhs": write.elementwise(claimed.xreplace({A: naming.activation_output(k)})),
             }
         rows.append({"k": k, "equations": equations, "fprime": fprime})
     return rows

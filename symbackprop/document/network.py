@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
-from ..printing.latex import BATCH_LOSS, BATCH_SIZE, Notation
+from .. import naming
+from ..naming import BATCH_LOSS, BATCH_SIZE
+from ..printing.latex import Notation
 from ..printing.linebreak import FormulaWriter
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def figure(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         nodes = []
         for row, unit in enumerate(units):
             y = round((top - row) * 1.1, 2)
-            label = r"\vdots" if unit is None else write(eq.activation_output(k)[unit])
+            label = r"\vdots" if unit is None else write(naming.activation_output(k)[unit])
             node = {
                 "id": f"u{k}r{row}",
                 "x": round(k * spacing, 2),
@@ -56,7 +57,7 @@ def figure(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
             }
             nodes.append(node)
         kind = "input" if k == 0 else ("output" if k == depth else "hidden")
-        caption = write(eq.width(k)) + f" = {size}"
+        caption = write(naming.width(k)) + f" = {size}"
         activation = "" if k == 0 else derivation.network.activations[k - 1].latex_name
         columns.append({"k": k, "nodes": nodes, "kind": kind, "caption": caption, "activation": activation})
     edges = []
@@ -70,7 +71,7 @@ def figure(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
                 if source["dots"] or target["dots"]:
                     continue
                 side = outer.get((source["id"], target["id"]), "")
-                label = write(eq.weight(k)[target["unit"], source["unit"]]) if side else ""
+                label = write(naming.weight(k)[target["unit"], source["unit"]]) if side else ""
                 edges.append({"source": source["id"], "target": target["id"], "label": label, "side": side})
     return {"columns": columns, "edges": edges, "spacing": spacing}
 
@@ -90,7 +91,7 @@ def notation_rows(notation: Notation, write: FormulaWriter) -> list[dict[str, st
         (notation.element("z", layer, "i", None), "weighted input (pre-activation) of unit $i$", rf"{n_k} \times 1"),
         (
             notation.element("a", layer, "i", None),
-            rf"output of unit $i$; ${write(eq.activation_output(0)[eq.I])}$ is the input"
+            rf"output of unit $i$; ${write(naming.activation_output(0)[naming.I])}$ is the input"
             + (r", $\hat{y}_{i}$ the prediction" if notation.output_as_prediction else ""),
             rf"{n_k} \times 1",
         ),
@@ -100,8 +101,8 @@ def notation_rows(notation: Notation, write: FormulaWriter) -> list[dict[str, st
             rf"error of unit $i$, $\partial {notation.loss} / \partial z$ of that unit",
             rf"{n_k} \times 1",
         ),
-        (write(sp.KroneckerDelta(eq.I, eq.P)), "Kronecker delta: 1 if $i = p$, else 0", ""),
-        (write(eq.LOSS), "loss of one sample", ""),
+        (write(sp.KroneckerDelta(naming.I, naming.P)), "Kronecker delta: 1 if $i = p$, else 0", ""),
+        (write(naming.LOSS), "loss of one sample", ""),
         (rf"{write(BATCH_LOSS)},\ {write(BATCH_SIZE)}", "mean loss of a batch of $m$ samples", ""),
     ]
     return [{"symbol": symbol, "meaning": meaning, "shape": shape} for symbol, meaning, shape in rows]

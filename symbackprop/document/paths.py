@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
+from .. import naming
 from ..printing.latex import layer_function_derivative
 from ..printing.linebreak import FormulaWriter
 from .symbols import derivative
@@ -28,24 +28,24 @@ PATH_FACTORS_PER_LINE = 4
 def paths(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
     """∂L/∂w⁽¹⁾_pq as a sum over paths of products of local derivatives, and the path through unit 1."""
     depth = derivation.network.depth
-    P, Q = eq.P, eq.Q
+    P, Q = naming.P, naming.Q
     units = {k: sp.Symbol(f"i_{k}", integer=True, positive=True) for k in range(2, depth + 1)}
     units[1] = P
-    symbolic: list[sp.Expr] = [derivative(eq.LOSS, eq.activation_output(depth)[units[depth]])]
+    symbolic: list[sp.Expr] = [derivative(naming.LOSS, naming.activation_output(depth)[units[depth]])]
     values: list[sp.Expr] = [derivation.loss_gradient.xreplace({P: 1})]
     for k in range(depth, 0, -1):
-        a, z = eq.activation_output(k), eq.preactivation(k)
+        a, z = naming.activation_output(k), naming.preactivation(k)
         symbolic.append(derivative(a[units[k]], z[units[k]]))
         if derivation.layer(k).activation.elementwise:
             values.append(layer_function_derivative(k)(z[1]))
         else:
             values.append(derivative(a[1], z[1]))
         if k > 1:
-            symbolic.append(derivative(z[units[k]], eq.activation_output(k - 1)[units[k - 1]]))
-            values.append(eq.weight(k)[1, 1])
-    symbolic.append(derivative(eq.preactivation(1)[P], eq.weight(1)[P, Q]))
-    values.append(eq.activation_output(0)[1])
-    sums = [rf"\sum_{{{write(units[k])}=1}}^{{{write(eq.width(k))}}}" for k in range(depth, 1, -1)]
+            symbolic.append(derivative(z[units[k]], naming.activation_output(k - 1)[units[k - 1]]))
+            values.append(naming.weight(k)[1, 1])
+    symbolic.append(derivative(naming.preactivation(1)[P], naming.weight(1)[P, Q]))
+    values.append(naming.activation_output(0)[1])
+    sums = [rf"\sum_{{{write(units[k])}=1}}^{{{write(naming.width(k))}}}" for k in range(depth, 1, -1)]
 
     def lines(factors: list[sp.Expr]) -> list[str]:
         # A sum among the factors (2ŷ − 2y for sse) needs brackets once it stands beside a \cdot.
@@ -56,11 +56,11 @@ def paths(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         ]
 
     return {
-        "weight": write(eq.weight(1)[P, Q]),
-        "lhs": write(derivative(eq.LOSS, eq.weight(1)[P, Q])),
+        "weight": write(naming.weight(1)[P, Q]),
+        "lhs": write(derivative(naming.LOSS, naming.weight(1)[P, Q])),
         "sums": " ".join(sums),
         "symbolic": lines(symbolic),
-        "path_lhs": write(derivative(eq.LOSS, eq.weight(1)[1, 1])),
+        "path_lhs": write(derivative(naming.LOSS, naming.weight(1)[1, 1])),
         "path": lines(values),
         "depth": depth,
         "factors": len(symbolic),

@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import write_atomic
 from .options import LatexError
 
 INSTALL_HINT = (
@@ -47,7 +48,6 @@ class CompiledPdf:
 
 def write_document(path: str | Path, text: str) -> Path:
     """Write a document whole or not at all."""
-    from ..codegen import write_atomic
 
     write_atomic(path, text)
     return Path(path)

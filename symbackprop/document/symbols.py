@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .. import equations as eq
+from .. import naming
 
 
 def column_vector(kind: str, k: int) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(f"{kind}{k}", eq.width(k), 1)
+    return sp.MatrixSymbol(f"{kind}{k}", naming.width(k), 1)
 
 
 def derivative(of: sp.Expr, by: sp.Expr) -> sp.Derivative:

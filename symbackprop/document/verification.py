@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .. import equations as eq
+from .. import naming
 from ..printing.latex import escape_text
 from ..printing.linebreak import FormulaWriter
 from ..rules import RuleSet
@@ -66,9 +66,9 @@ def verification(
 
 def _quantity(target: str, k: int, write: FormulaWriter) -> str:
     if target == "loss_gradient":
-        return write(sp.MatrixSymbol("dLda", eq.width(k), 1))
+        return write(sp.MatrixSymbol("dLda", naming.width(k), 1))
     if target in ("output_delta", "hidden_delta"):
         return write(column_vector("delta", k))
     if target == "bias":
-        return write(derivative(eq.LOSS, column_vector("b", k)))
-    return write(derivative(eq.LOSS, sp.MatrixSymbol(f"w{k}", eq.width(k), eq.width(k - 1))))
+        return write(derivative(naming.LOSS, column_vector("b", k)))
+    return write(derivative(naming.LOSS, sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))))

@@ -36,13 +36,8 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .. import equations as eq
-from . import parse_name
-
-#: The number of samples of a batch.
-BATCH_SIZE = sp.Symbol("m", integer=True, positive=True)
-#: The mean loss of a batch, J = (1/m) Σ_s L_s.
-BATCH_LOSS = sp.Symbol("J", real=True)
+from .. import naming
+from ..naming import BATCH_LOSS, BATCH_SIZE, parse_name
 
 _FUNCTION_NAME = re.compile(r"^(f|fprime)(\d+)$")
 _BATCH_NAME = re.compile(r"^batch_(a|z|delta|fprime|dLda)(\d+)$")
@@ -97,7 +92,7 @@ def layer_function(k: int) -> type[sp.Function]:
 
 def layer_function_derivative(k: int) -> type[sp.Function]:
     """f′_k, the derivative of the activation of layer k as an undefined function."""
-    return sp.Function(f"fprime{k}")
+    return sp.Function(naming.derivative_name(k))
 
 
 def _applied(name: str, arguments: tuple[sp.Basic, ...], printer: LatexPrinter, exp: str | None) -> str:
@@ -144,7 +139,7 @@ def escape_text(text: str) -> str:
 
 def batch_matrix(letter: str, k: int, columns: sp.Expr) -> sp.MatrixSymbol:
     """The batch matrix (one row per sample) of a per-sample column quantity: A⁽ᵏ⁾, Δ⁽ᵏ⁾, F′⁽ᵏ⁾."""
-    return sp.MatrixSymbol(f"batch_{letter}{k}", BATCH_SIZE, columns)
+    return sp.MatrixSymbol(naming.batch_name(letter, k), BATCH_SIZE, columns)
 
 
 @dataclass(frozen=True)
@@ -317,7 +312,7 @@ class BackpropLatexPrinter(LatexPrinter):
         width = _WIDTH_NAME.match(expr.name)
         if width:
             return self.notation.width_name(width.group(1))
-        if expr == eq.LOSS:
+        if expr == naming.LOSS:
             return self.notation.loss
         if expr == BATCH_LOSS:
             return "J"

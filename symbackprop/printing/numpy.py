@@ -61,7 +61,7 @@ from sympy.codegen.cfunctions import expm1
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from . import parse_name
+from ..naming import parse_name
 from .stable import Erfc, Logistic, is_step, kink, logistic_argument, prepare, step_condition
 
 #: Source of the helpers that stable printouts call, defined once in each generated module.

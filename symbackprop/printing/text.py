@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from .. import equations as eq
+from .. import naming
+from ..naming import parse_name
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -32,8 +33,6 @@ def layer_superscript(k: int) -> str:
 
 
 def _display_base(name: str) -> str:
-    from . import parse_name
-
     parsed = parse_name(name)
     if parsed is None:
         return name
@@ -138,7 +137,7 @@ def pretty_derivation(derivation: Derivation) -> str:
         lines.append(_labelled(f"∂L/∂w⁽{sup}⁾[p, q]", layer.weight_gradient))
         lines.append(_labelled(f"∂L/∂b⁽{sup}⁾[p]", layer.bias_gradient))
         lines.append("")
-    lines.append(f"(p indexes the n_k units of layer k, q those of layer k-1; {eq.LOSS} is the per-sample loss)")
+    lines.append(f"(p indexes the n_k units of layer k, q those of layer k-1; {naming.LOSS} is the per-sample loss)")
     return "\n".join(lines)
 
 
@@ -147,8 +146,6 @@ _COMMENT_NAMES = {"delta": "δ", "dLda": "∂L/∂a"}
 
 def equation_text(lhs: sp.Expr | str, rhs: sp.Expr) -> str:
     """``lhs = rhs`` on one line for a code comment, with δ and ∂L/∂a spelled out and a⁽⁰⁾ as x."""
-
-    from . import parse_name
 
     def shown(expr: sp.Expr) -> str:
         renamed = {}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy
 import sympy as sp
 
-from .. import equations as eq
+from .. import naming
 from .reference import Array, Cache, Params, Reference, Step
 
 #: Every kind of mistake with its summary, in the order a tie between equal matches is broken.
@@ -221,7 +221,7 @@ def _all_mutants(
             f"δ{L} was multiplied by {output.label}′(z) once more: the fused δ already holds it",
             {("delta", L): lambda r, c, p, k, correct, upstream: correct * r.derivative(k, c.Z[k])},
         )
-    fused = eq.activation_output(L)[eq.P] - eq.target()[eq.P]
+    fused = naming.activation_output(L)[naming.P] - naming.target()[naming.P]
     if sp.expand(derivation.output_delta - fused) == 0:
         yield rerun(
             "output_without_target",

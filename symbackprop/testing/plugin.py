@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..files import write_atomic
+
 if TYPE_CHECKING:
     from .report import GradientReport
 
@@ -73,7 +75,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("=", f"gradient checks ({len(reports)})")
         terminalreporter.write_line(text)
         return
-    from ..codegen import write_atomic
 
     write_atomic(target, text + "\n")
     terminalreporter.write_line(f"gradient check reports ({len(reports)}) written to {target}")
