@@ -24,8 +24,9 @@ hand in a :class:`RuleSet` of their own; :data:`TEXTBOOK` is the correct one, an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Protocol, TypeAlias
 
 import sympy as sp
@@ -36,6 +37,12 @@ from .registry import Activation
 MatrixLike: TypeAlias = sp.MatrixBase | sp.MatrixExpr
 
 TARGETS = ("loss_gradient", "output_delta", "hidden_delta", "weight", "bias")
+#: The textbook's names of the four equations of back-propagation, by the quantity each gives,
+#: in their order BP1–BP4 (∇ₐL, the loss's own derivative, has no number). The document's titles
+#: and the comments of generated code name the rules by these.
+LABELS: Mapping[str, str] = MappingProxyType(
+    {"output_delta": "BP1", "hidden_delta": "BP2", "bias": "BP3", "weight": "BP4"}
+)
 
 
 class MatrixView(Protocol):
@@ -102,22 +109,24 @@ TEXTBOOK = RuleSet(
     name="textbook",
     rules=(
         Rule("∇ₐL", "loss_gradient", "∂L/∂ŷ = (∂ℓ/∂ŷᵢ)ᵢ", lambda v, k: v.loss_derivative),
-        Rule("BP1", "output_delta", "δᴸ = ∇ₐL ⊙ f′(zᴸ)", lambda v, k: v.hadamard(v.grad_a, v.fprime(k))),
         Rule(
-            "BP1 (softmax)",
+            LABELS["output_delta"], "output_delta", "δᴸ = ∇ₐL ⊙ f′(zᴸ)", lambda v, k: v.hadamard(v.grad_a, v.fprime(k))
+        ),
+        Rule(
+            f"{LABELS['output_delta']} (softmax)",
             "output_delta",
             "δᴸ = aᴸ ⊙ (∇ₐL − ⟨∇ₐL, aᴸ⟩)",
             lambda v, k: v.hadamard(v.a(k), v.grad_a - v.ones(k) * (v.a(k).T * v.grad_a)),
             activations=("softmax",),
         ),
         Rule(
-            "BP2",
+            LABELS["hidden_delta"],
             "hidden_delta",
             "δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ)",
             lambda v, k: v.hadamard(v.W(k + 1).T * v.delta(k + 1), v.fprime(k)),
         ),
-        Rule("BP3", "bias", "∂L/∂bˡ = δˡ", lambda v, k: v.delta(k)),
-        Rule("BP4", "weight", "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", lambda v, k: v.delta(k) * v.a(k - 1).T),
+        Rule(LABELS["bias"], "bias", "∂L/∂bˡ = δˡ", lambda v, k: v.delta(k)),
+        Rule(LABELS["weight"], "weight", "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", lambda v, k: v.delta(k) * v.a(k - 1).T),
     ),
 )
 
@@ -125,6 +134,6 @@ TEXTBOOK = RuleSet(
 #: L = Σᵢ(yᵢ − ŷᵢ)², and aᵏ where aᵏ⁻¹ belongs in ∂L/∂Wᵏ.
 TUTORIAL_MISTAKES = TEXTBOOK.replacing(
     Rule("∇ₐL (sign slip)", "loss_gradient", "∂L/∂ŷᵢ = 2(yᵢ − ŷᵢ)", lambda v, k: 2 * (v.y - v.a(k))),
-    Rule("BP4 (a_k for a_k-1)", "weight", "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ", lambda v, k: v.delta(k) * v.a(k).T),
+    Rule(f"{LABELS['weight']} (a_k for a_k-1)", "weight", "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ", lambda v, k: v.delta(k) * v.a(k).T),
     name="tutorial mistakes",
 )
