@@ -21,7 +21,7 @@ import sympy as sp
 from .. import naming
 from ..contract import contract_deltas
 from ..naming import A
-from ..printing.latex import escape_text, layer_function_derivative
+from ..printing.latex import layer_function_derivative
 from ..printing.linebreak import FormulaWriter
 from .equality import equal
 from .symbols import derivative
@@ -180,11 +180,11 @@ def layer_blocks(
 def backward(derivation: Derivation, write: FormulaWriter) -> list[dict[str, Any]]:
     layers = []
     for layer in reversed(derivation.layers):
-        role = "output layer" if layer.is_output else "hidden layer"
         layers.append(
             {
                 "k": layer.k,
-                "title": f"Layer {layer.k} ({role}, {escape_text(layer.activation.label)})",
+                "is_output": layer.is_output,
+                "activation": layer.activation.label,
                 "blocks": layer_blocks(
                     layer, write, derivation.network.sizes, derivation.network.loss.targets_sum_to_one
                 ),

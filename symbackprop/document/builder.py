@@ -7,8 +7,13 @@ templates, one entry per chosen section (:data:`~.options.SECTIONS`, built by th
 same name); every formula in it was printed by :mod:`symbackprop.printing` from the derivation's
 own expressions, from the registry entries and from the matrix-form rules the verification
 checked. Sections not asked for are not computed. The derivation must verify against the
-textbook rules first (:func:`~symbackprop.verify.require_verified`). The templates only loop
-and insert:
+textbook rules first (:func:`~symbackprop.verify.require_verified`). Every fact the prose
+states comes in the context from the module that owns it: the textbook labels of the rules
+(:data:`~symbackprop.rules.LABELS`), the symbols it names (:func:`prose_symbols`), the
+witnesses and the precision of the verification. Names (the network, the loss, an activation, a
+rule set) are plain text, which each format escapes. The templates only loop and insert; the
+sentences, one source for both formats, are ``templates/_prose.j2``, the rows of the equations
+``templates/_math.j2``:
 
 * :func:`render_latex` fills ``templates/derivation.tex.j2``: a full document (``standalone``)
   or a fragment to ``\\input`` (its first lines list the packages it needs);
@@ -26,7 +31,7 @@ from .. import naming
 from ..naming import BATCH_SIZE, A
 from ..printing.latex import DEFAULT_NOTATION, Notation, escape_text
 from ..printing.linebreak import FormulaWriter
-from ..rules import TEXTBOOK, RuleSet
+from ..rules import LABELS, TEXTBOOK, RuleSet
 from ..templating import render
 from .activations import activation_steps
 from .backward import backward, layer_blocks
@@ -63,14 +68,15 @@ def document_context(
     context: dict[str, Any] = {
         "sections": chosen,
         "notation": {"name": style.name, "description": style.description, "layer": style.layer_letter},
-        "title": escape_text(f"{network.compact}"),
-        "network_plain": network.compact,
+        "network": network.compact,
         "widths": [f"{write(naming.width(k))} = {size}" for k, size in enumerate(network.sizes)],
         "depth": network.depth,
         "loss_name": network.loss.latex_name,
-        "loss_label": escape_text(network.loss.name),
+        "loss_label": network.loss.name,
         "output_symbol": write(A),
         "batch_factor": write(1 / BATCH_SIZE),
+        "symbols": prose_symbols(style, write),
+        "rule_labels": list(LABELS.values()),
     }
     if "network" in chosen:
         context["figure"] = figure(derivation, write)
@@ -92,6 +98,21 @@ def document_context(
     return context
 
 
+#: The elementwise (Hadamard) product, as :mod:`symbackprop.printing.latex` prints it.
+ELEMENTWISE_PRODUCT = r"\odot"
+
+
+def prose_symbols(style: Notation, write: FormulaWriter) -> dict[str, str]:
+    """The symbols the prose names, printed: the error δ, the unit indices p and q, the batch size m."""
+    return {
+        "error": style.letter("delta", style.layer_letter, None)[0],
+        "unit": write(naming.P),
+        "source_unit": write(naming.Q),
+        "batch_size": write(BATCH_SIZE),
+        "elementwise_product": ELEMENTWISE_PRODUCT,
+    }
+
+
 def render_latex(
     derivation: Derivation,
     *,
@@ -103,7 +124,7 @@ def render_latex(
 ) -> str:
     """The LaTeX document (``standalone``) or fragment of the derivation."""
     context = document_context(derivation, notation=notation, sections=sections, report=report, rules=rules)
-    return render("derivation.tex.j2", standalone=standalone, **context)
+    return render("derivation.tex.j2", standalone=standalone, escape=escape_text, **context)
 
 
 def render_markdown(

@@ -62,6 +62,7 @@ def paths(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
         "symbolic": lines(symbolic),
         "path_lhs": write(derivative(naming.LOSS, naming.weight(1)[1, 1])),
         "path": lines(values),
+        "layer": 1,  # the weight's layer: the first, the farthest from the loss
         "depth": depth,
         "factors": len(symbolic),
     }

@@ -5,11 +5,15 @@ Contract
 :func:`verification` turns a :class:`~symbackprop.verify.VerificationReport` into rows of the
 quantity, the rule's formula (printed from the rule itself when the rule set holds it, else the
 report's text), and whether each witness (the contracted index form, the composed loss at small
-concrete widths) agreed, with the report's summary: rule set, concrete widths, seed, failures.
+concrete widths) agreed, with the report's summary: rule set, concrete widths, seed, failures,
+and the working precision of the composed witness (:data:`~symbackprop.verify.DIGITS`). The
+witnesses are named as the report names them (:func:`witnesses`); the rule set and the details
+are plain text, which the template escapes for its format.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -29,9 +33,10 @@ if TYPE_CHECKING:
 def verification(
     derivation: Derivation, write: FormulaWriter, report: VerificationReport, rules: RuleSet
 ) -> dict[str, Any]:
-    from ..verify import SymbolicView
+    from ..verify import DIGITS, SymbolicView
 
     view = SymbolicView(derivation)
+    names = witnesses()
     rows = []
     for row in report.rows:
         rule = (
@@ -48,20 +53,29 @@ def verification(
                 "layer": row.layer,
                 "quantity": quantity,
                 "rule": formula,
-                "symbolic": row.symbolic.ok,
-                "composed": row.composed.ok,
+                "verdicts": [getattr(row, name).ok for name in names],
                 "ok": row.ok,
-                "detail": escape_text("; ".join(w.detail for w in (row.symbolic, row.composed) if w.detail)),
+                "detail": "; ".join(getattr(row, name).detail for name in names if getattr(row, name).detail),
             }
         )
     return {
         "rows": rows,
+        "witnesses": list(names),
         "ok": report.ok,
-        "rule_set": escape_text(report.rule_set),
+        "rule_set": report.rule_set,
         "concrete": "-".join(map(str, report.concrete_sizes)),
+        "digits": DIGITS,
         "seed": report.seed,
         "failures": len(report.failures),
     }
+
+
+def witnesses() -> tuple[str, ...]:
+    """The names of the witnesses, in order: the fields of a :class:`~symbackprop.verify.RuleCheck`
+    that hold a :class:`~symbackprop.verify.Witness` (``symbolic``, ``composed``)."""
+    from ..verify import RuleCheck, Witness
+
+    return tuple(field.name for field in fields(RuleCheck) if field.type in (Witness, Witness.__name__))
 
 
 def _quantity(target: str, k: int, write: FormulaWriter) -> str:
