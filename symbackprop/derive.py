@@ -153,7 +153,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     delta_chain = sp.Sum(dLda[I] * sp.diff(layer.a.rhs, z[P]), (I, 1, n))
     delta_local = contract_deltas(delta_chain)
     derivative = None
-    if layer.activation.elementwise:
+    if layer.activation.jacobian.diagonal:
         derivative = layer.activation.derivative().xreplace({X: z[P]})
     else:
         delta_local = _rewrite_normalized(delta_local, layer.activation, z, a, n)
@@ -218,7 +218,7 @@ def _at_index(expr: sp.Expr, index: sp.Expr) -> sp.Expr:
 
 def _apply_target_facts(expr: sp.Expr, loss: Loss) -> sp.Expr:
     """Use what the loss says of its targets: Σᵢ yᵢ = 1 for one-hot or probability targets."""
-    if not loss.targets_sum_to_one:
+    if not loss.targets.sums_to_one:
         return expr
     y = naming.target()
     return expr.replace(

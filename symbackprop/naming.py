@@ -39,8 +39,6 @@ Y = sp.Symbol("y", real=True)
 N_OUT = sp.Symbol("n", integer=True, positive=True)
 #: The parameter of parametric activations (leaky_relu's slope, elu's scale).
 ALPHA = sp.Symbol("alpha", positive=True)
-#: The parameter of parametric losses (huber's threshold).
-DELTA = sp.Symbol("delta", positive=True)
 #: A layer's fan-in and fan-out, the variables of an initialisation rule.
 FAN_IN, FAN_OUT = sp.symbols("fan_in fan_out", integer=True, positive=True)
 

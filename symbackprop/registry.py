@@ -6,8 +6,9 @@ Contract
   is always ``sympy.diff(f, x)``; an entry may also *claim* a form of f′ written in the layer's
   output ``a = f(x)`` (σ′ = a(1 − a)), which lets generated code reuse cached activations. The
   claim is proved equal to the derivative by the test-suite, entry by entry.
-* Softmax is the one non-elementwise activation: its entry holds the numerator ``exp(x)``, and the
-  index-form equations divide by the sum over the layer (see :meth:`Activation.index_form`).
+* Each entry owns its behaviour (:mod:`symbackprop.kinds`): an activation its Jacobian structure
+  and init rule, a loss its kind of targets. Softmax has the normalised Jacobian: its entry holds
+  the numerator ``exp(x)``, and the index-form equations divide by the sum over the layer.
 * A :class:`Loss` is a per-sample expression ``scale · Σᵢ term(ŷᵢ, yᵢ)`` in the symbols ``ŷ``,
   ``y`` and the output width ``n``; the batch loss is the mean over samples.
 * Every LaTeX string, NumPy line and derivative in symbackprop is printed or derived from these
@@ -32,6 +33,7 @@ import sympy as sp
 from .admission import admit
 from .errors import SpecError
 from .exprparse import ALLOWED_FUNCTIONS, parse_expression
+from .kinds import BINARY, DIAGONAL, GLOROT, HE, NORMALISED, ONE_HOT, REAL, InitRule, Jacobian, TargetKind
 from .naming import ALPHA, N_OUT, YHAT, A, X, Y
 
 
@@ -43,9 +45,9 @@ class Activation:
     expr: sp.Expr
     latex_name: str
     output_range: sp.Set | None
-    init: str = "glorot"
+    init: InitRule = GLOROT
     output_derivative: sp.Expr | None = None
-    elementwise: bool = True
+    jacobian: Jacobian = DIAGONAL
     #: (symbol, value) pairs of a parametric entry, in the order users write them.
     parameters: tuple[tuple[sp.Symbol, sp.Rational], ...] = ()
     description: str = ""
@@ -110,10 +112,7 @@ class Activation:
 
     def index_form(self, z: sp.IndexedBase, i: sp.Symbol, j: sp.Symbol, n: sp.Expr) -> sp.Expr:
         """aᵢ as a function of the layer's pre-activations z (n units, summation index j)."""
-        numerator = self.at(z[i])
-        if self.elementwise:
-            return numerator
-        return numerator / sp.Sum(self.at(z[j]), (j, 1, n))
+        return self.jacobian.index_form(self.at, z, i, j, n)
 
 
 @dataclass(frozen=True)
@@ -121,16 +120,15 @@ class Loss:
     """A per-sample loss ``scale · Σᵢ term(ŷᵢ, yᵢ)``, written once as a SymPy expression."""
 
     name: str
+    #: The loss's name in words, for messages: "categorical cross-entropy".
+    title: str
     term: sp.Expr
     scale: sp.Expr
     latex_name: str
     prediction_domain: sp.Set
-    targets: str
+    targets: TargetKind
     description: str
     requires_output: str | None = None
-    #: Targets of the loss sum to one per sample (one-hot or probabilities), a fact the
-    #: derivation may use to simplify (softmax + cce gives δ = ŷ − y only under it).
-    targets_sum_to_one: bool = False
 
     def index_form(self, yhat: sp.IndexedBase, y: sp.IndexedBase, i: sp.Symbol, n: sp.Expr) -> sp.Expr:
         """The per-sample loss over n outputs, summed with index i."""
@@ -180,7 +178,7 @@ _ACTIVATIONS = (
         expr=_relu_like(sp.Integer(0)),
         latex_name=r"\operatorname{ReLU}",
         output_range=sp.Interval(0, sp.oo),
-        init="he",
+        init=HE,
         output_derivative=sp.Piecewise((0, A <= 0), (1, True)),
         description="max(0, x), with f'(0) = 0",
     ),
@@ -189,7 +187,7 @@ _ACTIVATIONS = (
         expr=_relu_like(ALPHA * X),
         latex_name=r"\operatorname{LeakyReLU}",
         output_range=sp.Reals,
-        init="he",
+        init=HE,
         output_derivative=sp.Piecewise((ALPHA, A <= 0), (1, True)),
         parameters=((ALPHA, sp.Rational(1, 100)),),
         description="x for x > 0, alpha*x otherwise (default alpha = 0.01), with f'(0) = alpha",
@@ -199,7 +197,7 @@ _ACTIVATIONS = (
         expr=_relu_like(ALPHA * (sp.exp(X) - 1)),
         latex_name=r"\operatorname{ELU}",
         output_range=sp.Interval.open(-ALPHA, sp.oo),
-        init="he",
+        init=HE,
         parameters=((ALPHA, sp.Integer(1)),),
         description="x for x > 0, alpha*(e^x - 1) otherwise (default alpha = 1)",
     ),
@@ -215,7 +213,7 @@ _ACTIVATIONS = (
         expr=X * _SIGMOID,
         latex_name=r"\operatorname{SiLU}",
         output_range=None,
-        init="he",
+        init=HE,
         description="x * sigmoid(x) (swish)",
     ),
     Activation(
@@ -223,7 +221,7 @@ _ACTIVATIONS = (
         expr=X / 2 * (1 + sp.erf(X / sp.sqrt(2))),
         latex_name=r"\operatorname{GELU}",
         output_range=None,
-        init="he",
+        init=HE,
         description="x*Phi(x) = 0.5x(1 + erf(x/sqrt(2))), the exact form (torch.nn.GELU())",
     ),
     Activation(
@@ -231,18 +229,26 @@ _ACTIVATIONS = (
         expr=X / 2 * (1 + sp.tanh(_GELU_INNER)),
         latex_name=r"\operatorname{GELU}_{\tanh}",
         output_range=None,
-        init="he",
+        init=HE,
         description=(
             "the tanh approximation of gelu, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))"
             " (torch.nn.GELU(approximate='tanh'))"
         ),
     ),
     Activation(
+        name="mish",
+        expr=X * sp.tanh(sp.log(1 + sp.exp(X))),
+        latex_name=r"\operatorname{Mish}",
+        output_range=None,
+        init=HE,
+        description="x * tanh(softplus(x)) (torch.nn.Mish())",
+    ),
+    Activation(
         name="softmax",
         expr=sp.exp(X),
         latex_name=r"\operatorname{softmax}",
         output_range=sp.Interval.open(0, 1),
-        elementwise=False,
+        jacobian=NORMALISED,
         description="exp(z_i) / sum_j exp(z_j); output layer only, with cce",
     ),
 )
@@ -250,50 +256,70 @@ _ACTIVATIONS = (
 _LOSSES = (
     Loss(
         name="sse",
+        title="sum of squared errors",
         term=(Y - YHAT) ** 2,
         scale=sp.Integer(1),
         latex_name=r"\mathrm{SSE}",
         prediction_domain=sp.Reals,
-        targets="real",
+        targets=REAL,
         description="sum of squared errors sum_i (y_i - yhat_i)^2",
     ),
     Loss(
         name="half_sse",
+        title="half sum of squared errors",
         term=(YHAT - Y) ** 2,
         scale=sp.Rational(1, 2),
         latex_name=r"\tfrac{1}{2}\mathrm{SSE}",
         prediction_domain=sp.Reals,
-        targets="real",
+        targets=REAL,
         description="half the sum of squared errors 1/2 sum_i (yhat_i - y_i)^2",
     ),
     Loss(
         name="mse",
+        title="mean squared error",
         term=(YHAT - Y) ** 2,
         scale=1 / N_OUT,
         latex_name=r"\mathrm{MSE}",
         prediction_domain=sp.Reals,
-        targets="real",
+        targets=REAL,
         description="mean squared error over the outputs (1/n_L) sum_i (yhat_i - y_i)^2",
     ),
     Loss(
+        name="huber",
+        title="Huber",
+        # Quadratic within 1 of the target, linear beyond: the kinks are comparisons of the
+        # residual with constants, so the derivative is exact on each side (−1, ŷ − y, 1).
+        term=sp.Piecewise(
+            (-(YHAT - Y) - sp.Rational(1, 2), YHAT - Y < -1),
+            ((YHAT - Y) ** 2 / 2, YHAT - Y <= 1),
+            (YHAT - Y - sp.Rational(1, 2), True),
+        ),
+        scale=1 / N_OUT,
+        latex_name=r"\mathrm{Huber}",
+        prediction_domain=sp.Reals,
+        targets=REAL,
+        description="mean over the outputs of r^2/2 for |r| <= 1, |r| - 1/2 beyond (torch.nn.HuberLoss())",
+    ),
+    Loss(
         name="bce",
+        title="binary cross-entropy",
         term=-(Y * sp.log(YHAT) + (1 - Y) * sp.log(1 - YHAT)),
         scale=sp.Integer(1),
         latex_name=r"\mathrm{BCE}",
         prediction_domain=sp.Interval.open(0, 1),
-        targets="binary",
+        targets=BINARY,
         description=("binary cross-entropy, summed over the outputs (several outputs are independent binary labels)"),
     ),
     Loss(
         name="cce",
+        title="categorical cross-entropy",
         term=-Y * sp.log(YHAT),
         scale=sp.Integer(1),
         latex_name=r"\mathrm{CCE}",
         prediction_domain=sp.Interval.open(0, 1),
-        targets="one-hot",
+        targets=ONE_HOT,
         description="categorical cross-entropy -sum_i y_i log(yhat_i); needs a softmax output",
         requires_output="softmax",
-        targets_sum_to_one=True,
     ),
 )
 

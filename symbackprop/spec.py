@@ -162,21 +162,22 @@ def _resolve_activation(entry: str | Activation, custom: Mapping[str, Activation
 def _check_combination(sizes: tuple[int, ...], activations: tuple[Activation, ...], loss: Loss, prefix: str) -> None:
     output = activations[-1]
     for index, activation in enumerate(activations[:-1]):
-        if not activation.elementwise:
+        if not activation.jacobian.hidden_allowed:
             raise SpecError(
                 f"{prefix}activations[{index}] (layer {index + 1}): {activation.name} is only allowed"
                 f" on the output layer (layer {len(activations)})"
             )
-    if not output.elementwise and loss.name != "cce":
-        raise SpecError(
-            f"{prefix}loss: a {output.name} output needs the categorical cross-entropy loss 'cce', not '{loss.name}'"
+    if output.jacobian.needs_targets_summing_to_one and not loss.targets.sums_to_one:
+        fitting = " or ".join(
+            f"the {entry.title} loss '{entry.name}'" for entry in LOSSES.values() if entry.targets.sums_to_one
         )
+        raise SpecError(f"{prefix}loss: a {output.name} output needs {fitting}, not '{loss.name}'")
     if loss.requires_output is not None and output.name != loss.requires_output:
         raise SpecError(
             f"{prefix}loss: '{loss.name}' needs a {loss.requires_output} output layer, but layer"
             f" {len(activations)} is {output.label}"
         )
-    if not output.elementwise and sizes[-1] < 2:
+    if sizes[-1] < output.jacobian.min_units:
         raise SpecError(
             f"{prefix}sizes[{len(sizes) - 1}] (layer {len(activations)}): {output.name} over one"
             " output is the constant 1; use sigmoid with 'bce' for two classes"

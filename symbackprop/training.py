@@ -28,6 +28,7 @@ import numpy
 from .codegen import generate_module, load_module
 from .errors import SymbackpropError
 from .files import make_folder, write_atomic
+from .kinds import TargetsError
 from .spec import Network
 
 
@@ -74,29 +75,10 @@ def load_csv(path: str | Path, targets: Sequence[str]) -> tuple[numpy.ndarray, n
 
 def prepare_targets(Y: numpy.ndarray, network: Network) -> numpy.ndarray:
     """Y checked against the loss's kind of targets, class indices one-hot encoded for cce."""
-    outputs = network.sizes[-1]
-    kind = network.loss.targets
-    if kind == "one-hot":
-        if Y.shape[1] == 1:
-            labels = Y[:, 0]
-            if not numpy.all((labels == numpy.round(labels)) & (labels >= 0) & (labels < outputs)):
-                bad = labels[~((labels == numpy.round(labels)) & (labels >= 0) & (labels < outputs))][0]
-                raise TrainingError(
-                    f"targets: class index {bad:g} is not one of 0..{outputs - 1} for {outputs} softmax outputs"
-                )
-            return numpy.eye(outputs)[labels.astype(numpy.int64)]
-        if Y.shape[1] != outputs:
-            raise TrainingError(f"targets: {Y.shape[1]} columns, expected {outputs} one-hot columns or 1 class index")
-        if not numpy.all(numpy.isin(Y, (0.0, 1.0))) or not numpy.all(Y.sum(axis=1) == 1):
-            row = int(numpy.flatnonzero(~(numpy.isin(Y, (0.0, 1.0)).all(axis=1) & (Y.sum(axis=1) == 1)))[0])
-            raise TrainingError(f"targets: row {row + 1} is not one-hot (a single 1, the rest 0): {Y[row].tolist()}")
-        return Y
-    if Y.shape[1] != outputs:
-        raise TrainingError(f"targets: {Y.shape[1]} column(s), but the network has {outputs} output(s)")
-    if kind == "binary" and not numpy.all(numpy.isin(Y, (0.0, 1.0))):
-        bad = Y[~numpy.isin(Y, (0.0, 1.0))][0]
-        raise TrainingError(f"targets: label {bad:g} is not 0 or 1, which '{network.loss.name}' needs")
-    return Y
+    try:
+        return network.loss.targets.prepare(Y, network.sizes[-1], network.loss.name)
+    except TargetsError as error:
+        raise TrainingError(f"targets: {error}") from None
 
 
 def check_features(X: numpy.ndarray, network: Network) -> None:

@@ -425,7 +425,7 @@ class ConcreteNetwork:
         self.biases = [_real_symbols(f"b{k}_{{i}}", self.sizes[k]) for k in layers]
         self.shifts = [_real_symbols(f"e{k}_{{i}}", self.sizes[k]) for k in layers]
         x = sp.Matrix(self.sizes[0], 1, lambda i, j: number())
-        self.target_values = _targets(network.loss.targets, self.sizes[-1], rng)
+        self.target_values = network.loss.targets.sample(rng, self.sizes[-1], DIGITS)
         values = {}
         for matrix in [*self.weights, *self.biases]:
             values.update({symbol: number() for symbol in matrix})
@@ -532,7 +532,7 @@ class ConcreteView:
 
     def fprime(self, k: int) -> MatrixLike:
         activation = self._network.derivation.network.activations[k - 1]
-        if not activation.elementwise:
+        if not activation.jacobian.diagonal:
             raise ValueError(f"layer {k}'s activation is not elementwise, so f′(z) is no vector")
         derivative = activation.derivative()
         return self.z(k).applyfunc(lambda value: derivative.xreplace({X: value}).evalf(DIGITS))
@@ -566,22 +566,10 @@ def _real_symbols(pattern: str, rows: int, columns: int = 1) -> sp.Matrix:
 
 
 def _apply(activation, z: sp.Matrix) -> sp.Matrix:  # type: ignore[no-untyped-def]
-    values = z.applyfunc(activation.at)
-    if activation.elementwise:
-        return values
-    return values / sum(values)
+    return activation.jacobian.apply(z.applyfunc(activation.at))
 
 
 def _loss(loss, outputs: sp.Matrix, targets: sp.Matrix) -> sp.Expr:  # type: ignore[no-untyped-def]
     n = outputs.shape[0]
     terms = [loss.term.xreplace({YHAT: outputs[i], Y: targets[i]}) for i in range(n)]
     return loss.scale.xreplace({N_OUT: n}) * sp.Add(*terms)
-
-
-def _targets(kind: str, n: int, rng: random.Random) -> sp.Matrix:
-    if kind == "binary":
-        return sp.Matrix([rng.randint(0, 1) for _ in range(n)])
-    if kind == "one-hot":
-        hot = rng.randrange(n)
-        return sp.Matrix([int(i == hot) for i in range(n)])
-    return sp.Matrix([sp.Float(rng.uniform(-1, 1), DIGITS) for _ in range(n)])

@@ -93,7 +93,7 @@ def _delta_block(layer: LayerDerivation, write: FormulaWriter, targets_sum_to_on
     steps: list[sp.Expr] = [derivative(naming.LOSS, z[P]), generic]
     dLda = naming.output_gradient(k)
     gradient = _shown_gradient(layer)
-    if layer.activation.elementwise and layer.derivative is not None:
+    if layer.activation.jacobian.diagonal and layer.derivative is not None:
         note = (
             r"only $i = p$ survives: an elementwise activation's output $i$ depends on its input $i$ alone,"
             f" so ${write(derivative(a[I], z[P]))} = {write(_elementwise_jacobian(k))}$"
@@ -186,7 +186,7 @@ def backward(derivation: Derivation, write: FormulaWriter) -> list[dict[str, Any
                 "is_output": layer.is_output,
                 "activation": layer.activation.label,
                 "blocks": layer_blocks(
-                    layer, write, derivation.network.sizes, derivation.network.loss.targets_sum_to_one
+                    layer, write, derivation.network.sizes, derivation.network.loss.targets.sums_to_one
                 ),
             }
         )

@@ -84,7 +84,7 @@ def document_context(
     if "forward" in chosen:
         context["forward"] = forward(derivation, write)
     if "activations" in chosen:
-        distinct = {activation.label: activation for activation in network.activations if activation.elementwise}
+        distinct = {activation.label: activation for activation in network.activations if activation.jacobian.diagonal}
         context["activations"] = [activation_steps(activation, write) for activation in distinct.values()]
     if "backward" in chosen:
         context["backward"] = backward(derivation, write)

@@ -94,7 +94,7 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
             )
         fprime = None
         claimed = layer.activation.derivative_in_output()
-        if layer.activation.elementwise and claimed is not None and not claimed.has(sp.Piecewise):
+        if layer.activation.jacobian.diagonal and claimed is not None and not claimed.has(sp.Piecewise):
             # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
             fprime = {
                 "lhs": write(sp.MatrixSymbol(f"fprime{k}", naming.width(k), 1)),

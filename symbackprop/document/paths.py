@@ -36,7 +36,7 @@ def paths(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
     for k in range(depth, 0, -1):
         a, z = naming.activation_output(k), naming.preactivation(k)
         symbolic.append(derivative(a[units[k]], z[units[k]]))
-        if derivation.layer(k).activation.elementwise:
+        if derivation.layer(k).activation.jacobian.diagonal:
             values.append(layer_function_derivative(k)(z[1]))
         else:
             values.append(derivative(a[1], z[1]))

@@ -31,7 +31,7 @@ structure occurs, whichever registry entry or derivative produced it:
 * ``c·exp(u)`` inside ``tanh`` or ``σ`` reads u clipped where the function is flat in float64;
 * ``log(Σⱼ exp(uⱼ))`` prints as ``_logsumexp(U)`` and ``exp(uᵢ)/Σⱼ exp(uⱼ)`` (softmax) as
   ``exp(U - _logsumexp(U))``; the helpers a printout uses are listed by
-  :attr:`BatchNumPyPrinter.support` and their source is :data:`SUPPORT_SOURCE`;
+  :attr:`BatchNumPyPrinter.support` and their source is in :mod:`.numpy_snippets`;
 * a ``Piecewise`` prints as nested ``numpy.where`` and each branch is evaluated on its own side
   of every kink (a comparison of a variable with a constant) that bounds it (``u <= 0`` makes
   ``u`` read ``numpy.minimum(u, 0)`` inside that branch), so a branch that is not taken cannot
@@ -53,7 +53,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 
 import numpy
 import sympy as sp
@@ -61,23 +61,12 @@ from sympy.codegen.cfunctions import expm1
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from .. import naming
 from ..naming import parse_name
 from .stable import Erfc, Logistic, is_step, kink, logistic_argument, prepare, step_condition
 
-#: Source of the helpers that stable printouts call, defined once in each generated module.
-SUPPORT_SOURCE: Mapping[str, str] = {
-    "_logsumexp": '''def _logsumexp(U: Array) -> Array:
-    """log Σⱼ exp(uⱼ) of each row, shifted by the row's maximum so that exp cannot overflow."""
-    shift = numpy.max(U, axis=1, keepdims=True)
-    total: Array = shift + numpy.log(numpy.sum(numpy.exp(U - shift), axis=1, keepdims=True))
-    return total
-''',
-}
-
-#: Batch array names of the per-sample quantities, by the letter of :func:`parse_name`.
-_ARRAY_PREFIX = {"a": "A", "z": "Z", "delta": "D", "dLda": "dL_dA", "w": "W", "b": "b"}
 #: Quantities that are not numbered by layer: the target, and the predictions a loss reads.
-_PLAIN_ARRAYS = {"y": "Y", "Y_hat": "Y_hat"}
+_PLAIN_ARRAYS = {naming.TARGET: naming.TARGETS, naming.PREDICTIONS: naming.PREDICTIONS}
 _CALL = re.compile(r"^numpy\.(\w+)\(")
 #: Why a module imports SciPy: NumPy has no error function.
 _SCIPY_SPECIAL = "the error function erf and erfc = 1 - erf, which NumPy lacks"
@@ -91,8 +80,7 @@ def array_name(base: sp.IndexedBase) -> str:
     parsed = parse_name(name)
     if parsed is None:
         raise NotImplementedError(f"no batch array is known for the indexed quantity '{name}'")
-    letter, k = parsed
-    return f"{_ARRAY_PREFIX[letter]}{k}"
+    return naming.array(*parsed)
 
 
 def _exp_sum_argument(expr: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
@@ -109,7 +97,7 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     def __init__(self, settings: dict[str, object] | None = None, *, share: bool = False) -> None:
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
-        #: Names of the helpers of :data:`SUPPORT_SOURCE` used by the printouts so far.
+        #: Names of the support helpers (:mod:`.numpy_snippets`) used by the printouts so far.
         self.support: set[str] = set()
         #: Whether the parts of the stable forms (a log-sum-exp, exp(-|u|)) print as variables computed
         #: once, so that an activation and the loss read from it share them (the training step).
@@ -389,10 +377,21 @@ class BatchNumPyPrinter(NumPyPrinter):
     _print_LessThan = _print_GreaterThan = _print_StrictLessThan = _print_StrictGreaterThan = _print_Relational
 
     def _print_And(self, expr: sp.And) -> str:
-        return "numpy.logical_and.reduce([" + ", ".join(self._print(a) for a in expr.args) + "])"
+        return self._connective(expr, "logical_and", deciding=lambda edge: edge)
 
     def _print_Or(self, expr: sp.Or) -> str:
-        return "numpy.logical_or.reduce([" + ", ".join(self._print(a) for a in expr.args) + "])"
+        return self._connective(expr, "logical_or", deciding=sp.Not)
+
+    def _connective(self, expr: sp.Boolean, function: str, deciding: Callable[[sp.Basic], sp.Basic]) -> str:
+        """``and`` or ``or`` of the parts, read as Python reads them: each part matters only where
+        the parts before it have not decided the result (where they hold for and, fail for or), so
+        it is printed on that side of their kinks, where it must not overflow either."""
+        parts, guards = [], []
+        for part in expr.args:
+            parts.append(self._side(part, guards))
+            if kink(part) is not None:
+                guards.append(deciding(part))
+        return f"numpy.{function}.reduce([{', '.join(parts)}])"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return expr.name

@@ -88,11 +88,11 @@ def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str
 def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
     """One-hot targets first; class indices only for a one-hot loss, tried when one-hot ones fail."""
     choices = _choice(targets, TARGETS, "targets")
-    if network.loss.targets != "one-hot":
+    if not network.loss.targets.by_largest:
         if targets == "indices":
             raise CheckError(
                 f"targets='indices' (--targets indices) needs one-hot targets; those of"
-                f" {network.loss.name} are {network.loss.targets}"
+                f" {network.loss.name} are {network.loss.targets.name}"
             )
         return ("one-hot",)
     return choices

@@ -150,7 +150,7 @@ def _all_mutants(
 
     for k in range(1, L + 1):
         activation = derivation.layer(k).activation
-        elementwise = activation.elementwise
+        elementwise = activation.jacobian.diagonal
         if k < L:
             yield rerun(
                 "missing_derivative",
@@ -208,7 +208,7 @@ def _all_mutants(
         f"δ{L} is ∂L/∂ŷ: it was not passed through the derivative of the output activation {output.label}",
         {("delta", L): lambda r, c, p, k, correct, upstream: upstream},
     )
-    if output.elementwise:
+    if output.jacobian.diagonal:
         yield rerun(
             "derivative_of_output",
             L,
@@ -248,7 +248,7 @@ def _other_layer_derivatives(
     seen = {own.label}
     for j in range(1, reference.depth + 1):
         other = reference.derivation.layer(j).activation
-        if not other.elementwise or other.label in seen:
+        if not other.jacobian.diagonal or other.label in seen:
             continue
         seen.add(other.label)
 

@@ -180,8 +180,8 @@ def reference_for(network: Network) -> Reference:
     derivation = network.derive()
     context = module_context(derivation, command="")
     module = load_module(render_module(context), name="symbackprop_reference")
-    layers = context["layers"]
-    delta_code = tuple(compile(layer.delta, f"<delta {layer.k}>", "eval") for layer in layers)  # type: ignore[attr-defined]
+    layers = context.layers
+    delta_code = tuple(compile(layer.delta, f"<delta {layer.k}>", "eval") for layer in layers)
     derivative_code = tuple(
         None if layer.derivative is None else compile(numpy_code(layer.derivative), f"<f' {layer.k}>", "eval")
         for layer in derivation.layers
@@ -197,20 +197,6 @@ def batch_size_for(network: Network) -> int:
     raise ValueError(f"no batch size of {BATCH_CANDIDATES} avoids the widths {network.sizes}")
 
 
-def _targets(network: Network, rows: int, rng: numpy.random.Generator) -> Array:
-    n = network.sizes[-1]
-    kind = network.loss.targets
-    if kind == "one-hot":
-        classes = numpy.arange(rows) % n
-        rng.shuffle(classes)
-        return numpy.eye(n)[classes]
-    if kind == "binary":
-        labels = (numpy.arange(rows * n) % 2).astype(numpy.float64)
-        rng.shuffle(labels)
-        return labels.reshape(rows, n)
-    return rng.normal(0.0, 1.0, size=(rows, n))
-
-
 def _rounded(array: Array, dtype: numpy.dtype) -> Array:
     return numpy.asarray(array, dtype=dtype).astype(numpy.float64)
 
@@ -222,7 +208,7 @@ def make_probe(network: Network, *, seed: int = 0, dtype: numpy.typing.DTypeLike
     rng = numpy.random.default_rng(seed)
     m = batch_size_for(network)
     X = _rounded(rng.normal(0.0, 1.0, size=(3 * m, network.sizes[0])), dtype)
-    Y = _rounded(_targets(network, 3 * m, rng), dtype)
+    Y = _rounded(network.loss.targets.sample_rows(rng, 3 * m, network.sizes[-1]), dtype)
     params = {name: _rounded(value, dtype) for name, value in reference.module.init_params(seed).items()}
     margin = numpy.inf
     A = X
