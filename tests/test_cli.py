@@ -35,6 +35,11 @@ def test_derive_prints_every_layer(capsys: pytest.CaptureFixture[str]) -> None:
             assert quantity in out
     assert "δ⁽³⁾[p] = a⁽³⁾[p] - y[p]" in out
     assert "∂L/∂w⁽¹⁾[p, q] = x[q]⋅δ⁽¹⁾[p]" in out
+    # One line an equation, in the notation rather than SymPy's internal form.
+    assert "z⁽¹⁾[i] = Σⱼ w⁽¹⁾[i, j]⋅x[j] + b⁽¹⁾[i]\n" in out
+    assert "a⁽¹⁾[i] = {0 if z⁽¹⁾[i] ≤ 0; z⁽¹⁾[i] otherwise}\n" in out
+    assert "δ⁽¹⁾[p] = [a⁽¹⁾[p] > 0]⋅(Σᵢ w⁽²⁾[i, p]⋅δ⁽²⁾[i])\n" in out
+    assert "Piecewise" not in out and "Sum(" not in out
 
 
 def test_verify_prints_the_table_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,7 +59,7 @@ def assert_png(path: Path) -> None:
 def test_total_derivative_derives_verifies_and_trains_the_classifier(tmp_path):
     output = succeeded(run_example("total_derivative.py", cwd=tmp_path))
     assert "Network 3 -> 4 relu -> 2 relu -> 2 sigmoid : sse" in output
-    assert "δ⁽³⁾[p] = 2⋅(1 - a⁽³⁾[p])⋅(a⁽³⁾[p] - y[p])⋅a⁽³⁾[p]" in output
+    assert "δ⁽³⁾[p] = 2⋅a⁽³⁾[p]⋅(1 - a⁽³⁾[p])⋅(a⁽³⁾[p] - y[p])" in output
     assert "all rules verified" in output
     assert "4 rule check(s) failed" in output
     assert number_after("accuracy before training:", output) == pytest.approx(0.5, abs=0.05)
