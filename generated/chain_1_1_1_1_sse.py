@@ -118,15 +118,15 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
     b3 = params["b3"]
     with numpy.errstate(under="ignore"):
         A0 = X
-        # Layer 1 (relu): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1 (relu): z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         Z1 = A0 @ W1.T + b1
-        # a1[i] = Piecewise((0, z1[i] <= 0), (z1[i], True))
+        # a1[i] = {0 if z1[i] ≤ 0; z1[i] otherwise}
         A1 = numpy.maximum(Z1, 0.0)
-        # Layer 2 (relu): z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
+        # Layer 2 (relu): z2[i] = Σⱼ w2[i, j]⋅a1[j] + b2[i]
         Z2 = A1 @ W2.T + b2
-        # a2[i] = Piecewise((0, z2[i] <= 0), (z2[i], True))
+        # a2[i] = {0 if z2[i] ≤ 0; z2[i] otherwise}
         A2 = numpy.maximum(Z2, 0.0)
-        # Layer 3 (sigmoid): z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
+        # Layer 3 (sigmoid): z3[i] = Σⱼ w3[i, j]⋅a2[j] + b3[i]
         Z3 = A2 @ W3.T + b3
         # a3[i] = 1/(1 + exp(-z3[i]))
         A3 = numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z3)))
@@ -139,7 +139,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 
 def loss(Y_hat: Array, Y: Array) -> float:
     """The mean over the rows of the per-sample loss sse, from the predictions Y_hat."""
-    # L = Sum((-a3[i] + y[i])**2, (i, 1, 1))
+    # L = Σᵢ (y[i] - a3[i])²
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         return float(numpy.sum((-Y_hat + Y) ** 2) / m)
@@ -147,7 +147,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
 
 def loss_from_preactivation(Z3: Array, Y: Array) -> float:
     """The same mean loss computed from the output layer's pre-activation Z3, in its stable form."""
-    # L = Sum((y[i] - 1/(1 + exp(-z3[i])))**2, (i, 1, 1))
+    # L = Σᵢ (y[i] - 1/(1 + exp(-z3[i])))²
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         return float(
@@ -157,7 +157,7 @@ def loss_from_preactivation(Z3: Array, Y: Array) -> float:
 
 def loss_gradient(Y_hat: Array, Y: Array) -> Array:
     """dL/dY_hat of the per-sample loss, one row per sample (divide by m for the batch mean)."""
-    # ∂L/∂ŷ[p] = 2*a3[p] - 2*y[p]
+    # ∂L/∂ŷ[p] = 2⋅(a3[p] - y[p])
     with numpy.errstate(under="ignore"):
         gradient: Array = 2 * Y_hat - 2 * Y
     return gradient
@@ -173,25 +173,25 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     A3 = cache["A3"]
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        # BP1 (output layer, mean over the batch): δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
+        # BP1 (output layer, mean over the batch): δ3[p] = 2⋅a3[p]⋅(1 - a3[p])⋅(a3[p] - y[p])
         D3 = 2 * (1 - A3) * (A3 - Y) * A3 / m
-        # BP4: ∂L/∂w3[p, q] = a2[q]*δ3[p]
+        # BP4: ∂L/∂w3[p, q] = a2[q]⋅δ3[p]
         dW3 = D3.T @ A2
         # BP3: ∂L/∂b3[p] = δ3[p]
         db3 = numpy.sum(D3, axis=0)
-        # BP2, layer 2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
+        # BP2, layer 2: ∂L/∂a2[p] = Σᵢ w3[i, p]⋅δ3[i]
         dL_dA2 = D3 @ W3
-        # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
+        # BP2: δ2[p] = [a2[p] > 0]⋅∂L/∂a2[p]
         D2 = (A2 > 0) * dL_dA2
-        # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
+        # BP4: ∂L/∂w2[p, q] = a1[q]⋅δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
         db2 = numpy.sum(D2, axis=0)
-        # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
+        # BP2, layer 1: ∂L/∂a1[p] = Σᵢ w2[i, p]⋅δ2[i]
         dL_dA1 = D2 @ W2
-        # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
+        # BP2: δ1[p] = [a1[p] > 0]⋅∂L/∂a1[p]
         D1 = (A1 > 0) * dL_dA1
-        # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4: ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
@@ -264,45 +264,45 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     def step(A0: Array, Y: Array) -> float:
         # No errstate here (entering one costs more than a small layer): train() runs every step
         # inside one; called directly, a step runs under the caller's (NumPy ignores underflow).
-        # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1: z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         numpy.matmul(A0, W1.T, out=Z1)
         numpy.add(Z1, b1, out=Z1)
-        # a1[i] = Piecewise((0, z1[i] <= 0), (z1[i], True))
+        # a1[i] = {0 if z1[i] ≤ 0; z1[i] otherwise}
         numpy.maximum(Z1, 0.0, out=A1)
-        # Layer 2: z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
+        # Layer 2: z2[i] = Σⱼ w2[i, j]⋅a1[j] + b2[i]
         numpy.matmul(A1, W2.T, out=Z2)
         numpy.add(Z2, b2, out=Z2)
-        # a2[i] = Piecewise((0, z2[i] <= 0), (z2[i], True))
+        # a2[i] = {0 if z2[i] ≤ 0; z2[i] otherwise}
         numpy.maximum(Z2, 0.0, out=A2)
-        # Layer 3: z3[i] = b3[i] + Sum(a2[j]*w3[i, j], (j, 1, n_2))
+        # Layer 3: z3[i] = Σⱼ w3[i, j]⋅a2[j] + b3[i]
         numpy.matmul(A2, W3.T, out=Z3)
         numpy.add(Z3, b3, out=Z3)
         # a3[i] = 1/(1 + exp(-z3[i]))
         EXP_NEG_ABS_Z3 = numpy.exp(-numpy.abs(Z3))
         numpy.divide(numpy.exp(numpy.minimum(Z3, 0.0)), 1.0 + EXP_NEG_ABS_Z3, out=A3)
         batch_loss = numpy.sum((-A3 + Y) ** 2) / m
-        # BP1, times -lr/m: δ3[p] = 2*(1 - a3[p])*(a3[p] - y[p])*a3[p]
+        # BP1, times -lr/m: δ3[p] = 2⋅a3[p]⋅(1 - a3[p])⋅(a3[p] - y[p])
         numpy.subtract(1, A3, out=D3)
         numpy.multiply(D3, A3 - Y, out=D3)
         numpy.multiply(D3, A3, out=D3)
         numpy.multiply(D3, 2 * scale, out=D3)
-        # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]*δ3[p]
+        # BP4 (times -lr): ∂L/∂w3[p, q] = a2[q]⋅δ3[p]
         numpy.matmul(D3.T, A2, out=dW3)
         # BP3 (times -lr): ∂L/∂b3[p] = δ3[p]
         numpy.matmul(ones, D3, out=db3)
-        # BP2: ∂L/∂a2[p] = Sum(w3[i, p]*δ3[i], (i, 1, n_3))
+        # BP2: ∂L/∂a2[p] = Σᵢ w3[i, p]⋅δ3[i]
         numpy.matmul(D3, W3, out=dL_dA2)
-        # BP2: δ2[p] = Piecewise((0, a2[p] <= 0), (1, True))*∂L/∂a2[p]
+        # BP2: δ2[p] = [a2[p] > 0]⋅∂L/∂a2[p]
         numpy.multiply((A2 > 0), dL_dA2, out=D2)
-        # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]
+        # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]⋅δ2[p]
         numpy.matmul(D2.T, A1, out=dW2)
         # BP3 (times -lr): ∂L/∂b2[p] = δ2[p]
         numpy.matmul(ones, D2, out=db2)
-        # BP2: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
+        # BP2: ∂L/∂a1[p] = Σᵢ w2[i, p]⋅δ2[i]
         numpy.matmul(D2, W2, out=dL_dA1)
-        # BP2: δ1[p] = Piecewise((0, a1[p] <= 0), (1, True))*∂L/∂a1[p]
+        # BP2: δ1[p] = [a1[p] > 0]⋅∂L/∂a1[p]
         numpy.multiply((A1 > 0), dL_dA1, out=D1)
-        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         numpy.matmul(A0.T, D1, out=dW1.T)
         # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
         numpy.matmul(ones, D1, out=db1)

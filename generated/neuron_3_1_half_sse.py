@@ -98,7 +98,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
     b1 = params["b1"]
     with numpy.errstate(under="ignore"):
         A0 = X
-        # Layer 1 (sigmoid): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1 (sigmoid): z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         Z1 = A0 @ W1.T + b1
         # a1[i] = 1/(1 + exp(-z1[i]))
         A1 = numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + numpy.exp(-numpy.abs(Z1)))
@@ -109,7 +109,7 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
 
 def loss(Y_hat: Array, Y: Array) -> float:
     """The mean over the rows of the per-sample loss half_sse, from the predictions Y_hat."""
-    # L = Sum((a1[i] - y[i])**2, (i, 1, 1))/2
+    # L = (Σᵢ (a1[i] - y[i])²)/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         return float(0.5 * (numpy.sum((Y_hat - Y) ** 2) / m))
@@ -117,7 +117,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
 
 def loss_from_preactivation(Z1: Array, Y: Array) -> float:
     """The same mean loss computed from the output layer's pre-activation Z1, in its stable form."""
-    # L = Sum((-y[i] + 1/(1 + exp(-z1[i])))**2, (i, 1, 1))/2
+    # L = (Σᵢ (1/(1 + exp(-z1[i])) - y[i])²)/2
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         return float(
@@ -144,9 +144,9 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     A1 = cache["A1"]
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
-        # BP1 (output layer, mean over the batch): δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
+        # BP1 (output layer, mean over the batch): δ1[p] = a1[p]⋅(1 - a1[p])⋅(a1[p] - y[p])
         D1 = (1 - A1) * (A1 - Y) * A1 / m
-        # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4: ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
@@ -199,19 +199,19 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     def step(A0: Array, Y: Array) -> float:
         # No errstate here (entering one costs more than a small layer): train() runs every step
         # inside one; called directly, a step runs under the caller's (NumPy ignores underflow).
-        # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1: z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         numpy.matmul(A0, W1.T, out=Z1)
         numpy.add(Z1, b1, out=Z1)
         # a1[i] = 1/(1 + exp(-z1[i]))
         EXP_NEG_ABS_Z1 = numpy.exp(-numpy.abs(Z1))
         numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + EXP_NEG_ABS_Z1, out=A1)
         batch_loss = 0.5 * (numpy.sum((A1 - Y) ** 2) / m)
-        # BP1, times -lr/m: δ1[p] = (1 - a1[p])*(a1[p] - y[p])*a1[p]
+        # BP1, times -lr/m: δ1[p] = a1[p]⋅(1 - a1[p])⋅(a1[p] - y[p])
         numpy.subtract(1, A1, out=D1)
         numpy.multiply(D1, A1 - Y, out=D1)
         numpy.multiply(D1, A1, out=D1)
         numpy.multiply(D1, scale, out=D1)
-        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         numpy.matmul(A0.T, D1, out=dW1.T)
         # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
         numpy.matmul(ones, D1, out=db1)

@@ -116,13 +116,13 @@ def forward(params: Params, X: Array) -> tuple[Array, dict[str, Array]]:
     b2 = params["b2"]
     with numpy.errstate(under="ignore"):
         A0 = X
-        # Layer 1 (tanh): z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1 (tanh): z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         Z1 = A0 @ W1.T + b1
         # a1[i] = tanh(z1[i])
         A1 = numpy.tanh(Z1)
-        # Layer 2 (softmax): z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
+        # Layer 2 (softmax): z2[i] = Σⱼ w2[i, j]⋅a1[j] + b2[i]
         Z2 = A1 @ W2.T + b2
-        # a2[i] = exp(z2[i])/Sum(exp(z2[j]), (j, 1, n_2))
+        # a2[i] = exp(z2[i])/(Σⱼ exp(z2[j]))
         A2 = numpy.exp(Z2 - _logsumexp(Z2))
     cache = {"A0": A0}
     cache["Z1"], cache["A1"] = Z1, A1
@@ -136,7 +136,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
     Predictions are clipped into the loss's domain (0, 1), so that a saturated output
     gives a large finite loss; :func:`loss_from_preactivation` needs no clip.
     """
-    # L = Sum(-log(a2[i])*y[i], (i, 1, 3))
+    # L = -Σᵢ y[i]⋅log(a2[i])
     m = Y.shape[0]
     Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)
     with numpy.errstate(under="ignore"):
@@ -145,7 +145,7 @@ def loss(Y_hat: Array, Y: Array) -> float:
 
 def loss_from_preactivation(Z2: Array, Y: Array) -> float:
     """The same mean loss computed from the output layer's pre-activation Z2, in its stable form."""
-    # L = Sum(log(Sum(exp(z2[j]), (j, 1, 3)))*y[i] - y[i]*z2[i], (i, 1, 3))
+    # L = Σᵢ (y[i]⋅log(Σⱼ exp(z2[j])) - y[i]⋅z2[i])
     m = Y.shape[0]
     with numpy.errstate(under="ignore"):
         return float(numpy.sum(_logsumexp(Z2) * Y - Y * Z2) / m)
@@ -170,15 +170,15 @@ def backward(params: Params, cache: dict[str, Array], Y: Array) -> Params:
     with numpy.errstate(under="ignore"):
         # BP1 (output layer, mean over the batch): δ2[p] = a2[p] - y[p]
         D2 = (A2 - Y) / m
-        # BP4: ∂L/∂w2[p, q] = a1[q]*δ2[p]
+        # BP4: ∂L/∂w2[p, q] = a1[q]⋅δ2[p]
         dW2 = D2.T @ A1
         # BP3: ∂L/∂b2[p] = δ2[p]
         db2 = numpy.sum(D2, axis=0)
-        # BP2, layer 1: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
+        # BP2, layer 1: ∂L/∂a1[p] = Σᵢ w2[i, p]⋅δ2[i]
         dL_dA1 = D2 @ W2
-        # BP2: δ1[p] = (1 - a1[p]**2)*∂L/∂a1[p]
+        # BP2: δ1[p] = (1 - a1[p]²)⋅∂L/∂a1[p]
         D1 = (1 - A1**2) * dL_dA1
-        # BP4: ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4: ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         dW1 = D1.T @ A0
         # BP3: ∂L/∂b1[p] = δ1[p]
         db1 = numpy.sum(D1, axis=0)
@@ -252,32 +252,32 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     def step(A0: Array, Y: Array) -> float:
         # No errstate here (entering one costs more than a small layer): train() runs every step
         # inside one; called directly, a step runs under the caller's (NumPy ignores underflow).
-        # Layer 1: z1[i] = b1[i] + Sum(w1[i, j]*x[j], (j, 1, n_0))
+        # Layer 1: z1[i] = Σⱼ w1[i, j]⋅x[j] + b1[i]
         numpy.matmul(A0, W1.T, out=Z1)
         numpy.add(Z1, b1, out=Z1)
         # a1[i] = tanh(z1[i])
         numpy.tanh(Z1, out=A1)
-        # Layer 2: z2[i] = b2[i] + Sum(a1[j]*w2[i, j], (j, 1, n_1))
+        # Layer 2: z2[i] = Σⱼ w2[i, j]⋅a1[j] + b2[i]
         numpy.matmul(A1, W2.T, out=Z2)
         numpy.add(Z2, b2, out=Z2)
-        # a2[i] = exp(z2[i])/Sum(exp(z2[j]), (j, 1, n_2))
+        # a2[i] = exp(z2[i])/(Σⱼ exp(z2[j]))
         LSE_Z2 = _logsumexp(Z2)
         numpy.exp(Z2 - LSE_Z2, out=A2)
         batch_loss = numpy.sum(LSE_Z2 * Y - Y * Z2) / m
         # BP1, times -lr/m: δ2[p] = a2[p] - y[p]
         numpy.subtract(A2, Y, out=D2)
         numpy.multiply(D2, scale, out=D2)
-        # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]*δ2[p]
+        # BP4 (times -lr): ∂L/∂w2[p, q] = a1[q]⋅δ2[p]
         numpy.matmul(D2.T, A1, out=dW2)
         # BP3 (times -lr): ∂L/∂b2[p] = δ2[p]
         numpy.matmul(ones, D2, out=db2)
-        # BP2: ∂L/∂a1[p] = Sum(w2[i, p]*δ2[i], (i, 1, n_2))
+        # BP2: ∂L/∂a1[p] = Σᵢ w2[i, p]⋅δ2[i]
         numpy.matmul(D2, W2, out=dL_dA1)
-        # BP2: δ1[p] = (1 - a1[p]**2)*∂L/∂a1[p]
+        # BP2: δ1[p] = (1 - a1[p]²)⋅∂L/∂a1[p]
         numpy.square(A1, out=D1)
         numpy.subtract(1, D1, out=D1)
         numpy.multiply(D1, dL_dA1, out=D1)
-        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]*δ1[p]
+        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         numpy.matmul(A0.T, D1, out=dW1.T)
         # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
         numpy.matmul(ones, D1, out=db1)
