@@ -96,7 +96,10 @@ def _pack(params: Params) -> Array:
 
 
 def init_params(seed: int = 0, dtype: numpy.typing.DTypeLike = numpy.float64) -> Params:
-    """Weights drawn from N(0, std^2) (He for ReLU-like layers, Glorot otherwise), biases zero."""
+    """Weights drawn from N(0, std^2) with each layer's init rule, biases zero.
+
+    He, variance 2/fan_in; Glorot, variance 2/(fan_in + fan_out).
+    """
     rng = numpy.random.default_rng(seed)
     params = _views(numpy.zeros(PARAMETER_COUNT, dtype))
     # Layer 1 (relu): He, std = 1.4142135623730951

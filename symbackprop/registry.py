@@ -429,7 +429,7 @@ def custom_activation(
     (``text`` is the expression as the user wrote it, when ``expression`` was parsed from it).
 
     Its output range is unknown, so on the output layer it is accepted with the losses defined for
-    every real prediction (sse, half_sse, mse) only; its derivative comes from differentiation
+    every real prediction (sse, half_sse, mse, huber) only; its derivative comes from differentiation
     like every other entry's.
     """
     if name in ACTIVATIONS:

@@ -233,44 +233,44 @@ class SymbolicView:
         self.depth = derivation.network.depth
         self._elements: dict[str, Callable[..., sp.Expr]] = {}
         for k in range(0, self.depth + 1):
-            self._elements[f"a{k}"] = lambda r, c, k=k: naming.activation_output(k)[r]
+            self._elements[naming.vector_name("a", k)] = lambda r, c, k=k: naming.activation_output(k)[r]
         for k in range(1, self.depth + 1):
             layer = derivation.layer(k)
-            self._elements[f"w{k}"] = lambda r, c, k=k: naming.weight(k)[r, c]
-            self._elements[f"b{k}"] = lambda r, c, k=k: naming.bias(k)[r]
-            self._elements[f"z{k}"] = lambda r, c, k=k: naming.preactivation(k)[r]
-            self._elements[f"delta{k}"] = lambda r, c, k=k: naming.delta(k)[r]
+            self._elements[naming.vector_name("w", k)] = lambda r, c, k=k: naming.weight(k)[r, c]
+            self._elements[naming.vector_name("b", k)] = lambda r, c, k=k: naming.bias(k)[r]
+            self._elements[naming.vector_name("z", k)] = lambda r, c, k=k: naming.preactivation(k)[r]
+            self._elements[naming.vector_name("delta", k)] = lambda r, c, k=k: naming.delta(k)[r]
             if layer.derivative is not None:
-                self._elements[f"fprime{k}"] = lambda r, c, d=layer.derivative: d.xreplace({naming.P: r})
-        self._elements["y"] = lambda r, c: naming.target()[r]
-        self._elements["dLda"] = lambda r, c: derivation.loss_gradient.xreplace({naming.P: r})
+                self._elements[naming.derivative_name(k)] = lambda r, c, d=layer.derivative: d.xreplace({naming.P: r})
+        self._elements[naming.TARGET] = lambda r, c: naming.target()[r]
+        self._elements[naming.OUTPUT_GRADIENT] = lambda r, c: derivation.loss_gradient.xreplace({naming.P: r})
         loss = derivation.network.loss
         term = loss.scale.xreplace({N_OUT: naming.width(self.depth)}) * loss.term_derivative()
         output = naming.activation_output(self.depth)
-        self._elements["lossprime"] = lambda r, c: term.xreplace({YHAT: output[r], Y: naming.target()[r]})
+        self._elements[naming.LOSS_DERIVATIVE] = lambda r, c: term.xreplace({YHAT: output[r], Y: naming.target()[r]})
 
     def _vector(self, name: str, k: int) -> sp.MatrixSymbol:
         return sp.MatrixSymbol(name, naming.width(k), 1)
 
     def W(self, k: int) -> MatrixLike:
-        return sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
+        return sp.MatrixSymbol(naming.vector_name("w", k), naming.width(k), naming.width(k - 1))
 
     def b(self, k: int) -> MatrixLike:
-        return self._vector(f"b{k}", k)
+        return self._vector(naming.vector_name("b", k), k)
 
     def z(self, k: int) -> MatrixLike:
-        return self._vector(f"z{k}", k)
+        return self._vector(naming.vector_name("z", k), k)
 
     def a(self, k: int) -> MatrixLike:
-        return self._vector(f"a{k}", k)
+        return self._vector(naming.vector_name("a", k), k)
 
     def delta(self, k: int) -> MatrixLike:
-        return self._vector(f"delta{k}", k)
+        return self._vector(naming.vector_name("delta", k), k)
 
     def fprime(self, k: int) -> MatrixLike:
         if self.derivation.layer(k).derivative is None:
             raise ValueError(f"layer {k}'s activation is not elementwise, so f′(z) is no vector")
-        return self._vector(f"fprime{k}", k)
+        return self._vector(naming.derivative_name(k), k)
 
     def ones(self, k: int) -> MatrixLike:
         return sp.OneMatrix(naming.width(k), 1)
@@ -282,15 +282,15 @@ class SymbolicView:
 
     @property
     def y(self) -> MatrixLike:
-        return self._vector("y", self.depth)
+        return self._vector(naming.TARGET, self.depth)
 
     @property
     def grad_a(self) -> MatrixLike:
-        return self._vector("dLda", self.depth)
+        return self._vector(naming.OUTPUT_GRADIENT, self.depth)
 
     @property
     def loss_derivative(self) -> MatrixLike:
-        return self._vector("lossprime", self.depth)
+        return self._vector(naming.LOSS_DERIVATIVE, self.depth)
 
     def check(self, rule: Rule, k: int) -> Witness:
         matrix, problem = _rule_matrix(rule, self, k)

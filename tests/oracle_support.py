@@ -289,6 +289,7 @@ def torch_activation(activation: Any, z: Any) -> Any:
         "silu": F.silu,
         "gelu": F.gelu,  # the exact form 0.5·x·(1 + erf(x/√2))
         "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+        "mish": F.mish,
         "softmax": lambda t: torch.softmax(t, dim=1),
     }
     if activation.name not in by_name:
@@ -347,12 +348,14 @@ def mp_scalar_activation(name: str, z: Any, alpha: Any = None) -> Any:
     if name == "gelu_tanh":
         inner = mpmath.sqrt(2 / mpmath.pi) * (z + mpmath.mpf("0.044715") * z**3)
         return z * _mp_sigmoid(2 * inner)  # x/2·(1 + tanh(u)) = x·σ(2u)
+    if name == "mish":
+        return z * mpmath.tanh(mpmath.log1p(mpmath.exp(z)))
     raise NotImplementedError(f"the mpmath oracle has no form for the built-in activation '{name}'")
 
 
 def mp_scalar(activation: Any, references: Mapping[str, Callable] | None = None) -> Callable[[Any], Any]:
     """An elementwise activation (built-in or custom) as a function of one mpmath number."""
-    if activation.elementwise is False:
+    if activation.jacobian.diagonal is False:
         raise ValueError(f"{activation.name} is not elementwise")
     return lambda z: mp_activation_row(activation, [z], references)[0]
 
@@ -372,6 +375,8 @@ def torch_loss(name: str, yhat: Any, y: Any) -> Any:
         per_sample = -(y * torch.log(yhat) + (1 - y) * torch.log(1 - yhat)).sum(dim=1)
     elif name == "cce":
         per_sample = -(y * torch.log(yhat)).sum(dim=1)
+    elif name == "huber":
+        per_sample = torch.nn.functional.huber_loss(yhat, y, reduction="none", delta=1.0).sum(dim=1) / n
     else:
         raise NotImplementedError(f"the torch oracle has no form for the loss '{name}'")
     return per_sample.mean()
@@ -390,6 +395,9 @@ def mp_loss_row(name: str, yhat: Sequence[Any], y: Sequence[Any]) -> Any:
         return -mpmath.fsum(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p) for p, t in zip(yhat, y, strict=True))
     if name == "cce":
         return -mpmath.fsum(t * mpmath.log(p) for p, t in zip(yhat, y, strict=True) if t != 0)
+    if name == "huber":
+        residuals = [abs(p - t) for p, t in zip(yhat, y, strict=True)]
+        return mpmath.fsum(r**2 / 2 if r <= 1 else r - mpmath.mpf(1) / 2 for r in residuals) / n
     raise NotImplementedError(f"the mpmath oracle has no form for the loss '{name}'")
 
 

@@ -13,7 +13,7 @@ from symbackprop import equations as eq
 from symbackprop.contract import canonical
 from symbackprop.exprparse import X
 
-ELEMENTWISE = [name for name, entry in ACTIVATIONS.items() if entry.elementwise]
+ELEMENTWISE = [name for name, entry in ACTIVATIONS.items() if entry.jacobian.diagonal]
 
 
 def _network(hidden: str, output: str, loss: str, sizes: tuple[int, ...] = (2, 3, 2)) -> Network | None:

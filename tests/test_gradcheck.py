@@ -213,7 +213,7 @@ def test_the_probe_keeps_every_preactivation_away_from_zero_and_tells_batches_ap
 
 def _networks_of_the_registry():
     for activation in sb.ACTIVATIONS.values():
-        if not activation.elementwise:
+        if not activation.jacobian.diagonal:
             continue
         for loss in sb.LOSSES.values():
             if loss.requires_output:
@@ -431,7 +431,7 @@ def _invisible_on_the_probe(network, mistake, k):
     return True
 
 
-ELEMENTWISE = [activation.name for activation in sb.ACTIVATIONS.values() if activation.elementwise]
+ELEMENTWISE = [activation.name for activation in sb.ACTIVATIONS.values() if activation.jacobian.diagonal]
 
 
 @pytest.mark.parametrize("mistake", ["missing_derivative", "derivative_of_output", "other_layer_derivative"])

@@ -123,12 +123,18 @@ def _registry_networks() -> dict[str, tuple]:
     """Each activation in both layers (softmax at the output only) and each loss at a fitting output."""
     networks: dict[str, tuple] = {}
     for activation in [*ACTIVATIONS.values(), SOFTSIGN]:
-        layers: list[str | Activation] = [activation, activation] if activation.elementwise else ["tanh", activation]
-        networks[f"activation_{activation.name}"] = ([3, 2, 2], layers, "cce" if not activation.elementwise else "sse")
+        layers: list[str | Activation] = (
+            [activation, activation] if activation.jacobian.diagonal else ["tanh", activation]
+        )
+        networks[f"activation_{activation.name}"] = (
+            [3, 2, 2],
+            layers,
+            "cce" if not activation.jacobian.diagonal else "sse",
+        )
     for loss in LOSSES.values():
         networks[f"loss_{loss.name}"] = (
             [2, 3, 2],
-            ["relu", "softmax" if loss.targets_sum_to_one else "sigmoid"],
+            ["relu", "softmax" if loss.targets.sums_to_one else "sigmoid"],
             loss.name,
         )
     return networks

@@ -62,7 +62,7 @@ LARGE_Z = 1e4
 
 #: Every built-in, and the parametric ones with non-default parameters too.
 BUILTIN_IDS = [*ACTIVATIONS, "leaky_relu(0.2)", "leaky_relu(3)", "elu(0.5)", "elu(2)"]
-ELEMENTWISE_IDS = [name for name in BUILTIN_IDS if lookup_activation(name).elementwise]
+ELEMENTWISE_IDS = [name for name in BUILTIN_IDS if lookup_activation(name).jacobian.diagonal]
 
 
 def _accepted(sizes: list[int], activations: list[Any], loss: str) -> bool:
@@ -101,7 +101,7 @@ def module_for(network: Network) -> Any:
 
 
 def _output_width(output: Any, rng: np.random.Generator) -> int:
-    return int(rng.integers(2, 9)) if not output.elementwise else int(rng.integers(1, 9))
+    return int(rng.integers(2, 9)) if not output.jacobian.diagonal else int(rng.integers(1, 9))
 
 
 def random_network(
@@ -138,7 +138,7 @@ def _draw(
             break
     else:  # pragma: no cover - 30 draws that all touch a kink
         pytest.fail(f"{network}: no draw keeps the pre-activations away from the kinks")
-    Y = targets(network.loss.targets, rows, network.sizes[-1], rng)
+    Y = targets(network.loss.targets.name, rows, network.sizes[-1], rng)
     return params, X, Y
 
 
@@ -197,7 +197,7 @@ def _canonical_networks(entry: str) -> list[Network]:
     """Small fixed networks with ``entry`` in every layer it may take: hidden, and output when the
     spec allows it (softmax: output only, with cce)."""
     activation = _resolve(entry)
-    if not activation.elementwise:
+    if not activation.jacobian.diagonal:
         return [Network([2, 3, 3], ["tanh", activation], "cce")]
     networks = []
     for loss in ("sse", "mse", "half_sse"):
@@ -210,7 +210,7 @@ def _canonical_networks(entry: str) -> list[Network]:
 
 def _pair_network(output: str, loss: str) -> Network:
     activation = lookup_activation(output)
-    return Network([2, 3, 2 if activation.elementwise else 3], ["tanh", activation], loss)
+    return Network([2, 3, 2 if activation.jacobian.diagonal else 3], ["tanh", activation], loss)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_random_networks_match_torch_for_every_activation(torch: Any, entry: str
     problems = []
     for index in range(5):
         depth = 1 + index % 5
-        if activation.elementwise:
+        if activation.jacobian.diagonal:
             hidden = lambda: entry if rng.random() < 0.7 else others[int(rng.integers(len(others)))]  # noqa: E731
         else:
             hidden = lambda: others[int(rng.integers(len(others)))]  # noqa: E731
@@ -401,7 +401,7 @@ def test_float32_in_gives_float32_out(entry: str, loss: str | None) -> None:
         rng = np.random.default_rng(_seed("float32", entry))
         params = module.init_params(seed=1, dtype=np.float32)
         X = rng.normal(size=(5, network.sizes[0])).astype(np.float32)
-        Y = targets(network.loss.targets, 5, network.sizes[-1], rng).astype(np.float32)
+        Y = targets(network.loss.targets.name, 5, network.sizes[-1], rng).astype(np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
             Y_hat, cache = module.forward(params, X)
             values = {
@@ -446,7 +446,7 @@ def _large_z_problems(network: Network, seed: int) -> list[str]:
     # Every unit of every layer reaches |z| = 1e4 on some row (the activations by the mpmath oracle).
     limit = LARGE_Z * (1 - 1e-6)
     scale_preactivations(network, params, X, limit, forward_row=mp_rows(REFERENCES), per_unit=True, only_above=False)
-    Y = targets(network.loss.targets, rows, network.sizes[-1], rng)
+    Y = targets(network.loss.targets.name, rows, network.sizes[-1], rng)
     problems: list[str] = []
     results: dict[str, Any] = {}
     stage = "forward"

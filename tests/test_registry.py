@@ -22,7 +22,7 @@ VARIANTS = [pytest.param(entry, id=entry.label) for entry in ACTIVATIONS.values(
     if entry.parameters
 ]
 WITH_OUTPUT_FORM = [p for p in VARIANTS if p.values[0].output_derivative is not None]
-ELEMENTWISE = [p for p in VARIANTS if p.values[0].elementwise]
+ELEMENTWISE = [p for p in VARIANTS if p.values[0].jacobian.diagonal]
 
 
 def _value(expr: sp.Expr, x: sp.Expr) -> sp.Float:
@@ -89,7 +89,7 @@ def test_softmax_is_the_one_normalised_entry() -> None:
     form = softmax.index_form(z, i, j, n)
     assert form == sp.exp(z[i]) / sp.Sum(sp.exp(z[j]), (j, 1, n))
     for entry in ACTIVATIONS.values():
-        if entry.elementwise:
+        if entry.jacobian.diagonal:
             assert entry.index_form(z, i, j, n) == entry.at(z[i])
 
 
@@ -108,7 +108,7 @@ def test_loss_is_smallest_at_the_target(loss) -> None:
     # except cross-entropy, which is only minimal under the constraint Σŷ = 1.
     target = sp.Rational(1, 3)
     slope = loss.term_derivative().subs({YHAT: target, Y: target})
-    if loss.targets_sum_to_one:
+    if loss.targets.sums_to_one:
         assert slope != 0
     else:
         assert slope == 0

@@ -23,7 +23,8 @@ from .. import naming
 from ..derive import Derivation
 from ..printing.numpy import BatchNumPyPrinter
 from ..printing.numpy_snippets import SUPPORT_SOURCE, classify_source, prediction_clip, target_classes_source
-from ..printing.text import equation_text, interval_text
+from ..printing.text import equation_text, interval_text, plain
+from ..rules import LABELS
 from ..verify import require_verified
 from ..version import __version__
 from .batch_math import batch_loss, loss_from_preactivation, numbers_out_of_sums, substitute_widths
@@ -50,6 +51,8 @@ class LayerCode:
     a_into: tuple[str, ...]
     z_into: tuple[str, ...]
     is_output: bool
+    #: The textbook name of the rule δ⁽ᵏ⁾ follows: BP1 on the output layer, BP2 below it.
+    delta_label: str
     delta_equation: str
     delta: str
     delta_into: tuple[str, ...]
@@ -134,6 +137,7 @@ def _layer_code(
         a_into=tuple(a_into),
         z_into=tuple(into(equations.z.rhs, naming.array("z", k))),
         is_output=layer.is_output,
+        delta_label=LABELS["output_delta" if layer.is_output else "hidden_delta"],
         delta_equation=equation_text(delta_name, delta),
         delta=delta_code,
         delta_into=tuple(delta_into),
@@ -177,6 +181,10 @@ class NumpyModule:
     layers: tuple[LayerCode, ...]
     parameter_names: tuple[str, ...]
     parameter_count: int
+    #: The textbook names of the rules, by what they give (rules.LABELS).
+    labels: Mapping[str, str]
+    #: Each init rule the layers use, with its variance: "He, variance 2/fan_in".
+    init_rules: tuple[str, ...]
     loss_name: str
     loss_description: str
     loss_equation: str
@@ -242,6 +250,12 @@ def numpy_module_context(derivation: Derivation, command: str) -> NumpyModule:
         layers=tuple(layers),
         parameter_names=tuple(parameter_names),
         parameter_count=offset,
+        labels=LABELS,
+        init_rules=tuple(
+            dict.fromkeys(
+                f"{rule.name}, variance {plain(rule.variance)}" for rule in (f.init for f in network.activations)
+            )
+        ),
         loss_name=network.loss.name,
         loss_description=network.loss.description,
         loss_equation=equation_text("L", loss),

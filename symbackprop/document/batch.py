@@ -46,14 +46,18 @@ def batch_form(matrix: sp.MatrixExpr, depth: int, *, per_sample: bool) -> sp.Mat
         name = symbol.name
         if symbol.shape[1] != 1 or name.startswith("b"):
             continue
-        letter = {"dLda": "dLda", "lossprime": "dLda", "y": "y"}.get(name)
+        letter = {
+            naming.OUTPUT_GRADIENT: naming.OUTPUT_GRADIENT,
+            naming.LOSS_DERIVATIVE: naming.OUTPUT_GRADIENT,
+            naming.TARGET: naming.TARGET,
+        }.get(name)
         if letter is None:
             letter = re.match(r"^(a|z|delta|fprime)", name).group(1)  # type: ignore[union-attr]
             k = int(name[len(letter) :])
         else:
             k = depth
         big = (
-            sp.MatrixSymbol("batch_y", BATCH_SIZE, symbol.shape[0])
+            sp.MatrixSymbol(naming.batch_name(naming.TARGET), BATCH_SIZE, symbol.shape[0])
             if letter == "y"
             else batch_matrix(letter, k, symbol.shape[0])
         )
@@ -81,5 +85,5 @@ def batch_vector(vector: sp.Expr, depth: int) -> sp.Expr:
     replacements = {}
     for base in vector.atoms(sp.IndexedBase):
         name = base.label.name
-        replacements[base] = sp.IndexedBase("batch_y") if name == "y" else sp.IndexedBase(f"batch_{name}")
+        replacements[base] = sp.IndexedBase(naming.batch_name(name))
     return vector.xreplace(replacements)

@@ -28,7 +28,7 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
     layers = []
     for layer in derivation.equations.layers:
         k = layer.k
-        weights = sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
+        weights = sp.MatrixSymbol(naming.vector_name("w", k), naming.width(k), naming.width(k - 1))
         z_vector = weights * column_vector("a", k - 1) + column_vector("b", k)
         batch_z = (
             batch_matrix("a", k - 1, naming.width(k - 1)) * weights.T

@@ -36,14 +36,14 @@ def matrix_target(target: str, k: int) -> tuple[sp.Expr, sp.Expr]:
     """What a rule gives, for one sample and for the batch: ∇_ŷL and ∂J/∂Ŷ, δ and Δ, ∂L/∂W and ∂J/∂W …"""
     if target == "loss_gradient":
         return (
-            sp.MatrixSymbol("dLda", naming.width(k), 1),
+            sp.MatrixSymbol(naming.OUTPUT_GRADIENT, naming.width(k), 1),
             derivative(BATCH_LOSS, batch_matrix("a", k, naming.width(k))),
         )
     if target in ("output_delta", "hidden_delta"):
         return column_vector("delta", k), batch_matrix("delta", k, naming.width(k))
     if target == "bias":
         return derivative(naming.LOSS, column_vector("b", k)), derivative(BATCH_LOSS, column_vector("b", k))
-    weights = sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))
+    weights = sp.MatrixSymbol(naming.vector_name("w", k), naming.width(k), naming.width(k - 1))
     return derivative(naming.LOSS, weights), derivative(BATCH_LOSS, weights)
 
 
@@ -97,7 +97,7 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
         if layer.activation.jacobian.diagonal and claimed is not None and not claimed.has(sp.Piecewise):
             # f′ of the whole layer in its cached output, elementwise (σ′ = a ⊙ (1 − a)).
             fprime = {
-                "lhs": write(sp.MatrixSymbol(f"fprime{k}", naming.width(k), 1)),
+                "lhs": write(sp.MatrixSymbol(naming.derivative_name(k), naming.width(k), 1)),
                 "rhs": write.elementwise(claimed.xreplace({A: naming.activation_output(k)})),
             }
         rows.append({"k": k, "equations": equations, "fprime": fprime})

@@ -15,7 +15,7 @@ from .. import naming
 
 
 def column_vector(kind: str, k: int) -> sp.MatrixSymbol:
-    return sp.MatrixSymbol(f"{kind}{k}", naming.width(k), 1)
+    return sp.MatrixSymbol(naming.vector_name(kind, k), naming.width(k), 1)
 
 
 def derivative(of: sp.Expr, by: sp.Expr) -> sp.Derivative:

@@ -80,9 +80,11 @@ def witnesses() -> tuple[str, ...]:
 
 def _quantity(target: str, k: int, write: FormulaWriter) -> str:
     if target == "loss_gradient":
-        return write(sp.MatrixSymbol("dLda", naming.width(k), 1))
+        return write(sp.MatrixSymbol(naming.OUTPUT_GRADIENT, naming.width(k), 1))
     if target in ("output_delta", "hidden_delta"):
         return write(column_vector("delta", k))
     if target == "bias":
         return write(derivative(naming.LOSS, column_vector("b", k)))
-    return write(derivative(naming.LOSS, sp.MatrixSymbol(f"w{k}", naming.width(k), naming.width(k - 1))))
+    return write(
+        derivative(naming.LOSS, sp.MatrixSymbol(naming.vector_name("w", k), naming.width(k), naming.width(k - 1)))
+    )

@@ -346,7 +346,7 @@ class BackpropLatexPrinter(LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_IndexedBase(self, expr: sp.IndexedBase) -> str:
-        if expr.label.name == "batch_y":
+        if expr.label.name == naming.batch_name(naming.TARGET):
             return self.notation._vector("Y")
         if expr.label.name == "y":
             return self.notation._vector("y")
@@ -461,12 +461,12 @@ class BackpropLatexPrinter(LatexPrinter):
         top = r"^{\top}" if transpose else ""
         if name == "y":
             return self.notation._vector("y") + top
-        if name in ("dLda", "lossprime"):
-            return self.notation.vector("dLda", self.depth or "L", self.depth, transpose=transpose)
-        if name == "batch_y":
+        if name in (naming.OUTPUT_GRADIENT, naming.LOSS_DERIVATIVE):
+            return self.notation.vector(naming.OUTPUT_GRADIENT, self.depth or "L", self.depth, transpose=transpose)
+        if name == naming.batch_name(naming.TARGET):
             return self.notation._vector("Y") + top
-        if name.startswith("fprime"):
-            k = int(name.removeprefix("fprime"))
+        if name.startswith(naming.DERIVATIVE):
+            k = int(name.removeprefix(naming.DERIVATIVE))
             z = self.notation.vector("z", k, self.depth)
             body = f"{self.notation.activation_name(k, derivative=True)}({z})"
             return rf"\left({body}\right)^{{\top}}" if transpose else body

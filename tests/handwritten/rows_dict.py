@@ -36,6 +36,15 @@ def gelu_prime(z):
     return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * np.sqrt(2.0 / np.pi) * (1.0 + 3 * 0.044715 * z**2)
 
 
+def mish(z):
+    return z * np.tanh(np.logaddexp(0.0, z))
+
+
+def mish_prime(z):
+    t = np.tanh(np.logaddexp(0.0, z))
+    return t + z * (1.0 - t**2) * sigmoid(z)
+
+
 # f and f' of every activation of symbackprop, written by hand (f' in terms of z, and of a where
 # a student would use it), at the registry's default parameters.
 FUNCTIONS = {
@@ -49,6 +58,7 @@ FUNCTIONS = {
     "silu": (lambda z: z * sigmoid(z), lambda z, a: sigmoid(z) * (1.0 + z * (1.0 - sigmoid(z)))),
     "gelu": (gelu_exact, lambda z, a: gelu_exact_prime(z)),
     "gelu_tanh": (lambda z: 0.5 * z * (1.0 + np.tanh(gelu_inner(z))), lambda z, a: gelu_prime(z)),
+    "mish": (mish, lambda z, a: mish_prime(z)),
     "softmax": (softmax, None),
 }
 
