@@ -13,6 +13,11 @@ followed by :func:`~symbackprop.contract.contract_deltas`, through the intermedi
 Layer k refers to layer k + 1 only through the symbol δ⁽ᵏ⁺¹⁾ and the widths are symbols, so the
 cost does not depend on the widths and grows linearly with depth. Every stage (the chain before
 contraction, the contracted form, the form with f′ written in the output a) is kept for printing.
+
+``Derivation.verify/pretty/latex/markdown`` and the notebook displays are thin facades over the
+later stages (:mod:`symbackprop.verify`, :mod:`symbackprop.printing`, :mod:`symbackprop.document`),
+imported inside the method: ``net.derive().verify()`` reads as the pipeline does, and the later
+stages import this one, never the other way round at import time.
 """
 
 from __future__ import annotations

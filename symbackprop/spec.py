@@ -117,7 +117,8 @@ class Network:
         return self.compact
 
     def derive(self) -> Derivation:
-        """The symbolic back-propagation derivation of this network."""
+        """The symbolic back-propagation derivation of this network: a facade over
+        :func:`symbackprop.derive.derive`, imported here because derive comes after the spec."""
         from .derive import derive
 
         return derive(self)
