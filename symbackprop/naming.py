@@ -25,6 +25,7 @@ derivatives; the batch has ``m`` samples and mean loss ``J``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -146,6 +147,34 @@ def array(kind: str, k: int) -> str:
 def gradient_array(kind: str, k: int) -> str:
     """The buffer of ∂L/∂W⁽ᵏ⁾ (kind ``w``) or ∂L/∂b⁽ᵏ⁾ (kind ``b``) in a training step."""
     return f"d{ARRAY_PREFIX[kind]}{k}"
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """The generated code's identifiers of layer k's arrays and gradient buffers."""
+
+    weight: str
+    bias: str
+    z: str
+    a: str
+    delta: str
+    output_gradient: str
+    weight_gradient: str
+    bias_gradient: str
+
+
+def layer_arrays(k: int) -> LayerArrays:
+    """Every identifier of layer k in generated code: ``W2``, ``b2``, ``Z2``, ``A2``, ``D2``, …"""
+    return LayerArrays(
+        weight=array("w", k),
+        bias=array("b", k),
+        z=array("z", k),
+        a=array("a", k),
+        delta=array("delta", k),
+        output_gradient=array("dLda", k),
+        weight_gradient=gradient_array("w", k),
+        bias_gradient=gradient_array("b", k),
+    )
 
 
 def predictions() -> sp.IndexedBase:

@@ -39,6 +39,8 @@ class LayerCode:
     """The printed code of layer k, for the template."""
 
     k: int
+    #: The identifiers of the layer's arrays and buffers (naming.layer_arrays).
+    names: naming.LayerArrays
     size: int
     fan_in: int
     label: str
@@ -125,6 +127,7 @@ def _layer_code(
 
     return LayerCode(
         k=k,
+        names=naming.layer_arrays(k),
         size=size,
         fan_in=fan_in,
         label=layer.activation.label,
@@ -164,7 +167,7 @@ def _share_buffers(layers: list[LayerCode], step_loss: Sequence[str]) -> list[La
     for layer in layers:
         later += [*layer.delta_into, *layer.output_gradient_into, layer.weight_gradient_into, layer.bias_gradient_into]
     text = "\n".join(later)
-    return [replace(layer, z_shares_a=not re.search(rf"\bZ{layer.k}\b", text)) for layer in layers]
+    return [replace(layer, z_shares_a=not re.search(rf"\b{layer.names.z}\b", text)) for layer in layers]
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,10 @@ class NumpyModule:
     activation_labels: tuple[str, ...]
     depth: int
     layers: tuple[LayerCode, ...]
+    #: The identifiers of the output layer's arrays, of the input batch and of the predictions.
+    output_names: naming.LayerArrays
+    inputs: str
+    predictions: str
     parameter_names: tuple[str, ...]
     parameter_count: int
     #: The textbook names of the rules, by what they give (rules.LABELS).
@@ -248,6 +255,9 @@ def numpy_module_context(derivation: Derivation, command: str) -> NumpyModule:
         activation_labels=tuple(f.label for f in network.activations),
         depth=depth,
         layers=tuple(layers),
+        output_names=naming.layer_arrays(depth),
+        inputs=naming.array("a", 0),
+        predictions=naming.PREDICTIONS,
         parameter_names=tuple(parameter_names),
         parameter_count=offset,
         labels=LABELS,
