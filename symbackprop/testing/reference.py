@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy
 
+from .. import naming
 from ..codegen import load_module, module_context, render_module
 from ..derive import Derivation
 from ..printing.numpy import numpy_code
@@ -96,6 +97,11 @@ class Reference:
     delta_code: tuple[types.CodeType, ...]
     #: Printed code of f′_k(z⁽ᵏ⁾) for the elementwise layers (None for softmax).
     derivative_code: tuple[types.CodeType | None, ...]
+    #: Printed code of ∂L/∂W⁽ᵏ⁾ and ∂L/∂b⁽ᵏ⁾ from δ⁽ᵏ⁾ (and A⁽ᵏ⁻¹⁾), the module's own.
+    weight_code: tuple[types.CodeType, ...]
+    bias_code: tuple[types.CodeType, ...]
+    #: Printed code of ∂L/∂a⁽ᵏ⁾ from δ⁽ᵏ⁺¹⁾ and W⁽ᵏ⁺¹⁾, for the hidden layers k = 1..L−1.
+    output_gradient_code: tuple[types.CodeType, ...]
 
     @property
     def depth(self) -> int:
@@ -107,13 +113,13 @@ class Reference:
     def forward(self, params: Mapping[str, Array], batch: Batch) -> Cache:
         _, cache = self.module.forward(dict(params), batch.X)
         L = self.depth
-        Z = (batch.X, *(cache[f"Z{k}"] for k in range(1, L + 1)))
-        A = tuple(cache[f"A{k}"] for k in range(0, L + 1))
+        Z = (batch.X, *(cache[naming.array("z", k)] for k in range(1, L + 1)))
+        A = tuple(cache[naming.array("a", k)] for k in range(0, L + 1))
         return Cache(Z=Z, A=A, Y=batch.Y)
 
     def loss(self, params: Mapping[str, Array], batch: Batch) -> float:
         _, cache = self.module.forward(dict(params), batch.X)
-        return float(self.module.loss_from_preactivation(cache[f"Z{self.depth}"], batch.Y))
+        return float(self.module.loss_from_preactivation(cache[naming.array("z", self.depth)], batch.Y))
 
     def gradients(self, params: Mapping[str, Array], batch: Batch) -> Params:
         """The exact gradient of the mean batch loss: the generated module's ``backward``."""
@@ -129,7 +135,8 @@ class Reference:
     def output_delta(self, cache: Cache) -> Array:
         """δ⁽ᴸ⁾ of the batch mean, as the module computes it (1/m included)."""
         L = self.depth
-        arrays = {f"A{L}": cache.A[L], f"Z{L}": cache.Z[L], "Y": cache.Y, "m": cache.size}
+        names = naming.layer_arrays(L)
+        arrays = {names.a: cache.A[L], names.z: cache.Z[L], naming.TARGETS: cache.Y, str(naming.BATCH_SIZE): cache.size}
         return self._evaluate(self.delta_code[L - 1], **arrays)
 
     def loss_gradient(self, cache: Cache) -> Array:
@@ -138,7 +145,8 @@ class Reference:
 
     def hidden_delta(self, cache: Cache, k: int, output_gradient: Array) -> Array:
         """δ⁽ᵏ⁾ from ∂L/∂a⁽ᵏ⁾, as the module computes it (f′ in the output a)."""
-        arrays = {f"A{k}": cache.A[k], f"Z{k}": cache.Z[k], f"dL_dA{k}": output_gradient}
+        names = naming.layer_arrays(k)
+        arrays = {names.a: cache.A[k], names.z: cache.Z[k], names.output_gradient: output_gradient}
         return self._evaluate(self.delta_code[k - 1], **arrays)
 
     def derivative(self, k: int, at: Array) -> Array:
@@ -146,15 +154,16 @@ class Reference:
         code = self.derivative_code[k - 1]
         if code is None:
             raise ValueError(f"layer {k} is not elementwise")
-        return numpy.broadcast_to(self._evaluate(code, **{f"Z{k}": at}), at.shape)
+        return numpy.broadcast_to(self._evaluate(code, **{naming.array("z", k): at}), at.shape)
 
     def backprop(
         self, params: Mapping[str, Array], cache: Cache, changes: Mapping[tuple[str, int], Step] | None = None
     ) -> Params:
         """The gradient by the matrix-form rules, with the steps in ``changes`` replaced.
 
-        Steps, for k = L..1: ``"delta"`` δ⁽ᵏ⁾, ``"weight"`` ∂L/∂W⁽ᵏ⁾ = δ⁽ᵏ⁾ᵀA⁽ᵏ⁻¹⁾,
-        ``"bias"`` ∂L/∂b⁽ᵏ⁾ = Σ_rows δ⁽ᵏ⁾, ``"back"`` ∂L/∂a⁽ᵏ⁻¹⁾ = δ⁽ᵏ⁾W⁽ᵏ⁾.
+        Steps, for k = L..1, each the generated module's printed code: ``"delta"`` δ⁽ᵏ⁾,
+        ``"weight"`` ∂L/∂W⁽ᵏ⁾ = δ⁽ᵏ⁾ᵀA⁽ᵏ⁻¹⁾, ``"bias"`` ∂L/∂b⁽ᵏ⁾ = Σ_rows δ⁽ᵏ⁾,
+        ``"back"`` ∂L/∂a⁽ᵏ⁻¹⁾ = δ⁽ᵏ⁾W⁽ᵏ⁾.
         """
         changes = changes or {}
 
@@ -166,10 +175,13 @@ class Reference:
         L = self.depth
         delta = step("delta", L, self.output_delta(cache), self.loss_gradient(cache))
         for k in range(L, 0, -1):
-            grads[f"W{k}"] = step("weight", k, delta.T @ cache.A[k - 1], delta)
-            grads[f"b{k}"] = step("bias", k, delta.sum(axis=0), delta)
+            names, before = naming.layer_arrays(k), naming.array("a", k - 1)
+            weight = self._evaluate(self.weight_code[k - 1], **{names.delta: delta, before: cache.A[k - 1]})
+            grads[names.weight] = step("weight", k, weight, delta)
+            grads[names.bias] = step("bias", k, self._evaluate(self.bias_code[k - 1], **{names.delta: delta}), delta)
             if k > 1:
-                back = step("back", k, delta @ params[f"W{k}"], delta)
+                arrays = {names.delta: delta, names.weight: params[names.weight]}
+                back = step("back", k, self._evaluate(self.output_gradient_code[k - 2], **arrays), delta)
                 delta = step("delta", k - 1, self.hidden_delta(cache, k - 1, back), back)
         return {name: grads[name] for name in self.parameter_names()}
 
@@ -186,7 +198,20 @@ def reference_for(network: Network) -> Reference:
         None if layer.derivative is None else compile(numpy_code(layer.derivative), f"<f' {layer.k}>", "eval")
         for layer in derivation.layers
     )
-    return Reference(network, derivation, module, delta_code, derivative_code)
+
+    def compiled(code: str, what: str, k: int) -> types.CodeType:
+        return compile(code, f"<{what} {k}>", "eval")
+
+    return Reference(
+        network,
+        derivation,
+        module,
+        delta_code,
+        derivative_code,
+        weight_code=tuple(compiled(layer.weight_gradient, "dL/dW", layer.k) for layer in layers),
+        bias_code=tuple(compiled(layer.bias_gradient, "dL/db", layer.k) for layer in layers),
+        output_gradient_code=tuple(compiled(layer.output_gradient, "dL/da", layer.k) for layer in layers[:-1]),
+    )
 
 
 def batch_size_for(network: Network) -> int:
@@ -213,10 +238,10 @@ def make_probe(network: Network, *, seed: int = 0, dtype: numpy.typing.DTypeLike
     margin = numpy.inf
     A = X
     for k in range(1, network.depth + 1):
-        product = A @ params[f"W{k}"].T
+        product = A @ params[naming.array("w", k)].T
         bias, gap = _biases_between_gaps(product)
-        params[f"b{k}"] = _rounded(bias, dtype)
-        Z = product + params[f"b{k}"]
+        params[naming.array("b", k)] = _rounded(bias, dtype)
+        Z = product + params[naming.array("b", k)]
         margin = min(margin, float(numpy.min(numpy.abs(Z))), gap)
         A = reference.forward(params, Batch(X, Y)).A[k]
     batches = (Batch(X[:m], Y[:m]), Batch(X[m:], Y[m:]))
