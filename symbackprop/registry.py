@@ -145,7 +145,9 @@ def _relu_like(negative_branch: sp.Expr) -> sp.Expr:
     return sp.Piecewise((negative_branch, X <= 0), (X, True))
 
 
-_SIGMOID = 1 / (1 + sp.exp(-X))
+# The grammar's sigmoid and softplus are the registry's: written once, in the parser's table.
+_SIGMOID = ALLOWED_FUNCTIONS["sigmoid"](X)
+_SOFTPLUS = ALLOWED_FUNCTIONS["softplus"](X)
 _GELU_INNER = sp.sqrt(2 / sp.pi) * (X + sp.Rational(44715, 1000000) * X**3)
 
 _ACTIVATIONS = (
@@ -203,7 +205,7 @@ _ACTIVATIONS = (
     ),
     Activation(
         name="softplus",
-        expr=sp.log(1 + sp.exp(X)),
+        expr=_SOFTPLUS,
         latex_name=r"\operatorname{softplus}",
         output_range=sp.Interval.open(0, sp.oo),
         description="log(1 + e^x)",
@@ -237,7 +239,7 @@ _ACTIVATIONS = (
     ),
     Activation(
         name="mish",
-        expr=X * sp.tanh(sp.log(1 + sp.exp(X))),
+        expr=X * sp.tanh(_SOFTPLUS),
         latex_name=r"\operatorname{Mish}",
         output_range=None,
         init=HE,
