@@ -2,8 +2,8 @@
 
 Contract
 --------
-* :mod:`.text` prints derivations for a terminal (unicode pretty print), one-line forms for
-  reports and messages, and custom activations back in the parser's grammar;
+* :mod:`.text` prints derivations and code comments as readable one-line mathematics, short
+  forms for reports and messages, and custom activations back in the parser's grammar;
 * :mod:`.latex` prints the LaTeX of the document, in each notation of ``NOTATIONS``, and
   :mod:`.linebreak` breaks a long formula into lines that fit the page;
 * :mod:`.numpy` prints the NumPy code of the generated module, over a batch with samples as rows,
