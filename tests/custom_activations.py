@@ -29,7 +29,7 @@ def _sigmoid(x: Any) -> Any:
 
 CORPUS: tuple[Case, ...] = (
     Case("softsign", "x/(1+abs(x))", lambda x: x / (1 + abs(x))),
-    Case("mish", "x*tanh(log(1+exp(x)))", lambda x: x * mp.tanh(mp.log1p(mp.exp(x)))),
+    Case("mish_written_out", "x*tanh(log(1+exp(x)))", lambda x: x * mp.tanh(mp.log1p(mp.exp(x)))),
     Case("swish", "x*sigmoid(x)", lambda x: x * _sigmoid(x)),
     Case("erf_act", "erf(x)", lambda x: mp.erf(x)),
     Case("x_erf", "x*erf(x)", lambda x: x * mp.erf(x)),
