@@ -14,8 +14,14 @@ every kink (by 1e-6), where both oracles define the derivative. Besides: float32
 out, and |z| up to 1e4 raises no floating-point error (underflow excepted, which the module
 ignores itself) and gives no NaN or infinity.
 
-Registry entries are iterated, so a new activation or loss is covered (and needs an oracle:
-``oracle_support`` raises ``NotImplementedError`` naming it).
+The networks are a covering set (tests/covering.py), not a cross product: the covering set of the
+registry at widths 3-4-3 (the networks test_codegen checks too), which holds every activation on a
+hidden layer and every accepted (output activation, loss) pair, and one network per parametric
+variant and corpus expression, with it on both hidden layers and the output and the losses spread
+over them. Every check (torch, mpmath, float32, large |z|) runs on every one of them, so a new
+registry entry is covered by each (and needs an oracle: ``oracle_support`` raises
+``NotImplementedError`` naming it). A few random networks of depth 1-5 and widths 1-8 add
+mixtures of layers the covering set does not hold.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import pytest
+from covering import SIZES, accepted, cover, covering_triples, module_for, output_pairs
 from custom_activations import CORPUS, REFERENCES
 from oracle_support import (
     kink_distance,
@@ -45,8 +52,7 @@ from oracle_support import (
     worst_errors,
 )
 
-from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
-from symbackprop.codegen import generate_module, load_module
+from symbackprop import ACTIVATIONS, Network
 from symbackprop.registry import custom_activation, lookup_activation
 from symbackprop.spec import from_cli
 
@@ -60,24 +66,43 @@ KINK_MARGIN = 1e-6
 #: The largest |z| of the floating-point-error tests.
 LARGE_Z = 1e4
 
+#: The parametric built-ins with non-default parameters (tests/test_covering.py checks that every
+#: parametric entry of the registry has one here).
+VARIANT_IDS = ["leaky_relu(0.2)", "leaky_relu(3)", "elu(0.5)", "elu(2)"]
 #: Every built-in, and the parametric ones with non-default parameters too.
-BUILTIN_IDS = [*ACTIVATIONS, "leaky_relu(0.2)", "leaky_relu(3)", "elu(0.5)", "elu(2)"]
+BUILTIN_IDS = [*ACTIVATIONS, *VARIANT_IDS]
 ELEMENTWISE_IDS = [name for name in BUILTIN_IDS if lookup_activation(name).jacobian.diagonal]
-
-
-def _accepted(sizes: list[int], activations: list[Any], loss: str) -> bool:
-    try:
-        Network(sizes, activations, loss)
-    except SpecError:
-        return False
-    return True
-
-
-#: Every (output activation, loss) pair the spec accepts, parametric variants included.
-OUTPUT_PAIRS = [(out, loss) for out in BUILTIN_IDS for loss in LOSSES if _accepted([2, 3], [out], loss)]
-#: The losses a custom activation on the output layer goes with (defined for every real prediction).
-REAL_LOSSES = [loss for loss in LOSSES if _accepted([2, 2], [custom_activation("probe", "x/(1+abs(x))")], loss)]
 CASES = {case.name: case for case in CORPUS}
+#: What the spec judges for a corpus expression: a custom activation, whose range is not known
+#: whatever its expression (so the corpus is not built to collect the tests).
+PROBE = custom_activation("probe", "x/(1+abs(x))")
+#: Each entry's activation object as the spec judges it.
+JUDGED: dict[str, Any] = {**{entry: lookup_activation(entry) for entry in BUILTIN_IDS}, **dict.fromkeys(CASES, PROBE)}
+#: Every (output activation, loss) the spec accepts, parametric variants and the corpus included.
+OUTPUT_PAIRS = output_pairs(JUDGED)
+#: The widths of the networks of the variants and the corpus: two hidden layers of different widths.
+EXTRA_SIZES = (2, 4, 3, 2)
+
+
+def _extra_specs() -> list[tuple[tuple[int, ...], tuple[str, ...], str]]:
+    """Each parametric variant and corpus expression on both hidden layers and the output, with a
+    loss it is accepted with; the losses spread so that each is met at least once."""
+    extras = [entry for entry in JUDGED if entry not in ACTIVATIONS]
+    candidates = [
+        (entry, loss)
+        for entry, loss in OUTPUT_PAIRS
+        if entry in extras and accepted(EXTRA_SIZES, [JUDGED[entry]] * 3, loss)
+    ]
+    chosen = cover(candidates, {"entry": lambda c: c[0], "loss": lambda c: c[1]})
+    return [(EXTRA_SIZES, (entry,) * 3, loss) for entry, loss in chosen]
+
+
+#: (widths, entries, loss) of every oracle network: the registry's covering set, then the extras.
+ORACLE_SPECS = [(SIZES, (hidden, output), loss) for hidden, output, loss in covering_triples()] + _extra_specs()
+ORACLE_IDS = ["-".join([*entries, loss]) for _, entries, loss in ORACLE_SPECS]
+#: Those whose every activation is finite, with its derivative, for |z| up to 1e4.
+LARGE_Z_SPECS = [spec for spec in ORACLE_SPECS if all(CASES[e].large_z for e in spec[1] if e in CASES)]
+LARGE_Z_IDS = ["-".join([*entries, loss]) for _, entries, loss in LARGE_Z_SPECS]
 
 
 def _seed(*parts: object) -> int:
@@ -95,9 +120,9 @@ def _resolve(entry: str) -> Any:
     return _custom(entry) if entry in CASES else lookup_activation(entry)
 
 
-@functools.cache
-def module_for(network: Network) -> Any:
-    return load_module(generate_module(network))
+def network_of(spec: tuple[tuple[int, ...], tuple[str, ...], str]) -> Network:
+    sizes, entries, loss = spec
+    return Network(list(sizes), [_resolve(entry) for entry in entries], loss)
 
 
 def _output_width(output: Any, rng: np.random.Generator) -> int:
@@ -193,115 +218,39 @@ def torch() -> Any:
     return pytest.importorskip("torch", reason="torch (the bench extra) is the float64 autograd oracle")
 
 
-def _canonical_networks(entry: str) -> list[Network]:
-    """Small fixed networks with ``entry`` in every layer it may take: hidden, and output when the
-    spec allows it (softmax: output only, with cce)."""
-    activation = _resolve(entry)
-    if not activation.jacobian.diagonal:
-        return [Network([2, 3, 3], ["tanh", activation], "cce")]
-    networks = []
-    for loss in ("sse", "mse", "half_sse"):
-        if _accepted([2, 3, 2, 2], [activation] * 3, loss):
-            networks.append(Network([2, 3, 2, 2], [activation] * 3, loss))
-            break
-    networks.append(Network([2, 3, 3], [activation, "softmax"], "cce"))
-    return networks
+# --------------------------------------------------------------------------------------------------
+# torch.autograd
 
 
-def _pair_network(output: str, loss: str) -> Network:
-    activation = lookup_activation(output)
-    return Network([2, 3, 2 if activation.jacobian.diagonal else 3], ["tanh", activation], loss)
+@pytest.mark.parametrize("spec", ORACLE_SPECS, ids=ORACLE_IDS)
+def test_covering_networks_match_torch(torch: Any, spec: tuple) -> None:
+    _report(_compare_with_torch(network_of(spec), _seed("torch", spec)))
+
+
+#: How many random networks: three of each depth 1-5.
+SWEEP = 15
+
+
+@pytest.mark.parametrize("index", range(SWEEP))
+def test_random_networks_match_torch(torch: Any, index: int) -> None:
+    """Depth 1 + index % 5 and widths 1-8, every hidden layer drawn from the built-ins, their
+    parametric variants and the corpus, the output from every accepted pair: mixtures of layers
+    and widths the covering set does not hold."""
+    rng = np.random.default_rng(_seed("sweep", index))
+    pool = [*ELEMENTWISE_IDS, *CASES]
+    output, loss = OUTPUT_PAIRS[int(rng.integers(len(OUTPUT_PAIRS)))]
+    hidden = lambda: _resolve(pool[int(rng.integers(len(pool)))])  # noqa: E731
+    network = random_network(rng, 1 + index % 5, hidden, (_resolve(output), loss))
+    _report(_compare_with_torch(network, _seed("sweep", index)))
 
 
 # --------------------------------------------------------------------------------------------------
-# torch.autograd, random networks
+# mpmath at 50 digits
 
 
-@pytest.mark.parametrize("entry", BUILTIN_IDS)
-def test_random_networks_match_torch_for_every_activation(torch: Any, entry: str) -> None:
-    """Networks of depth 1–5 where ``entry`` fills most hidden layers and, when it may, the output."""
-    rng = np.random.default_rng(_seed("activation", entry))
-    activation = lookup_activation(entry)
-    others = ELEMENTWISE_IDS
-    own_outputs = [(out, loss) for out, loss in OUTPUT_PAIRS if out == entry]
-    problems = []
-    for index in range(5):
-        depth = 1 + index % 5
-        if activation.jacobian.diagonal:
-            hidden = lambda: entry if rng.random() < 0.7 else others[int(rng.integers(len(others)))]  # noqa: E731
-        else:
-            hidden = lambda: others[int(rng.integers(len(others)))]  # noqa: E731
-        pool = own_outputs if (own_outputs and (depth == 1 or rng.random() < 0.6)) else OUTPUT_PAIRS
-        output, loss = pool[int(rng.integers(len(pool)))]
-        network = random_network(rng, depth, hidden, (lookup_activation(output), loss))
-        problems += _compare_with_torch(network, _seed(entry, index))
-    _report(problems)
-
-
-@pytest.mark.parametrize(("output", "loss"), OUTPUT_PAIRS, ids=[f"{o}-{loss}" for o, loss in OUTPUT_PAIRS])
-def test_random_networks_match_torch_for_every_output_and_loss(torch: Any, output: str, loss: str) -> None:
-    rng = np.random.default_rng(_seed("output", output, loss))
-    problems = []
-    for index in range(3):
-        depth = 1 + int(rng.integers(0, 5))
-        hidden = lambda: ELEMENTWISE_IDS[int(rng.integers(len(ELEMENTWISE_IDS)))]  # noqa: E731
-        network = random_network(rng, depth, hidden, (lookup_activation(output), loss))
-        problems += _compare_with_torch(network, _seed(output, loss, index))
-    _report(problems)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_custom_activations_match_torch(torch: Any, name: str) -> None:
-    """The corpus expression in most hidden layers and, half the time, on the output (sse, half_sse
-    or mse); the torch oracle walks the SymPy expression."""
-    activation = _custom(name)
-    rng = np.random.default_rng(_seed("custom", name))
-    problems = []
-    for index in range(3):
-        depth = 1 + index % 4 if index < 2 else 1 + int(rng.integers(0, 4))
-        hidden = lambda: activation if rng.random() < 0.8 else ELEMENTWISE_IDS[int(rng.integers(len(ELEMENTWISE_IDS)))]  # noqa: E731
-        if depth == 1 or rng.random() < 0.5:
-            output = (activation, REAL_LOSSES[int(rng.integers(len(REAL_LOSSES)))])
-        else:
-            out, loss = OUTPUT_PAIRS[int(rng.integers(len(OUTPUT_PAIRS)))]
-            output = (lookup_activation(out), loss)
-        network = random_network(rng, depth, hidden, output)
-        problems += _compare_with_torch(network, _seed(name, index))
-    _report(problems)
-
-
-@pytest.mark.slow
-def test_a_sweep_of_random_networks_matches_torch(torch: Any) -> None:
-    """240 networks of depth 1–5 and widths 1–8, every layer drawn from the built-ins, their
-    parametric variants and the corpus, every output pair."""
-    rng = np.random.default_rng(20261201)
-    pool: list[Any] = [*ELEMENTWISE_IDS, *(_custom(name) for name in CASES)]
-    outputs = [(lookup_activation(out), loss) for out, loss in OUTPUT_PAIRS]
-    outputs += [(_custom(name), loss) for name in CASES for loss in REAL_LOSSES]
-    problems = []
-    for index in range(240):
-        depth = 1 + index % 5
-        hidden = lambda: pool[int(rng.integers(len(pool)))]  # noqa: E731
-        network = random_network(rng, depth, hidden, outputs[int(rng.integers(len(outputs)))])
-        problems += _compare_with_torch(network, _seed("sweep", index))
-    _report(problems)
-
-
-# --------------------------------------------------------------------------------------------------
-# mpmath at 50 digits, small networks
-
-
-@pytest.mark.parametrize("entry", [*BUILTIN_IDS, *CASES])
-def test_small_networks_match_mpmath(entry: str) -> None:
-    problems = []
-    for index, network in enumerate(_canonical_networks(entry)):
-        problems += _compare_with_mpmath(network, _seed("mpmath", entry, index))
-    _report(problems)
-
-
-@pytest.mark.parametrize(("output", "loss"), OUTPUT_PAIRS, ids=[f"{o}-{loss}" for o, loss in OUTPUT_PAIRS])
-def test_every_output_and_loss_matches_mpmath(output: str, loss: str) -> None:
-    _report(_compare_with_mpmath(_pair_network(output, loss), _seed("mpmath", output, loss)))
+@pytest.mark.parametrize("spec", ORACLE_SPECS, ids=ORACLE_IDS)
+def test_covering_networks_match_mpmath(spec: tuple) -> None:
+    _report(_compare_with_mpmath(network_of(spec), _seed("mpmath", spec)))
 
 
 # Tail points: far enough out that a derivative written in a cancelling form loses its digits.
@@ -384,21 +333,14 @@ def test_elu_derivative_keeps_its_relative_accuracy_in_the_negative_tail(alpha: 
 # float32 stays float32
 
 
-FLOAT32_CASES = [
-    *(pytest.param(entry, None, id=entry) for entry in [*BUILTIN_IDS, *CASES]),
-    *(pytest.param(output, loss, id=f"{output}-{loss}") for output, loss in OUTPUT_PAIRS),
-]
-
-
-@pytest.mark.parametrize(("entry", "loss"), FLOAT32_CASES)
-def test_float32_in_gives_float32_out(entry: str, loss: str | None) -> None:
+@pytest.mark.parametrize("spec", ORACLE_SPECS, ids=ORACLE_IDS)
+def test_float32_in_gives_float32_out(spec: tuple) -> None:
     """Every activation (hidden and output) and every output pair: params from
     init_params(dtype=float32) and float32 X, Y give float32 everywhere."""
-    networks = _canonical_networks(entry) if loss is None else [_pair_network(entry, loss)]
     problems = []
-    for network in networks:
+    for network in [network_of(spec)]:
         module = module_for(network)
-        rng = np.random.default_rng(_seed("float32", entry))
+        rng = np.random.default_rng(_seed("float32", spec))
         params = module.init_params(seed=1, dtype=np.float32)
         X = rng.normal(size=(5, network.sizes[0])).astype(np.float32)
         Y = targets(network.loss.targets.name, 5, network.sizes[-1], rng).astype(np.float32)
@@ -430,8 +372,6 @@ def test_float32_in_gives_float32_out(entry: str, loss: str | None) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # No floating-point error (other than underflow) and no NaN or infinity at |z| up to 1e4
-
-LARGE_Z_IDS = [*ELEMENTWISE_IDS, *(case.name for case in CORPUS if case.large_z)]
 
 
 def _large_z_problems(network: Network, seed: int) -> list[str]:
@@ -477,17 +417,10 @@ def _large_z_problems(network: Network, seed: int) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("entry", LARGE_Z_IDS)
-def test_no_floating_point_error_at_large_preactivations(entry: str) -> None:
-    problems = []
-    for index, network in enumerate(_canonical_networks(entry)):
-        problems += _large_z_problems(network, _seed("large", entry, index))
-    _report(problems)
-
-
-@pytest.mark.parametrize(("output", "loss"), OUTPUT_PAIRS, ids=[f"{o}-{loss}" for o, loss in OUTPUT_PAIRS])
-def test_no_floating_point_error_at_large_preactivations_for_every_output(output: str, loss: str) -> None:
-    _report(_large_z_problems(_pair_network(output, loss), _seed("large", output, loss)))
+@pytest.mark.parametrize("spec", LARGE_Z_SPECS, ids=LARGE_Z_IDS)
+def test_no_floating_point_error_at_large_preactivations(spec: tuple) -> None:
+    """Every unit of every layer, the output included, reaches |z| = 1e4 on some row."""
+    _report(_large_z_problems(network_of(spec), _seed("large", spec)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -514,7 +447,7 @@ def test_corpus_expressions_parse_to_their_references(name: str) -> None:
 
 def test_the_oracles_agree_with_each_other(torch: Any) -> None:
     """torch and mpmath on the same network and data: the two witnesses are themselves consistent."""
-    network = Network([2, 3, 2], [_custom("mish"), "tanh"], "mse")
+    network = Network([2, 3, 2], [_custom("mish_written_out"), "tanh"], "mse")
     params, X, Y = _draw(network, 7, 4, mp_rows(REFERENCES))
     _, by_torch = torch_loss_and_grads(network, params, X, Y)
     _, by_mpmath = mp_gradients(network, params, X, Y, REFERENCES)
