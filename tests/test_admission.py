@@ -132,7 +132,9 @@ def test_hostile_or_oversized_expressions_are_refused_quickly_and_clearly(
     start = time.perf_counter()
     with pytest.raises(SpecError, match=reason):
         _network("g", text)
-    assert time.perf_counter() - start < 2.0
+    # A guard against a hang (the refusal comes before any derivation), not a speed goal: a loaded
+    # machine may take seconds, an unbounded expansion takes minutes.
+    assert time.perf_counter() - start < 30.0
     target = tmp_path / "mlp.py"
     status = main(
         [
