@@ -135,7 +135,7 @@ def test_compact_grammar_is_documented() -> None:
         (lambda: Network([2, 3, 1], ["relu", "tanh"], "bce"), "output activation tanh gives values in (-1, 1)"),
         (lambda: Network([2, 3, 1], ["relu", "silu"], "bce"), "the range of the output activation silu is not known"),
         (lambda: from_cli("2-3-1", None, "bce"), "--activations: missing"),
-        (lambda: from_cli("2-3-1", "relu,sigmoid", None), "--loss: missing; one of sse, half_sse, mse, bce, cce"),
+        (lambda: from_cli("2-3-1", "relu,sigmoid", None), f"--loss: missing; one of {', '.join(LOSSES)}"),
         (lambda: from_cli("2x3-1", "relu", "mse"), "sizes: '2x3-1' is not a list of widths"),
         (lambda: from_cli("2-0-1", "relu,sigmoid", "bce"), "sizes[1] (layer 1): width must be positive"),
         (lambda: from_cli("2-3-1", "relu,,sigmoid", "bce"), "activations: 3 given for 2 layer(s)"),

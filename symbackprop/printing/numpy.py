@@ -83,6 +83,40 @@ def array_name(base: sp.IndexedBase) -> str:
     return naming.array(*parsed)
 
 
+def _sides_taken(conditions: list[sp.Basic]) -> list[tuple[sp.Expr, sp.Expr, str]]:
+    """The kinks ``(u, c, side)`` whose side the conditions (all holding) imply: a kink that is
+    one of the conditions or of their conjunctions, and a kink whose other side makes the
+    conjunction false once each comparison of u with c takes its value there, the other
+    comparisons read as free propositions (a nested Piecewise folds into such conditions)."""
+    sides: list[tuple[sp.Expr, sp.Expr, str]] = []
+    for condition in conditions:
+        for part in condition.args if isinstance(condition, sp.And) else (condition,):
+            edge = kink(part)
+            if edge is not None and edge not in sides:
+                sides.append(edge)
+    whole = sp.And(*conditions)
+    edges = {kink(atom)[:2] for atom in whole.atoms(sp.core.relational.Relational) if kink(atom) is not None}
+    for variable, constant in sorted(edges, key=sp.default_sort_key):
+        if any(known[:2] == (variable, constant) for known in sides):
+            continue
+        for side, other_side_above in (("below", True), ("above", False)):
+            if _false_on_side(whole, variable, constant, above=other_side_above):
+                sides.append((variable, constant, side))
+    return sides
+
+
+def _false_on_side(condition: sp.Basic, variable: sp.Expr, constant: sp.Expr, above: bool) -> bool:
+    """Whether the condition is false wherever variable > constant (``above``) or < constant."""
+    values = {}
+    for atom in condition.atoms(sp.core.relational.Relational):
+        edge = kink(atom)
+        if edge is not None and edge[:2] == (variable, constant):
+            values[atom] = sp.true if (edge[2] == "above") == above else sp.false
+    if not values:
+        return False
+    return sp.simplify_logic(condition.xreplace(values)) == sp.false
+
+
 def _exp_sum_argument(expr: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
     """``(u[j], j)`` when expr is ``Σⱼ exp(u[j])`` over the units of one layer."""
     if isinstance(expr, sp.Sum) and len(expr.limits) == 1 and isinstance(expr.function, sp.exp):
@@ -358,15 +392,12 @@ class BatchNumPyPrinter(NumPyPrinter):
         if not fragile:  # nothing that can overflow or leave its domain on the other side
             return self._print(branch)
         clipped: dict[sp.Expr, str] = {}
-        for condition in conditions:
-            for part in condition.args if isinstance(condition, sp.And) else (condition,):
-                edge = kink(part)
-                if edge is None or not branch.has(edge[0]):
-                    continue
-                variable, constant, side = edge
-                inner = clipped.get(variable, self._print(variable))
-                clip = "minimum" if side == "below" else "maximum"
-                clipped[variable] = f"numpy.{clip}({inner}, {self._print(sp.Float(constant))})"
+        for variable, constant, side in _sides_taken(conditions):
+            if not branch.has(variable):
+                continue
+            inner = clipped.get(variable, self._print(variable))
+            clip = "minimum" if side == "below" else "maximum"
+            clipped[variable] = f"numpy.{clip}({inner}, {self._print(sp.Float(constant))})"
         return self._print(branch.xreplace({v: sp.Symbol(text) for v, text in clipped.items()}))
 
     def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
