@@ -174,3 +174,37 @@ def kink(condition: sp.Basic) -> tuple[sp.Expr, sp.Expr, str] | None:
     if lesser.is_number and not greater.is_number:
         return greater, lesser, "above"
     return None
+
+
+def sides_taken(conditions: list[sp.Basic]) -> list[tuple[sp.Expr, sp.Expr, str]]:
+    """The kinks ``(u, c, side)`` whose side the conditions (all holding) imply: a kink that is
+    one of the conditions or of their conjunctions, and a kink whose other side makes the
+    conjunction false once each comparison of u with c takes its value there, the other
+    comparisons read as free propositions (a nested Piecewise folds into such conditions)."""
+    sides: list[tuple[sp.Expr, sp.Expr, str]] = []
+    for condition in conditions:
+        for part in condition.args if isinstance(condition, sp.And) else (condition,):
+            edge = kink(part)
+            if edge is not None and edge not in sides:
+                sides.append(edge)
+    whole = sp.And(*conditions)
+    edges = {kink(atom)[:2] for atom in whole.atoms(sp.core.relational.Relational) if kink(atom) is not None}
+    for variable, constant in sorted(edges, key=sp.default_sort_key):
+        if any(known[:2] == (variable, constant) for known in sides):
+            continue
+        for side, other_side_above in (("below", True), ("above", False)):
+            if _false_on_side(whole, variable, constant, above=other_side_above):
+                sides.append((variable, constant, side))
+    return sides
+
+
+def _false_on_side(condition: sp.Basic, variable: sp.Expr, constant: sp.Expr, above: bool) -> bool:
+    """Whether the condition is false wherever variable > constant (``above``) or < constant."""
+    values = {}
+    for atom in condition.atoms(sp.core.relational.Relational):
+        edge = kink(atom)
+        if edge is not None and edge[:2] == (variable, constant):
+            values[atom] = sp.true if (edge[2] == "above") == above else sp.false
+    if not values:
+        return False
+    return sp.simplify_logic(condition.xreplace(values)) == sp.false
