@@ -11,6 +11,7 @@ import types
 
 import numpy as np
 import pytest
+from covering import covering_triples
 from handwritten import class_in_out, class_indices, column_loop, rows_dict
 
 import symbackprop as sb
@@ -212,17 +213,11 @@ def test_the_probe_keeps_every_preactivation_away_from_zero_and_tells_batches_ap
 
 
 def _networks_of_the_registry():
-    for activation in sb.ACTIVATIONS.values():
-        if not activation.jacobian.diagonal:
-            continue
-        for loss in sb.LOSSES.values():
-            if loss.requires_output:
-                output = loss.requires_output
-            elif loss.prediction_domain != sb.ACTIVATIONS["identity"].output_range:
-                output = "sigmoid"
-            else:
-                output = activation.name
-            yield sb.Network([3, 4, 2], [activation.name, output], loss.name)
+    """A covering set of the registry (tests/covering.py): every hidden activation and every
+    accepted (output activation, loss) pair at least once, instead of every activation with every
+    loss."""
+    for hidden, output, loss in covering_triples((3, 4, 2)):
+        yield sb.Network([3, 4, 2], [hidden, output], loss)
 
 
 @pytest.mark.parametrize("network", list(_networks_of_the_registry()), ids=str)
