@@ -12,15 +12,20 @@ new registry entry is covered by every test that draws from these sets, and
 
 Generating a module (derivation, verification, formatting) is the expensive step of most checks,
 so :func:`module_for` keeps one generated module per network for the whole test process, shared by
-every test file that checks the same network.
+every test file that checks the same network; under pytest-xdist the workers of one run also share
+the generated sources through a folder of that run's temporary directory (tests/conftest.py sets
+:data:`SHARED_SOURCES`), so that no network is generated twice in a run.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
@@ -161,10 +166,26 @@ def triple_id(triple: Sequence[str]) -> str:
     return "-".join(triple)
 
 
+#: A folder that the test processes of one run share (set by tests/conftest.py under
+#: pytest-xdist), or None: sources are then kept in the process alone.
+SHARED_SOURCES: Path | None = None
+
+
 @functools.cache
 def source_for(network: Network) -> str:
-    """The generated source of ``network``, generated once per test process."""
-    return generate_module(network)
+    """The generated source of ``network``, generated once per test run."""
+    if SHARED_SOURCES is None:
+        return generate_module(network)
+    # The command line of a network names it entirely (widths, activations with their parameters
+    # and definitions, loss); the source is the same in every process of the run.
+    path = SHARED_SOURCES / f"{hashlib.sha256(network.cli_arguments.encode()).hexdigest()}.py"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    source = generate_module(network)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(source, encoding="utf-8")
+    partial.replace(path)  # atomic: another worker reads the whole file or none
+    return source
 
 
 @functools.cache

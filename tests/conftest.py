@@ -1,0 +1,19 @@
+"""Shared by every test file: under pytest-xdist, one folder of generated sources for the run."""
+
+from __future__ import annotations
+
+import os
+
+import covering
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _generated_sources_shared_by_the_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The workers' temporary folders (popen-gw0, popen-gw1, ...) sit in one folder per run; the
+    generated sources go beside them, so that each network is generated once per run."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    folder = tmp_path_factory.getbasetemp().parent / "generated-sources"
+    folder.mkdir(exist_ok=True)
+    covering.SHARED_SOURCES = folder
