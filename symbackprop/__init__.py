@@ -15,6 +15,7 @@ depends on this one: the import graph of the stages stays acyclic.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING
@@ -58,6 +59,9 @@ __all__ = ["__version__", *sorted(_PUBLIC)]
 
 def __getattr__(name: str) -> object:
     if name not in _PUBLIC:
+        # A submodule (symbackprop.spec) is an attribute once imported, as with an eager package.
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module 'symbackprop' has no attribute '{name}'")
     value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
     globals()[name] = value

@@ -167,7 +167,7 @@ class BatchNumPyPrinter(NumPyPrinter):
         if len(factors) == 1 and len(indexed) == 1:
             return f"numpy.sum({array_name(indexed[0].base)}, axis=0)"
         if len(factors) == 2 and len(indexed) == 2:
-            from ..equations import P, Q
+            from ..naming import P, Q
 
             by_index = {f.indices[0]: f for f in indexed}
             if set(by_index) == {P, Q}:
@@ -380,10 +380,12 @@ class BatchNumPyPrinter(NumPyPrinter):
         return self._connective(expr, "logical_or", deciding=sp.Not)
 
     def _connective(self, expr: sp.Boolean, function: str, deciding: Callable[[sp.Basic], sp.Basic]) -> str:
-        """``and`` or ``or`` of the parts, read as Python reads them: each part matters only where
-        the parts before it have not decided the result (where they hold for and, fail for or), so
-        it is printed on that side of their kinks, where it must not overflow either."""
-        parts, guards = [], []
+        """``and`` or ``or`` of the parts, read in SymPy's order as if it short-circuited (any order
+        is sound, the connective commutes): each part matters only where the parts before it have
+        not decided the result (where they hold for and, fail for or), so it is printed on that
+        side of their kinks, where it must not overflow either."""
+        parts: list[str] = []
+        guards: list[sp.Basic] = []
         for part in expr.args:
             parts.append(self._side(part, guards))
             if kink(part) is not None:

@@ -188,7 +188,7 @@ def sides_taken(conditions: list[sp.Basic]) -> list[tuple[sp.Expr, sp.Expr, str]
             if edge is not None and edge not in sides:
                 sides.append(edge)
     whole = sp.And(*conditions)
-    edges = {kink(atom)[:2] for atom in whole.atoms(sp.core.relational.Relational) if kink(atom) is not None}
+    edges = {edge[:2] for atom in whole.atoms(sp.core.relational.Relational) if (edge := kink(atom)) is not None}
     for variable, constant in sorted(edges, key=sp.default_sort_key):
         if any(known[:2] == (variable, constant) for known in sides):
             continue
