@@ -10,6 +10,7 @@ the repository, and is skipped otherwise.
 from __future__ import annotations
 
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,24 @@ def run_example(name: str, *arguments: str, cwd: Path) -> subprocess.CompletedPr
         text=True,
         timeout=300,
     )
+
+
+def run_example_here(
+    name: str, *arguments: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """The example run as ``__main__`` in this process (exit status, stdout, stderr): for the
+    checks of its input, where a fresh interpreter would spend its time importing SymPy. The
+    examples' ability to start on their own is what the subprocess runs above check."""
+    path = EXAMPLES / name
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", [str(path), *arguments])
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+        status = 0
+    except SystemExit as exit:
+        status = exit.code if isinstance(exit.code, int) else 1
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
 
 
 def succeeded(result: subprocess.CompletedProcess[str]) -> str:
@@ -157,17 +176,19 @@ BAD_SEEDS_FILES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SEEDS_FILES))
-def test_wheat_seeds_refuses_a_bad_file_with_a_clear_error(tmp_path, case):
+def test_wheat_seeds_refuses_a_bad_file_with_a_clear_error(tmp_path, case, monkeypatch, capsys):
     lines, message = BAD_SEEDS_FILES[case]
     path = tmp_path / "missing.csv" if lines is None else tmp_path / "seeds.csv"
     if lines is not None:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run_example("wheat_seeds.py", "--data", path.name, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("wheat_seeds.py: error: ")
-    assert message in result.stderr
-    assert "Expected: a CSV file with a header line, 7 feature columns" in result.stderr
+    status, _, stderr = run_example_here(
+        "wheat_seeds.py", "--data", path.name, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
+    )
+    assert status == 2
+    assert "Traceback" not in stderr
+    assert stderr.startswith("wheat_seeds.py: error: ")
+    assert message in stderr
+    assert "Expected: a CSV file with a header line, 7 feature columns" in stderr
     assert not (tmp_path / "wheat-seeds-output").exists()
 
 
