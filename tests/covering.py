@@ -55,13 +55,15 @@ def reached(candidates: Iterable[C], aspect: Aspect) -> set[Hashable]:
     return {value for value in map(aspect, candidates) if value is not None}
 
 
-def cover(candidates: Sequence[C], aspects: Mapping[str, Aspect]) -> list[C]:
+def cover(candidates: Sequence[C], aspects: Mapping[str, Aspect], *, spread: bool = True) -> list[C]:
     """A few candidates in which every value of every aspect over ``candidates`` appears.
 
     Greedy and deterministic: the first value not yet reached (aspects in turn) picks, among the
-    candidates that reach it, the one reaching most values not yet reached, then the one whose
-    values were used least (so that, say, the hidden activations spread over the output pairs),
-    then the first in order."""
+    candidates that reach it, the one reaching most values not yet reached, then (with ``spread``)
+    the one whose values were used least (so that, say, the hidden activations spread over the
+    output pairs), then the first in order (without ``spread``, the candidates come in order of
+    preference: each value is then reached once by an early candidate, and the rest take the
+    first)."""
     keys_of = [[(name, aspect(c)) for name, aspect in aspects.items() if aspect(c) is not None] for c in candidates]
     holders: dict[tuple[str, Hashable], list[int]] = defaultdict(list)
     for index, keys in enumerate(keys_of):
@@ -78,7 +80,11 @@ def cover(candidates: Sequence[C], aspects: Mapping[str, Aspect]) -> list[C]:
             continue
         best = min(
             holders[key],
-            key=lambda i: (-len(missing.intersection(keys_of[i])), sum(used[k] for k in keys_of[i]), i),
+            key=lambda i: (
+                -len(missing.intersection(keys_of[i])),
+                sum(used[k] for k in keys_of[i]) if spread else 0,
+                i,
+            ),
         )
         chosen.append(best)
         missing.difference_update(keys_of[best])
