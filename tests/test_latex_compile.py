@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from covering import cover, triples
 
 from symbackprop.document import compile_pdf, render_latex
 from symbackprop.printing.latex import NOTATIONS
-from symbackprop.registry import ACTIVATIONS, LOSSES, Activation, custom_activation
+from symbackprop.registry import ACTIVATIONS, custom_activation
 from symbackprop.spec import Network
 
 pytestmark = pytest.mark.skipif(
@@ -119,31 +120,26 @@ def test_six_layers_of_width_512_stay_on_the_page(tmp_path: Path) -> None:
 SOFTSIGN = custom_activation("softsign", "x/(1+abs(x))")
 
 
-def _registry_networks() -> dict[str, tuple]:
-    """Each activation in both layers (softmax at the output only) and each loss at a fitting output."""
-    networks: dict[str, tuple] = {}
-    for activation in [*ACTIVATIONS.values(), SOFTSIGN]:
-        layers: list[str | Activation] = (
-            [activation, activation] if activation.jacobian.diagonal else ["tanh", activation]
-        )
-        networks[f"activation_{activation.name}"] = (
-            [3, 2, 2],
-            layers,
-            "cce" if not activation.jacobian.diagonal else "sse",
-        )
-    for loss in LOSSES.values():
-        networks[f"loss_{loss.name}"] = (
-            [2, 3, 2],
-            ["relu", "softmax" if loss.targets.sums_to_one else "sigmoid"],
-            loss.name,
-        )
-    return networks
+def _registry_jobs() -> dict[str, tuple[tuple, str]]:
+    """A covering set (tests/covering.py) of the accepted networks of one hidden layer with every
+    notation: in each notation, each activation (and the custom one) on a hidden layer and on the
+    output layer, and each loss, at least once; instead of a network per activation and per loss
+    in every notation."""
+    entries = {**ACTIVATIONS, SOFTSIGN.name: SOFTSIGN}
+    candidates = [(*triple, notation) for triple in triples(entries, sizes=(3, 2, 2)) for notation in NOTATIONS]
+    aspects = {
+        "hidden": lambda c: (c[0], c[3]),
+        "output": lambda c: (c[1], c[3]),
+        "loss": lambda c: (c[2], c[3]),
+    }
+    return {
+        f"{hidden}_{output}_{loss}_{notation}": (([3, 2, 2], [entries[hidden], entries[output]], loss), notation)
+        for hidden, output, loss, notation in cover(candidates, aspects)
+    }
 
 
 @pytest.mark.slow
 def test_every_registry_entry_compiles_in_every_notation(tmp_path: Path) -> None:
-    jobs = {
-        f"{name}_{notation}": (spec, notation) for name, spec in _registry_networks().items() for notation in NOTATIONS
-    }
+    jobs = _registry_jobs()
     for name, (pdf, overfull, depth) in _build_all(tmp_path, jobs).items():
         _check(pdf, overfull, depth, notation=jobs[name][1])
