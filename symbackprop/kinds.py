@@ -72,8 +72,6 @@ class TargetKind:
     """What the targets of a loss are, and everything that depends on it."""
 
     name: str
-    #: The targets in words, for messages: "real numbers", "0 or 1".
-    description: str
     #: One sample's targets sum to one (one-hot rows), a fact the derivation may use.
     sums_to_one: bool = False
     #: An output above this is class 1 (labels 0/1 per output), or None.
@@ -138,22 +136,16 @@ class TargetKind:
             raise TargetsError(f"class index {bad:g} is not one of 0..{outputs - 1} for {outputs} outputs")
         return labels.astype(numpy.int64)
 
-    def classes(self, Y: numpy.ndarray) -> numpy.ndarray:
-        """The class of each target: the index of the one for one-hot rows, the labels otherwise."""
-        return numpy.argmax(Y, axis=1) if self.by_largest else Y
 
-
-REAL = TargetKind("real", "real numbers")
+REAL = TargetKind("real")
 BINARY = TargetKind(
     "binary",
-    "0 or 1",
     threshold=sp.Rational(1, 2),
     classify_doc="Class 0 or 1 of every output of every row: 1 where the predicted probability exceeds 1/2.",
     accuracy_doc="every output of every row counts once",
 )
 ONE_HOT = TargetKind(
     "one-hot",
-    "one-hot rows",
     sums_to_one=True,
     by_largest=True,
     classify_doc="The class index of every row: the output with the largest probability.",
