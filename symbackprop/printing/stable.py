@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
+from sympy.logic.inference import satisfiable
 
 
 def logistic_argument(expr: sp.Expr) -> sp.Expr | None:
@@ -207,4 +208,20 @@ def _false_on_side(condition: sp.Basic, variable: sp.Expr, constant: sp.Expr, ab
             values[atom] = sp.true if (edge[2] == "above") == above else sp.false
     if not values:
         return False
-    return sp.simplify_logic(condition.xreplace(values)) == sp.false
+    return satisfiable(_propositions(condition.xreplace(values))) is False
+
+
+def _propositions(condition: sp.Basic) -> sp.Basic:
+    """The condition with each comparison a proposition, a comparison and its negation (``u <= c``
+    and ``u > c``) one proposition and its negation, for a satisfiability check."""
+    propositions: dict[sp.Basic, sp.Basic] = {}
+    replacements = {}
+    for atom in sorted(condition.atoms(sp.core.relational.Relational), key=sp.default_sort_key):
+        canonical, negated = atom.canonical, atom.negated.canonical
+        if canonical in propositions:
+            replacements[atom] = propositions[canonical]
+        elif negated in propositions:
+            replacements[atom] = sp.Not(propositions[negated])
+        else:
+            replacements[atom] = propositions[canonical] = sp.Dummy()
+    return condition.xreplace(replacements)
