@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of ours per network; the best counts")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds the naive approach may take")
-    parser.add_argument("--smoke", action="store_true", help="depth 2 and 5, widths 4 and 64, a 3 s budget")
+    parser.add_argument("--smoke", action="store_true", help="depth 2 and 3, widths 2 and 3, a 1 s budget")
     parser.add_argument("--naive-only", nargs=2, type=int, metavar=("DEPTH", "WIDTH"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.naive_only:
@@ -110,7 +110,7 @@ def main() -> None:
 
     depths, widths, budget, repeats = DEPTHS, WIDTHS, arguments.budget, arguments.repeats
     if arguments.smoke:
-        depths, widths, budget, repeats = (2, 5), (4, 64), 3.0, 1
+        depths, widths, budget, repeats = (2, 3), (2, 3), 1.0, 1
     print(f"derive + verify (best of {repeats}) vs naive scalar expansion + sympy.diff (budget {budget:g} s)")
     print("hidden layers relu/tanh alternating, sigmoid output, bce; every layer `width` units\n")
     header = f"{'depth':>5}  {'width':>5}  {'derive s':>9}  {'verify s':>9}  {'total s':>8}  {'naive s':>9}  naive/ours"

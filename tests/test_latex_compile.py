@@ -143,3 +143,14 @@ def test_every_registry_entry_compiles_in_every_notation(tmp_path: Path) -> None
     jobs = _registry_jobs()
     for name, (pdf, overfull, depth) in _build_all(tmp_path, jobs).items():
         _check(pdf, overfull, depth, notation=jobs[name][1])
+
+
+def test_a_cross_reference_is_settled_by_a_second_run(tmp_path: Path) -> None:
+    """pdflatex runs once for the derivation documents, and again when its log asks for it."""
+    tex = tmp_path / "refs.tex"
+    tex.write_text(
+        "\\documentclass{article}\\begin{document}See section~\\ref{later}."
+        "\\section{Later}\\label{later}\\end{document}\n"
+    )
+    text = _text(compile_pdf(tex).pdf)
+    assert "See section 1." in text and "??" not in text

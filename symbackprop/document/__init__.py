@@ -9,8 +9,8 @@ whatever order is given) in a notation of :data:`~symbackprop.printing.latex.NOT
 * :func:`render_latex` is a full LaTeX document (``standalone``) or a fragment to ``\\input``;
 * :func:`render_markdown` is Markdown with ``$...$`` / ``$$...$$`` math, without the figure;
 * :func:`layer_latex` is the display math of one layer, for Jupyter's ``_repr_latex_``;
-* :func:`write_document` writes a document atomically; :func:`compile_pdf` runs ``latexmk`` or
-  ``pdflatex`` on it and reports overfull boxes; :class:`LatexError` is every failure to make
+* :func:`write_document` writes a document atomically; :func:`compile_pdf` runs ``pdflatex`` (or
+  ``latexmk``) on it and reports overfull boxes; :class:`LatexError` is every failure to make
   the document as asked.
 
 Widths stay symbolic (n_k) in every formula, so a 512-wide layer prints as narrow as a 2-wide
