@@ -153,7 +153,7 @@ def is_zero(difference: sp.Expr) -> bool:
         return True
     if difference.has(sp.Piecewise):
         folded = sp.piecewise_fold(difference)
-        if isinstance(folded, sp.Piecewise) and _every_branch_zero(folded):
+        if sp.expand_mul(folded) == 0 or (isinstance(folded, sp.Piecewise) and _every_branch_zero(folded)):
             return True
     return integer_exponentials(difference) and sp.simplify(difference) == 0
 
