@@ -146,16 +146,21 @@ def integer_exponentials(expr: sp.Expr) -> bool:
 
 
 def is_zero(difference: sp.Expr) -> bool:
-    """Whether an index-form difference is identically zero: multiplied out; or, for a Piecewise,
-    branch by branch, where every branch is zero or cannot be taken (nested kinks fold into
-    combinations of conditions that exclude each other); or simplified, where that finishes."""
+    """Whether an index-form difference is identically zero: :func:`multiplies_out_to_zero`, or
+    simplified, where that finishes."""
+    return multiplies_out_to_zero(difference) or (integer_exponentials(difference) and sp.simplify(difference) == 0)
+
+
+def multiplies_out_to_zero(difference: sp.Expr) -> bool:
+    """Whether a difference is zero multiplied out; or, for a Piecewise, folded and multiplied out,
+    or branch by branch, where every branch is zero or cannot be taken (nested kinks fold into
+    combinations of conditions that exclude each other). Cheap, and a proof when it says yes."""
     if sp.expand_mul(difference) == 0:
         return True
     if difference.has(sp.Piecewise):
         folded = sp.piecewise_fold(difference)
-        if sp.expand_mul(folded) == 0 or (isinstance(folded, sp.Piecewise) and _every_branch_zero(folded)):
-            return True
-    return integer_exponentials(difference) and sp.simplify(difference) == 0
+        return sp.expand_mul(folded) == 0 or (isinstance(folded, sp.Piecewise) and _every_branch_zero(folded))
+    return False
 
 
 def _every_branch_zero(folded: sp.Piecewise) -> bool:

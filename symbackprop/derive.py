@@ -29,7 +29,7 @@ import sympy as sp
 
 from . import equations as eq
 from . import naming
-from .contract import contract_deltas, integer_exponentials
+from .contract import contract_deltas, integer_exponentials, multiplies_out_to_zero
 from .naming import A, X
 from .registry import Activation, Loss
 
@@ -269,7 +269,7 @@ _SIMPLIFY_LIMIT = 60
 
 
 def _same(first: sp.Expr, second: sp.Expr) -> bool:
-    if first == second or sp.expand_mul(first - second) == 0:
+    if first == second or multiplies_out_to_zero(first - second):
         return True
     return _simplifiable(first - second) and sp.simplify(first - second) == 0
 

@@ -1,4 +1,5 @@
-"""Shared by every test file: under pytest-xdist, one folder of generated sources for the run."""
+"""Shared by every test file: under pytest-xdist, one folder of generated sources for the run, and
+the slow tests scheduled first."""
 
 from __future__ import annotations
 
@@ -17,3 +18,9 @@ def _generated_sources_shared_by_the_workers(tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.getbasetemp().parent / "generated-sources"
     folder.mkdir(exist_ok=True)
     covering.SHARED_SOURCES = folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that under pytest-xdist the workers share the rest around them
+    instead of one worker finishing a long test while the other idles at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
