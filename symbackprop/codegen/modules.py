@@ -24,7 +24,7 @@ from .target import CodeTarget
 
 def module_context(derivation: Derivation, command: str, target: CodeTarget = NUMPY) -> Any:
     """The typed context ``target``'s template is rendered with (the derivation must verify)."""
-    return target.context(derivation, command)
+    return target.make_context(derivation, command)
 
 
 def render_module(context: Any, target: CodeTarget = NUMPY) -> str:

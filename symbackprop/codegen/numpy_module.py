@@ -219,12 +219,15 @@ class NumpyModule:
     needs: str
 
 
-def numpy_module_context(derivation: Derivation, command: str) -> NumpyModule:
+def numpy_module_context(
+    derivation: Derivation, command: str, printer_class: type[BatchNumPyPrinter] = BatchNumPyPrinter
+) -> NumpyModule:
     """Everything the module template inserts, printed from the derivation, which must verify
-    (:func:`~symbackprop.verify.require_verified`)."""
+    (:func:`~symbackprop.verify.require_verified`), by ``printer_class``: one printer for the
+    readable functions, one that shares buffers for the training step."""
     require_verified(derivation)
     network = derivation.network
-    printer, step_printer = BatchNumPyPrinter(), BatchNumPyPrinter(share=True)
+    printer, step_printer = printer_class(), printer_class(share=True)
     layers, offset = [], 0
     for k in range(1, network.depth + 1):
         layer = _layer_code(derivation, k, offset, printer, step_printer)
@@ -296,4 +299,9 @@ def numpy_module_context(derivation: Derivation, command: str) -> NumpyModule:
 
 
 #: Today's code-generation target.
-NUMPY = CodeTarget(name="numpy", template="module.py.j2", context=numpy_module_context)
+NUMPY = CodeTarget(
+    name="numpy",
+    printer=BatchNumPyPrinter,
+    template="module.py.j2",
+    context=numpy_module_context,
+)
