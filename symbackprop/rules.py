@@ -45,6 +45,18 @@ LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def layer_targets(is_output: bool, *, bp_order: bool = False) -> tuple[str, ...]:
+    """The quantities a layer's rules give: the output layer's ∇ₐL and δ, or a hidden layer's δ,
+    then ∂L/∂W and ∂L/∂b (the verification report's order), or with ``bp_order`` in the order of
+    :data:`LABELS`, BP1–BP4 (the document's)."""
+    delta: tuple[str, ...] = ("loss_gradient", "output_delta") if is_output else ("hidden_delta",)
+    targets = (*delta, "weight", "bias")
+    if bp_order:
+        numbered = list(LABELS)
+        return tuple(sorted(targets, key=lambda target: numbered.index(target) if target in numbered else -1))
+    return targets
+
+
 class MatrixView(Protocol):
     """The quantities a rule may use; symbolic or concrete, with the same names."""
 

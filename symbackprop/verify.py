@@ -39,7 +39,7 @@ from .derive import _apply_target_facts
 from .errors import SymbackpropError
 from .naming import N_OUT, YHAT, X, Y
 from .printing.text import layer_superscript, plain
-from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet
+from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet, layer_targets
 
 if TYPE_CHECKING:
     from .derive import Derivation, LayerDerivation
@@ -187,8 +187,7 @@ def _verify(derivation: Derivation, rules: RuleSet, *, seed: int) -> Verificatio
     depth = derivation.network.depth
     for k in range(depth, 0, -1):
         layer = derivation.layer(k)
-        targets = ["loss_gradient", "output_delta"] if k == depth else ["hidden_delta"]
-        for target in [*targets, "weight", "bias"]:
+        for target in layer_targets(is_output=k == depth):
             rule = rules.rule_for(target, layer.activation)
             if rule is None:
                 continue

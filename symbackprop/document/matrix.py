@@ -20,7 +20,7 @@ from .. import naming
 from ..naming import BATCH_LOSS, BATCH_SIZE, A
 from ..printing.latex import batch_matrix, escape_text
 from ..printing.linebreak import LINE_GLYPHS, FormulaWriter, glyphs
-from ..rules import RuleSet
+from ..rules import RuleSet, layer_targets
 from .batch import batch_form, batch_vector, has_inner_product, vectorised
 from .symbols import column_vector, derivative
 
@@ -55,9 +55,8 @@ def matrix(derivation: Derivation, write: FormulaWriter, rules: RuleSet) -> list
     rows = []
     for layer in reversed(derivation.layers):
         k = layer.k
-        targets = ["loss_gradient", "output_delta"] if layer.is_output else ["hidden_delta"]
         equations = []
-        for target in [*targets, "bias", "weight"]:
+        for target in layer_targets(layer.is_output, bp_order=True):
             rule = rules.rule_for(target, layer.activation)
             if rule is None:
                 continue
