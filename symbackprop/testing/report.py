@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .judging import VERDICTS, Tolerance
 
-__all__ = ["VERDICTS", "GradientMismatch", "GradientReport", "ParameterRow", "Tolerance"]
+__all__ = ["VERDICTS", "BrokenStep", "GradientMismatch", "GradientReport", "ParameterRow", "Tolerance"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,20 @@ class ParameterRow:
 
 
 @dataclass(frozen=True)
+class BrokenStep:
+    """The step of the derivation that a diagnosed mistake breaks, beside the step the code's
+    numbers fit: the rule (BP1–BP4, or f′ for a layer's activation derivative) at one layer, each
+    side as one readable line and as LaTeX. ``fitted`` is empty when no equation fits the code."""
+
+    layer: int
+    rule: str
+    derived: str
+    fitted: str
+    derived_latex: str
+    fitted_latex: str
+
+
+@dataclass(frozen=True)
 class GradientReport:
     """The outcome of one check; ``ok`` only when every row passes and nothing else was found."""
 
@@ -59,6 +73,8 @@ class GradientReport:
     rows: tuple[ParameterRow, ...]
     findings: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: The derivation steps the diagnosed mistakes break, nearest the output first.
+    broken_steps: tuple[BrokenStep, ...] = ()
 
     @property
     def ok(self) -> bool:
