@@ -28,6 +28,8 @@ DEFAULT_ACTIVATIONS = "relu,relu,sigmoid"
 DEFAULT_LOSS = "bce"
 
 RULE_SETS = {"textbook": TEXTBOOK, "tutorial-mistakes": TUTORIAL_MISTAKES}
+#: The forms ``check`` prints its report in.
+REPORT_FORMATS = ("text", "markdown", "latex")
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,16 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--format",
+        choices=REPORT_FORMATS,
+        default="text",
+        help="the report as a text table (default), Markdown with $$ math, or a LaTeX fragment",
+    )
+    output.add_argument(
+        "--latex", dest="format", action="store_const", const="latex", help="the same as --format latex"
+    )
 
 
 def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
@@ -312,7 +324,7 @@ def _check(arguments: argparse.Namespace) -> int:
         finite_differences=arguments.finite_differences,
         seed=arguments.seed,
     )
-    print(report.table())
+    print({"text": report.table, "markdown": report.markdown, "latex": report.latex}[arguments.format]().rstrip("\n"))
     return 0 if report.ok else 1
 
 

@@ -9,10 +9,16 @@ Contract
   holds and prints (both are defined in :mod:`.judging`, and still importable from here).
   :meth:`GradientReport.table` is the text of :class:`GradientMismatch`, the ``AssertionError``
   that :func:`assert_gradients` raises.
+* Each :class:`BrokenStep` is shown beside the diagnosis it explains: two lines under the table's
+  first failure (the derived equation, the one the code fits), display math in
+  :meth:`GradientReport.markdown` (also Jupyter's ``_repr_markdown_``) and in the LaTeX fragment
+  of :meth:`GradientReport.latex`. The three formats lay out the strings the report holds and
+  compute nothing; their text cells are escaped for their format.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .judging import VERDICTS, Tolerance
@@ -47,6 +53,11 @@ class ParameterRow:
         return self.verdict == "pass"
 
 
+#: The table's columns, in every format.
+HEADER = ("parameter", "shape", "rel. error", "worst element: expected, got", "verdict", "diagnosis")
+NO_FIT = "your code fits no equation tried"
+
+
 @dataclass(frozen=True)
 class BrokenStep:
     """The step of the derivation that a diagnosed mistake breaks, beside the step the code's
@@ -59,6 +70,16 @@ class BrokenStep:
     fitted: str
     derived_latex: str
     fitted_latex: str
+
+    @property
+    def label(self) -> str:
+        return f"derived ({self.rule}, layer {self.layer}):"
+
+    def lines(self) -> list[str]:
+        """The two lines of the text table: the derived equation, then the one the code fits."""
+        label = self.label
+        fitted = f"{'your code fits:'.ljust(len(label))} {self.fitted}" if self.fitted else NO_FIT
+        return [f"{label} {self.derived}", fitted]
 
 
 @dataclass(frozen=True)
@@ -101,34 +122,116 @@ class GradientReport:
         raise KeyError(f"no row '{name}'; rows: {', '.join(row.name for row in self.rows)}")
 
     def table(self) -> str:
-        header = ("parameter", "shape", "rel. error", "worst element: expected, got", "verdict", "diagnosis")
         lines = [tuple(_cells(row)) for row in self.rows]
-        widths = [max(len(line[c]) for line in [header, *lines]) for c in range(len(header) - 1)]
+        widths = [max(len(line[c]) for line in [HEADER, *lines]) for c in range(len(HEADER) - 1)]
 
         def joined(cells: tuple[str, ...]) -> str:
             return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)) + "  " + cells[-1]
 
-        sizes = " and ".join(str(size) for size in self.batch_sizes)
         text = [
             f"gradient check of {self.network}",
-            f"  {self.tolerance.dtype}; {self.layout}",
-            f"  batches of {sizes} samples, every |z| ≥ {self.margin:.2g};"
-            f" pass ≤ {self.tolerance.passes:.1e} < inconclusive ≤ {self.tolerance.fails:.1e} < fail",
+            *(f"  {line}" for line in self._settings()),
             "",
-            joined(header).rstrip(),
+            joined(HEADER).rstrip(),
             *(joined(line).rstrip() for line in lines),
         ]
-        fd = [row for row in self.rows if row.finite_difference_error is not None]
-        if fd:
-            worst = max(row.finite_difference_error or 0.0 for row in fd)
-            text.append(f"finite differences (central, float64) agree with the reference to {worst:.1e}")
+        if (agreement := self._finite_differences()) is not None:
+            text.append(agreement)
         text += [f"! {finding}" for finding in self.findings]
-        first = self.first_failure
-        if first is not None and first.layer > 0:
-            text.append(f"nearest the output, layer {first.layer} fails: {first.diagnosis or first.verdict}")
+        if (first := self._first_failure_line()) is not None:
+            text.append(first)
+        text += [f"  {line}" for step in self.broken_steps for line in step.lines()]
         text += [f"note: {note}" for note in self.notes]
         text.append(f"verdict: {self.verdict}")
         return "\n".join(text)
+
+    def markdown(self) -> str:
+        """The report as Markdown: the rows as a table, each broken step as ``$$...$$`` display math."""
+
+        def row(cells: tuple[str, ...] | list[str]) -> str:
+            return "| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |"
+
+        text = [
+            f"### gradient check of {_markdown_text(self.network)}",
+            "",
+            "  \n".join(_markdown_text(line) for line in self._settings()),
+            "",
+            row(HEADER),
+            "|" + "|".join("---" for _ in HEADER) + "|",
+            *(row(_cells(parameter)) for parameter in self.rows),
+            "",
+        ]
+        if (agreement := self._finite_differences()) is not None:
+            text += [_markdown_text(agreement), ""]
+        text += [line for finding in self.findings for line in (f"**!** {_markdown_text(finding)}", "")]
+        if (first := self._first_failure_line()) is not None:
+            text += [_markdown_text(first), ""]
+        for step in self.broken_steps:
+            text += [f"{_markdown_text(step.label)}", "", *_markdown_math(step.derived_latex, step.derived)]
+            if step.fitted:
+                text += ["your code fits:", "", *_markdown_math(step.fitted_latex, step.fitted)]
+            else:
+                text += [NO_FIT, ""]
+        text += [line for note in self.notes for line in (f"note: {_markdown_text(note)}", "")]
+        text.append(f"**verdict: {self.verdict}**")
+        return "\n".join(text) + "\n"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def latex(self) -> str:
+        """The report as a LaTeX fragment (no preamble, no floating ``table``): the rows in a
+        ``tabular``, each broken step as ``\\[...\\]`` display math. Needs amsmath for ``\\text``."""
+        text = [
+            f"% gradient check of {self.network}, written by symbackprop",
+            r"\begin{flushleft}",
+            rf"gradient check of {_latex_text(self.network)}\\",
+            *(rf"{_latex_text(line)}\\" for line in self._settings()),
+            r"\end{flushleft}",
+            "",
+            r"\begin{tabular}{lllllp{0.35\linewidth}}",
+            r"\hline",
+            " & ".join(_latex_text(cell) for cell in HEADER) + r" \\",
+            r"\hline",
+            *(" & ".join(_latex_text(cell) for cell in _cells(row)) + r" \\" for row in self.rows),
+            r"\hline",
+            r"\end{tabular}",
+            "",
+        ]
+        paragraphs = [self._finite_differences(), *(f"! {finding}" for finding in self.findings)]
+        paragraphs.append(self._first_failure_line())
+        text += [line for paragraph in paragraphs if paragraph is not None for line in (_latex_text(paragraph), "")]
+        for step in self.broken_steps:
+            text += [_latex_text(step.label), *_latex_math(step.derived_latex, step.derived)]
+            if step.fitted:
+                text += ["your code fits:", *_latex_math(step.fitted_latex, step.fitted)]
+            else:
+                text += [_latex_text(NO_FIT), ""]
+        text += [line for note in self.notes for line in (_latex_text(f"note: {note}"), "")]
+        text.append(rf"verdict: \textbf{{{self.verdict}}}")
+        return "\n".join(text) + "\n"
+
+    def _settings(self) -> list[str]:
+        """The lines under the title: the dtype and layout, then the batches and the tolerances."""
+        sizes = " and ".join(str(size) for size in self.batch_sizes)
+        return [
+            f"{self.tolerance.dtype}; {self.layout}",
+            f"batches of {sizes} samples, every |z| ≥ {self.margin:.2g};"
+            f" pass ≤ {self.tolerance.passes:.1e} < inconclusive ≤ {self.tolerance.fails:.1e} < fail",
+        ]
+
+    def _finite_differences(self) -> str | None:
+        fd = [row for row in self.rows if row.finite_difference_error is not None]
+        if not fd:
+            return None
+        worst = max(row.finite_difference_error or 0.0 for row in fd)
+        return f"finite differences (central, float64) agree with the reference to {worst:.1e}"
+
+    def _first_failure_line(self) -> str | None:
+        first = self.first_failure
+        if first is None or first.layer <= 0:
+            return None
+        return f"nearest the output, layer {first.layer} fails: {first.diagnosis or first.verdict}"
 
     def __str__(self) -> str:
         return self.table()
@@ -152,6 +255,75 @@ def _cells(row: ParameterRow) -> list[str]:
     else:
         worst = f"{index}{_number(row.expected)}, {_number(row.got)}"
     return [row.name, _shape(row.shape), error, worst, row.verdict, row.diagnosis]
+
+
+_MARKDOWN_SPECIAL = re.compile(r"[\\|*_`$]")
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text for Markdown, each of its special characters behind a backslash: ``|`` would end
+    a table cell, ``*`` and ``_`` emphasise, a backquote starts code, ``$`` math (in Jupyter)."""
+    return _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
+
+
+def _markdown_cell(text: str) -> str:
+    return _markdown_text(text).replace("\n", " ")
+
+
+def _markdown_math(latex: str, text: str) -> list[str]:
+    """A display (``$$...$$``), or the plain line as code where no LaTeX was given."""
+    if not latex:
+        return [f"`{text}`", ""]
+    return ["$$", latex, "$$", ""]
+
+
+#: Unicode in diagnoses and layouts, as pdflatex (without fontspec) can typeset it.
+_LATEX_UNICODE = {
+    "δ": r"$\delta$",
+    "Δ": r"$\Delta$",
+    "σ": r"$\sigma$",
+    "ε": r"$\varepsilon$",
+    "Σ": r"$\Sigma$",
+    "∑": r"$\sum$",
+    "∂": r"$\partial$",
+    "′": r"$'$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "<": r"$<$",
+    ">": r"$>$",
+    "|": r"$|$",
+    "−": r"$-$",
+    "⋅": r"$\cdot$",
+    "·": r"$\cdot$",
+    "×": r"$\times$",
+    "→": r"$\rightarrow$",
+    "->": r"$\rightarrow$",
+    "½": r"$\frac{1}{2}$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "ᵀ": r"$^\top$",
+    "ŷ": r"$\hat{y}$",
+}
+_LATEX_UNICODE_PATTERN = re.compile("|".join(re.escape(key) for key in sorted(_LATEX_UNICODE, key=len, reverse=True)))
+
+
+def _latex_text(text: str) -> str:
+    """Plain text for LaTeX's text mode: its special characters escaped, the common Unicode
+    symbols of a diagnosis written as math."""
+    from ..printing.latex import escape_text
+
+    pieces, start = [], 0
+    for match in _LATEX_UNICODE_PATTERN.finditer(text):
+        pieces += [escape_text(text[start : match.start()]), _LATEX_UNICODE[match.group(0)]]
+        start = match.end()
+    return "".join([*pieces, escape_text(text[start:])])
+
+
+def _latex_math(latex: str, text: str) -> list[str]:
+    """A display (``\\[...\\]``), or the plain line, escaped, where no LaTeX was given."""
+    if not latex:
+        return [r"\begin{center}", _latex_text(text), r"\end{center}", ""]
+    return [r"\[", latex, r"\]", ""]
 
 
 class GradientMismatch(AssertionError):
