@@ -60,6 +60,14 @@ class Jacobian:
         """The layer's outputs from the entry's expression at each unit (concrete widths)."""
         return values if self.diagonal else values / sum(values)
 
+    def diagonal_entry(self, at: Callable[[sp.Expr], sp.Expr], x: sp.Symbol, a: sp.Symbol) -> sp.Expr:
+        """∂aᵢ/∂zᵢ at zᵢ = x with aᵢ = a: f′(x) for a diagonal Jacobian; for a normalised one
+        (aᵢ = f(zᵢ)/Σⱼ f(zⱼ)), (f′/f)(x)·a(1 − a), the whole of it that code treating the layer as
+        elementwise keeps."""
+        if self.diagonal:
+            return sp.diff(at(x), x)
+        return sp.simplify(sp.diff(at(x), x) / at(x)) * a * (1 - a)
+
 
 DIAGONAL = Jacobian("diagonal", diagonal=True, hidden_allowed=True, min_units=1, needs_targets_summing_to_one=False)
 NORMALISED = Jacobian(

@@ -60,7 +60,7 @@ class Activation:
         """The name with its parameters, as a user would write it: ``leaky_relu(0.01)``."""
         if not self.parameters:
             return self.name
-        values = ", ".join(_format_number(value) for _, value in self.parameters)
+        values = ", ".join(format_number(value) for _, value in self.parameters)
         return f"{self.name}({values})"
 
     def bound(self) -> Activation:
@@ -94,7 +94,7 @@ class Activation:
             if not 0 < value <= MAX_PARAMETER:
                 raise SpecError(
                     f"parameter {symbol} of '{self.name}' must be positive and at most {MAX_PARAMETER:.0e},"
-                    f" got {_format_number(value)}"
+                    f" got {format_number(value)}"
                 )
         return replace(self, parameters=tuple(zip(names, values, strict=True)))
 
@@ -337,7 +337,7 @@ _NUMBER = re.compile(r"^[+-]?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})([eE][+-]?\d{1,2}
 MAX_PARAMETER = 10**6
 
 
-def _format_number(value: sp.Rational) -> str:
+def format_number(value: sp.Rational) -> str:
     if value.is_Integer:
         return str(value)
     exact = Fraction(int(value.p), int(value.q))

@@ -30,6 +30,7 @@ from ..spec import Network, parse_compact
 from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter, Outcome, describe_raised
 from .diagnosis import (
     Evidence,
+    broken_step,
     changed_parameters_finding,
     describe_wrong_loss,
     diagnose_forward,
@@ -52,7 +53,7 @@ from .judging import (
 )
 from .layout_detection import UserCode, call_under, resolve_layout
 from .reference import Array, Probe, Reference, make_probe, reference_for
-from .report import GradientMismatch, GradientReport, ParameterRow
+from .report import BrokenStep, GradientMismatch, GradientReport, ParameterRow
 
 
 def check_gradients(
@@ -107,7 +108,7 @@ def check_gradients(
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     reduction_used = reduction or detected or "mean"
     runs = _runs(reference, probe, outcomes, reduction_used)
-    gradient_rows = _gradient_rows(reference, probe, layout, runs, tolerance)
+    gradient_rows, broken_steps = _gradient_rows(reference, probe, layout, runs, tolerance)
     if finite_differences:
         gradient_rows, disagreements = with_finite_differences(
             reference, probe, runs[0], gradient_rows, finite_difference_elements
@@ -125,6 +126,7 @@ def check_gradients(
         rows=(*forward_rows, *loss_rows, *gradient_rows),
         findings=tuple(changed_parameters_finding(layout, probe, outcomes)),
         notes=tuple(notes),
+        broken_steps=broken_steps,
     )
 
 
@@ -289,13 +291,17 @@ def _loss_rows(
 
 def _gradient_rows(
     reference: Reference, probe: Probe, layout: Layout, runs: Sequence[Run], tolerance: Tolerance
-) -> list[ParameterRow]:
-    """One row per parameter, judged on its worst run and diagnosed when it does not pass."""
+) -> tuple[list[ParameterRow], tuple[BrokenStep, ...]]:
+    """One row per parameter, judged on its worst run and diagnosed when it does not pass; and the
+    derivation step broken by the mistake of the failing row nearest the output."""
     floors = scale_floors(runs)
     judged = {name: judge_gradient(name, layout, runs, floors, tolerance) for name in runs[0].correct}
     failing = [name for name, judgement in judged.items() if judgement.verdict != "pass"]
     evidence = Evidence.gather(reference, probe, layout, runs, floors, tolerance, failing)
-    return [
+    rows = [
         _row(gradient_label(name), judgement, *diagnose_gradient(name, judgement, evidence), layer=int(name[1:]))
         for name, judgement in judged.items()
     ]
+    nearest = max(failing, key=lambda name: (int(name[1:]), name.startswith("W")), default=None)
+    step = None if nearest is None else broken_step(nearest, judged[nearest], evidence, reference.derivation)
+    return rows, () if step is None else (step,)

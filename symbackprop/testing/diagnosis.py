@@ -26,15 +26,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy
 
-from .adapters import Layout, Outcome, option_hint
+from .. import naming
+from ..printing.steps import step_text
+from ..rules import LABELS
+from .adapters import WEIGHT_LAYOUTS, Layout, Outcome, option_hint
+from .fitting import fitted_derivatives
 from .judging import Judgement, Losses, Run, Tolerance, gradient_label, relative_error
 from .layout_detection import canonical_gradients
 from .mutants import Mutant, build_mutants
 from .reference import Array, Params, Probe, Reference
-from .report import ParameterRow
+from .report import BrokenStep, ParameterRow
+
+if TYPE_CHECKING:
+    from ..derive import Derivation
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class Evidence:
 
     runs: Sequence[Run]
     canonical: Sequence[Params]
+    #: The network's widths n_0..n_L.
+    sizes: Sequence[int]
     floors: Sequence[float]
     mutants: Sequence[Mutant]
     tolerance: Tolerance
@@ -64,7 +74,16 @@ class Evidence:
         """The evidence on the ``failing`` rows (parameter names); no mutants when none fails."""
         mutants = _mutants_of(reference, probe, runs) if failing else []
         canonical = [canonical_gradients(layout, run.outcome.grads, reference.network) for run in runs]
-        return cls(runs, canonical, floors, mutants, tolerance).with_failing(failing)
+        evidence = cls(runs, canonical, reference.network.sizes, floors, mutants, tolerance).with_failing(failing)
+        unexplained = [name for name in failing if not evidence.explains(name)]
+        if not unexplained:
+            return evidence
+        fitted = fitted_derivatives(reference, probe, runs, canonical)
+        return replace(evidence, mutants=[*mutants, *fitted]).with_failing(failing)
+
+    def explains(self, name: str) -> bool:
+        """Whether some mutant is within ``tolerance.fails`` of the user's gradient of ``name``."""
+        return any(distance <= self.tolerance.fails for distance, _ in self.scored(name))
 
     def distance(self, name: str, candidate: Sequence[Params]) -> float:
         """The user's gradient of ``name`` against ``candidate``'s, the worst over the runs."""
@@ -137,7 +156,7 @@ def diagnose_gradient(name: str, judgement: Judgement, evidence: Evidence) -> tu
     scored = evidence.scored(name)
     best = evidence.best_explanation(scored, judgement.error)
     if best is None:
-        return "", _describe_unexplained(name, label, judgement, evidence, scored)
+        return _describe_unexplained(name, label, judgement, evidence, scored)
     text = best.description.format(name=label)
     if best.through_delta and best.layer > int(name[1:]):
         return best.kind, f"inherits layer {best.layer}'s mistake through δ: {text}"
@@ -146,37 +165,124 @@ def diagnose_gradient(name: str, judgement: Judgement, evidence: Evidence) -> tu
 
 def _describe_unexplained(
     name: str, label: str, judgement: Judgement, evidence: Evidence, scored: Sequence[tuple[float, Mutant]]
-) -> str:
-    """What a gradient no mutant explains is: a wrong shape, close, a factor off, or unknown."""
+) -> tuple[str, str]:
+    """What a gradient no mutant explains is: a wrong shape, zero, another parameter's gradient,
+    close, off by a constant, a factor off (told in the network's numbers where it is one), or
+    unknown."""
     got, expected, error = judgement.got, judgement.expected, judgement.error
     tolerance = evidence.tolerance
     if got.shape != expected.shape:
-        return f"{label} has shape {got.shape}; the parameter has shape {expected.shape}"
+        return "", f"{label} has shape {got.shape}; the parameter has shape {expected.shape}{_shape_hint(name, got)}"
+    if not numpy.any(evidence.canonical[0][name]) and not numpy.any(evidence.canonical[1][name]):
+        return "missing_gradient", f"{label} is zero: the gradient is missing (never computed, or left at 0)"
+    elsewhere = _gradient_of_another_parameter(name, evidence)
+    if elsewhere:
+        return "wrong_layer", elsewhere
     if error <= tolerance.fails:
-        return (
+        return "", (
             f"{label} is close to the correct gradient but off by {error:.1e}, more than {tolerance.dtype}"
             " rounding explains (is part of it computed in lower precision, or by finite differences?)"
+        )
+    offset = _constant_offset(name, evidence)
+    if offset is not None:
+        return (
+            "constant_offset",
+            f"{label} is the correct gradient plus {offset:.3g} in every element: a constant was added",
         )
     ratios = evidence.scalar_ratios(name)
     if ratios is not None:
         return _describe_factor(label, ratios, evidence)
-    return _describe_closest(label, scored, error)
+    return "", _describe_closest(label, scored, error)
 
 
-def _describe_factor(label: str, ratios: Sequence[float], evidence: Evidence) -> str:
-    """A gradient that is c_r times the correct one on run r: one factor, or one per batch."""
+def _shape_hint(name: str, got: Array) -> str:
+    """The option that would read a gradient of this shape, for a row that fails on shape alone."""
+    if name.startswith("W") and got.ndim == 2:
+        return (
+            f"; if your weights are stored the other way round, say so: {option_hint('weight_layout', WEIGHT_LAYOUTS)}"
+        )
+    shapes = {1: "flat", 2: "row" if got.shape[:1] == (1,) else "column"}
+    if name.startswith("b") and got.ndim in shapes:
+        return f"; if your biases have this shape, say so: {option_hint('bias_shape', (shapes[got.ndim],))}"
+    return ""
+
+
+def _gradient_of_another_parameter(name: str, evidence: Evidence) -> str:
+    """The text for a gradient that is another parameter's correct gradient (swapped layers)."""
+    for other in evidence.runs[0].correct:
+        if other == name or evidence.runs[0].correct[other].shape != evidence.runs[0].correct[name].shape:
+            continue
+        if evidence.distance(name, [{name: run.correct[other]} for run in evidence.runs]) > evidence.tolerance.passes:
+            continue
+        there = gradient_label(other)
+        layer, other_layer = int(name[1:]), int(other[1:])
+        swapped = evidence.distance(other, [{other: run.correct[name]} for run in evidence.runs])
+        if swapped <= evidence.tolerance.passes:
+            return (
+                f"{gradient_label(name)} is the correct {there}: the gradients of layers"
+                f" {min(layer, other_layer)} and {max(layer, other_layer)} are swapped"
+            )
+        return (
+            f"{gradient_label(name)} is the correct {there}: layer {other_layer}'s gradient, in layer {layer}'s place"
+        )
+    return ""
+
+
+def _constant_offset(name: str, evidence: Evidence) -> float | None:
+    """c when the user's gradient is the correct one plus the same c in every element and run."""
+    offsets = []
+    for run, user, floor in zip(evidence.runs, evidence.canonical, evidence.floors, strict=True):
+        difference = user[name] - run.correct[name]
+        c = float(numpy.mean(difference))
+        if relative_error(user[name], run.correct[name] + c, floor)[0] > evidence.tolerance.passes * 10:
+            return None
+        offsets.append(c)
+    if abs(offsets[0] - offsets[1]) > 1e-6 * max(abs(offsets[0]), 1e-300) or offsets[0] == 0:
+        return None
+    return offsets[0]
+
+
+def _describe_factor(label: str, ratios: Sequence[float], evidence: Evidence) -> tuple[str, str]:
+    """A gradient that is c_r times the correct one on run r: a factor the network's numbers
+    explain (m, a width, 2), one factor, or one per batch."""
+    explained = _network_factor(ratios, evidence)
+    if explained:
+        return "network_factor", f"{label} is {ratios[0]:.4g} times the correct gradient: {explained}"
     if max(ratios) - min(ratios) <= evidence.tolerance.fails * max(abs(r) for r in ratios):
-        return f"{label} is {ratios[0]:.4g} times the correct gradient (no known mistake gives that factor)"
+        return "", f"{label} is {ratios[0]:.4g} times the correct gradient (no known mistake gives that factor)"
     factors = " and ".join(
         f"{ratio:.4g} times on the batch of {run.batch.size}" for ratio, run in zip(ratios, evidence.runs, strict=True)
     )
-    return (
+    return "", (
         f"{label} is {factors}: a factor that depends on the batch (is the batch size fixed in the"
         " code, rather than read from X?)"
     )
 
 
+def _network_factor(ratios: Sequence[float], evidence: Evidence) -> str:
+    """The ratios as a product of the network's numbers (the batch size m, the widths n_k, 2), in words."""
+    sizes = evidence.sizes
+    L = len(sizes) - 1
+    numbers: list[tuple[str, list[float]]] = [("m, the batch size", [float(run.batch.size) for run in evidence.runs])]
+    numbers.append(
+        (
+            f"n_L = n{L} = {sizes[L]}, the number of outputs (is a 1/n_L, the mean over the outputs, missing?)",
+            [float(sizes[L])] * len(ratios),
+        )
+    )
+    numbers += [(f"n{k} = {sizes[k]}, the width of layer {k}", [float(sizes[k])] * len(ratios)) for k in range(L)]
+    numbers.append(("2", [2.0] * len(ratios)))
+    tolerance = evidence.tolerance.fails
+    for text, values in numbers:
+        for power, words in ((1, "{}"), (-1, "1/({})")):
+            if all(abs(r - v**power) <= tolerance * abs(v**power) for r, v in zip(ratios, values, strict=True)):
+                return words.format(text)
+    return ""
+
+
 def _describe_closest(label: str, scored: Sequence[tuple[float, Mutant]], error: float) -> str:
+    # A fitted derivative is a guess at what the code computes: named when it fits, never as a hint.
+    scored = [(distance, mutant) for distance, mutant in scored if mutant.kind != "wrong_derivative"]
     distance_to_closest, closest = min(scored, key=lambda item: item[0]) if scored else (numpy.inf, None)
     # A mutant is worth naming only when it explains most of the difference (the mistake plus a
     # little noise); a far one misleads (a mistake of the output layer, for a row of layer 1).
@@ -186,6 +292,54 @@ def _describe_closest(label: str, scored: Sequence[tuple[float, Mutant]], error:
         f"no known mistake explains it; the closest is: {closest.description.format(name=label)}"
         f" (off by {distance_to_closest:.1e})"
     )
+
+
+#: The quantity each kind of mistake gets wrong (factors and shapes: the row's own parameter).
+_TARGET_OF_KIND = {
+    "missing_derivative": "delta",
+    "derivative_of_output": "delta",
+    "other_layer_derivative": "delta",
+    "wrong_derivative": "delta",
+    "neighbour_weights": "delta",
+    "output_not_through_activation": "delta",
+    "extra_output_derivative": "delta",
+    "output_without_target": "delta",
+    "diagonal_jacobian": "delta",
+    "this_layer_activation": "weight",
+    "preactivation_input": "weight",
+    "earlier_activation": "weight",
+    "transposed": "weight",
+    "next_layer_delta": "weight",
+    "bias_over_units": "bias",
+    "bias_over_everything": "bias",
+    "bias_not_summed": "bias",
+}
+
+
+def broken_step(name: str, judgement: Judgement, evidence: Evidence, derivation: Derivation) -> BrokenStep | None:
+    """The derivation step that the mistake explaining the row of parameter ``name`` breaks,
+    beside the step the code's numbers fit where the mistake is a δ multiplied by something in
+    place of f′ (None when no mutant explains the row)."""
+    best = evidence.best_explanation(evidence.scored(name), judgement.error)
+    if best is None:
+        return None
+    k = best.layer if best.through_delta else int(name[1:])
+    layer = derivation.layer(k)
+    target = _TARGET_OF_KIND.get(best.kind, "weight" if name.startswith("W") else "bias")
+    if target == "delta":
+        rule = LABELS["output_delta" if layer.is_output else "hidden_delta"]
+        lhs, derived = naming.delta(k)[naming.P], layer.delta_local
+    elif target == "weight":
+        rule, lhs, derived = LABELS["weight"], naming.weight(k)[naming.P, naming.Q], layer.weight_gradient
+    else:
+        rule, lhs, derived = LABELS["bias"], naming.bias(k)[naming.P], layer.bias_gradient
+    fitted = None
+    if target == "delta" and best.in_place_of_derivative is not None:
+        at_layer = {naming.X: naming.preactivation(k)[naming.P], naming.A: naming.activation_output(k)[naming.P]}
+        fitted = best.in_place_of_derivative.xreplace(at_layer) * naming.output_gradient(k)[naming.P]
+    derived_text, derived_latex = step_text(lhs, derived, gradient=target != "delta")
+    fitted_text, fitted_latex = step_text(lhs, fitted, gradient=target != "delta") if fitted is not None else ("", "")
+    return BrokenStep(k, rule, derived_text, fitted_text, derived_latex, fitted_latex)
 
 
 def diagnose_forward(

@@ -12,8 +12,9 @@ transposed ∂L/∂W) changes that parameter only; and accumulation across calls
 run's gradient to the second's. Mutants equal to the
 correct gradient (f′(a) = f′(z) for ReLU) are dropped: they cannot be told apart; each mutant
 knows the parameters it changes, and only their rows can be explained by it.
-The last two entries, a forward pass without its output activation and parameters changed by the
-user's code, are found by direct comparison, not by a mutant (see :mod:`.diagnosis`).
+The entries after ``wrong_derivative`` are found by direct comparison, not by a mutant (see
+:mod:`.diagnosis`); ``wrong_derivative`` mutants are fitted to the user's gradients (see
+:mod:`.fitting`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy
 import sympy as sp
 
 from .. import naming
+from ..printing.text import pretty
 from .reference import Array, Cache, Params, Reference, Step
 
 #: Every kind of mistake with its summary, in the order a tie between equal matches is broken.
@@ -48,9 +50,17 @@ CATALOGUE: Mapping[str, str] = {
     "bias_over_everything": "∂L/∂b was summed over the samples and the units",
     "bias_not_summed": "∂L/∂b was not summed over the samples",
     "accumulating": "gradients accumulate across calls (not reset between batches)",
+    "next_layer_delta": "∂L/∂W⁽ᵏ⁾ and ∂L/∂b⁽ᵏ⁾ were computed from δ⁽ᵏ⁺¹⁾, one layer off",
+    "earlier_activation": "∂L/∂W⁽ᵏ⁾ uses a⁽ᵏ⁻²⁾ where a⁽ᵏ⁻¹⁾ belongs",
+    "diagonal_jacobian": "a softmax layer was treated as elementwise: only its Jacobian's diagonal was used",
+    "wrong_derivative": "a layer computes another f′: a slipped formula, another activation's, or another parameter's",
     # Found by direct comparison rather than by a mutant:
     "forward_without_output_activation": "the forward pass returns z⁽ᴸ⁾: the output activation is not applied",
     "changed_parameters": "the code changed the parameters while computing the gradients",
+    "missing_gradient": "a gradient is zero: never computed, or left at 0",
+    "wrong_layer": "a gradient is another layer's correct gradient (swapped layers)",
+    "constant_offset": "a gradient is the correct one plus a constant in every element",
+    "network_factor": "a gradient is off by a factor of the network's numbers: a width, m or 2",
 }
 
 
@@ -70,6 +80,8 @@ class Mutant:
     #: The parameters whose gradient the mistake changes (set by :func:`build_mutants`): only
     #: their rows can be explained by it; on the others the mutant is the correct gradient.
     changed: frozenset[str] = frozenset()
+    #: What the layer's δ multiplies ∂L/∂a by in place of f′ (in z and a), where the mistake is one.
+    in_place_of_derivative: sp.Expr | None = None
 
 
 def _scaled(grads: Params, scale: float) -> Params:
@@ -85,12 +97,15 @@ def build_mutants(
 ) -> list[Mutant]:
     """Every applicable mutant on the runs of ``caches``; ``corrects`` are the right gradients
     (``scales`` × the batch mean: 1 for averaged gradients, m for summed ones)."""
-    mutants = []
-    for mutant in _all_mutants(reference, params, caches, corrects, scales):
-        changed = _changed_parameters(mutant, corrects)
-        if changed:
-            mutants.append(replace(mutant, changed=changed))
-    return mutants
+    mutants = (with_changes(mutant, corrects) for mutant in _all_mutants(reference, params, caches, corrects, scales))
+    return [mutant for mutant in mutants if mutant is not None]
+
+
+def with_changes(mutant: Mutant, corrects: Sequence[Params]) -> Mutant | None:
+    """The mutant knowing the parameters it changes; None when it changes none (it cannot be told
+    from the correct gradient)."""
+    changed = _changed_parameters(mutant, corrects)
+    return replace(mutant, changed=changed) if changed else None
 
 
 def _changed_parameters(mutant: Mutant, corrects: Sequence[Params]) -> frozenset[str]:
@@ -152,12 +167,13 @@ def _all_mutants(
         activation = derivation.layer(k).activation
         elementwise = activation.jacobian.diagonal
         if k < L:
-            yield rerun(
+            missing = rerun(
                 "missing_derivative",
                 k,
                 f"layer {k} misses f′(z): δ{k} was not multiplied by the derivative of {activation.label}",
                 {("delta", k): lambda r, c, p, k, correct, upstream: upstream},
             )
+            yield replace(missing, in_place_of_derivative=sp.Integer(1))
         if elementwise and k < L:
             yield rerun(
                 "derivative_of_output",
@@ -174,6 +190,15 @@ def _all_mutants(
             f"dW{k} uses a{k}, the layer's own activation, where a{k - 1} (its input) belongs",
             {("weight", k): lambda r, c, p, k, correct, upstream: upstream.T @ c.A[k]},
         )
+        if k > 1 and reference.network.sizes[k - 2] == reference.network.sizes[k - 1]:
+            yield rerun(
+                "earlier_activation",
+                k,
+                f"dW{k} uses a{k - 2} where a{k - 1} belongs (the input of layer {k - 1}, not of layer {k})",
+                {("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, upstream, c.A[k - 2])},
+            )
+        if k < L and reference.network.sizes[k] == reference.network.sizes[k + 1]:
+            yield _next_layer_delta(k, rerun)
         if k > 1:
             yield rerun(
                 "preactivation_input",
@@ -221,6 +246,18 @@ def _all_mutants(
             f"δ{L} was multiplied by {output.label}′(z) once more: the fused δ already holds it",
             {("delta", L): lambda r, c, p, k, correct, upstream: correct * r.derivative(k, c.Z[k])},
         )
+    if not output.jacobian.diagonal:
+        diagonal = output.jacobian.diagonal_entry(output.at, naming.X, naming.A)
+        yield replace(
+            rerun(
+                "diagonal_jacobian",
+                L,
+                f"δ{L} used only the diagonal of the {output.label} Jacobian, ∂aᵢ/∂zᵢ = {_literal(pretty(diagonal))}:"
+                f" {output.label} is not elementwise, and δ{L} needs the full Jacobian",
+                {("delta", L): lambda r, c, p, k, correct, upstream: upstream * r.elementwise(diagonal, k, c)},
+            ),
+            in_place_of_derivative=diagonal,
+        )
     fused = naming.activation_output(L)[naming.P] - naming.target()[naming.P]
     if sp.expand(derivation.output_delta - fused) == 0:
         yield rerun(
@@ -237,6 +274,49 @@ def _all_mutants(
         (dict(corrects[0]), {name: corrects[0][name] + value for name, value in corrects[1].items()}),
         through_delta=False,
     )
+
+
+def _next_layer_delta(k: int, rerun: Callable[[str, int, str, Mapping[tuple[str, int], Step]], Mutant]) -> Mutant:
+    """dW⁽ᵏ⁾ and db⁽ᵏ⁾ from δ⁽ᵏ⁺¹⁾ (a loop index one off), where the widths allow it."""
+    above: dict[str, Array] = {}
+
+    def remember(r: Reference, c: Cache, p: Mapping[str, Array], j: int, correct: Array, upstream: Array) -> Array:
+        above["delta"] = upstream
+        return correct
+
+    return rerun(
+        "next_layer_delta",
+        k,
+        f"dW{k} and db{k} were computed from δ{k + 1}, the next layer's δ, where δ{k} belongs (one layer off)",
+        {
+            ("weight", k + 1): remember,
+            ("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, above["delta"], c.A[k - 1]),
+            ("bias", k): lambda r, c, p, k, correct, upstream: r.bias_gradient(k, above["delta"]),
+        },
+    )
+
+
+def derivative_mutants(
+    reference: Reference,
+    params: Mapping[str, Array],
+    caches: Sequence[Cache],
+    scales: Sequence[float],
+    layers: Sequence[int],
+    derivative: sp.Expr,
+    description: str,
+) -> Mutant:
+    """δ of each of ``layers`` multiplied by ``derivative`` (in z and a) where f′ belongs."""
+    change: Step = lambda r, c, p, k, correct, upstream: upstream * r.elementwise(derivative, k, c)  # noqa: E731
+    grads = tuple(
+        _scaled(reference.backprop(params, cache, dict.fromkeys((("delta", k) for k in layers), change)), scale)
+        for cache, scale in zip(caches, scales, strict=True)
+    )
+    # The description is a format string ({name}); a printed piecewise brings its own braces.
+    return Mutant("wrong_derivative", max(layers), _literal(description), grads, in_place_of_derivative=derivative)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _other_layer_derivatives(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy
+import sympy as sp
 
 from .. import naming
 from ..codegen import load_module, module_context, render_module
@@ -156,6 +157,22 @@ class Reference:
             raise ValueError(f"layer {k} is not elementwise")
         return numpy.broadcast_to(self._evaluate(code, **{naming.array("z", k): at}), at.shape)
 
+    def elementwise(self, expr: sp.Expr, k: int, cache: Cache) -> Array:
+        """An expression in z and a = f(z) (:data:`~symbackprop.naming.X`, :data:`~symbackprop.naming.A`)
+        at every unit of layer k on a batch, printed as the module's own code is."""
+        names = naming.layer_arrays(k)
+        value = self._evaluate(_elementwise_code(expr, k), **{names.z: cache.Z[k], names.a: cache.A[k]})
+        return numpy.broadcast_to(value, cache.Z[k].shape)
+
+    def weight_gradient(self, k: int, delta: Array, before: Array) -> Array:
+        """∂L/∂W⁽ᵏ⁾ from a δ⁽ᵏ⁾ and the layer's input, by the module's printed code."""
+        names = naming.layer_arrays(k)
+        return self._evaluate(self.weight_code[k - 1], **{names.delta: delta, naming.array("a", k - 1): before})
+
+    def bias_gradient(self, k: int, delta: Array) -> Array:
+        """∂L/∂b⁽ᵏ⁾ from a δ⁽ᵏ⁾, by the module's printed code."""
+        return self._evaluate(self.bias_code[k - 1], **{naming.layer_arrays(k).delta: delta})
+
     def backprop(
         self, params: Mapping[str, Array], cache: Cache, changes: Mapping[tuple[str, int], Step] | None = None
     ) -> Params:
@@ -175,15 +192,22 @@ class Reference:
         L = self.depth
         delta = step("delta", L, self.output_delta(cache), self.loss_gradient(cache))
         for k in range(L, 0, -1):
-            names, before = naming.layer_arrays(k), naming.array("a", k - 1)
-            weight = self._evaluate(self.weight_code[k - 1], **{names.delta: delta, before: cache.A[k - 1]})
-            grads[names.weight] = step("weight", k, weight, delta)
-            grads[names.bias] = step("bias", k, self._evaluate(self.bias_code[k - 1], **{names.delta: delta}), delta)
+            names = naming.layer_arrays(k)
+            grads[names.weight] = step("weight", k, self.weight_gradient(k, delta, cache.A[k - 1]), delta)
+            grads[names.bias] = step("bias", k, self.bias_gradient(k, delta), delta)
             if k > 1:
                 arrays = {names.delta: delta, names.weight: params[names.weight]}
                 back = step("back", k, self._evaluate(self.output_gradient_code[k - 2], **arrays), delta)
                 delta = step("delta", k - 1, self.hidden_delta(cache, k - 1, back), back)
         return {name: grads[name] for name in self.parameter_names()}
+
+
+@functools.lru_cache(maxsize=512)
+def _elementwise_code(expr: sp.Expr, k: int) -> types.CodeType:
+    at_layer = expr.xreplace(
+        {naming.X: naming.preactivation(k)[naming.P], naming.A: naming.activation_output(k)[naming.P]}
+    )
+    return compile(numpy_code(at_layer), f"<elementwise {k}>", "eval")
 
 
 @functools.lru_cache(maxsize=32)
