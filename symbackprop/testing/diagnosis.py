@@ -5,11 +5,18 @@ Contract
 * :func:`diagnose_gradient` names a gradient's mistake by the closest mutant of :mod:`.mutants`
   that changes that parameter and explains it better than the correct gradient does (preferring
   the mistake that explains the most failing rows, then the catalogue's order); a mistake that
-  sits in a layer above the row's is said to be inherited through δ. A row no mutant explains is
-  described by what it is: not finite, a wrong shape, close to correct, a constant factor, a
-  factor that changes with the batch, or, when one mutant explains most of the difference, the
-  closest known mistake.
-* The two entries of the catalogue that no mutant stands for are found by direct comparison: a
+  sits in a layer above the row's is said to be inherited through δ. When the catalogue leaves a
+  failing row unexplained, the derivatives fitted by :mod:`.fitting` (what a layer computes in
+  place of f′) join the mutants. A row no mutant explains is described by what it is: not
+  finite, a wrong shape (with the option that reads that shape), zero (a missing gradient),
+  another layer's correct gradient (swapped layers), close to correct, the correct one plus a
+  constant, a factor the network's numbers explain (n_L, a width, m, 2), another constant factor,
+  a factor that changes with the batch, or, when a catalogue mutant explains most of the
+  difference, the closest known mistake; else that no known mistake explains it.
+* :func:`broken_step` is the derivation step (BP1–BP4 at a layer) that the mistake of a row
+  breaks, with the step the code's numbers fit where the mistake is a δ multiplied by something
+  in place of f′.
+* Two more entries of the catalogue that no mutant stands for are found by direct comparison: a
   forward pass that returns z⁽ᴸ⁾ (:func:`diagnose_forward`), and parameters the code changed
   while computing the gradients (:func:`changed_parameters_finding`).
 * A wrong loss is described by its ratio to ours (:func:`describe_wrong_loss`); gradients m times
