@@ -610,3 +610,120 @@ def test_code_that_takes_its_parameters_as_a_list_is_told_they_come_as_a_dict():
     told = r"KeyError: 0 .*; the parameters come as a dict keyed W1, b1, W2, b2, not as a list"
     with pytest.raises(CheckError, match=told):
         check_gradients(COLUMN_NET, by_position)
+
+
+#: Tanh hidden layers and a sigmoid output with binary cross-entropy; square (every W 4 x 4,
+#: where the weight layout must be given; samples against columns is told by the batch size) and not.
+SQUARE_NET = sb.Network([4, 4, 4, 4], ["tanh", "tanh", "sigmoid"], "bce")
+TANH_NET = sb.Network([3, 5, 4, 2], ["tanh", "tanh", "sigmoid"], "bce")
+LAYOUTS = [
+    (samples, weights, biases)
+    for samples in ("rows", "columns")
+    for weights in ("out_in", "in_out")
+    for biases in ("flat", "column", "row")
+]
+
+
+def layout_code(samples, weights, biases, summed=False):
+    """Correct back-propagation of TANH_NET's and SQUARE_NET's kind, written the way a user of this
+    layout writes it: Z = A Wᵀ + b (samples as rows) or Z = W A + b (columns), the bias broadcast
+    as that layout needs (b, b.T or b[:, None]) and its gradient returned in the bias's own shape."""
+    rows = samples == "rows"
+    # The (n,)-shaped sum of dZ over the samples, as this layout's bias (the keepdims a user writes).
+    shaped = {"flat": lambda s: s, "column": lambda s: s[:, None], "row": lambda s: s[None, :]}[biases]
+    if rows:
+        broadcast = {"flat": lambda b: b, "row": lambda b: b, "column": lambda b: b.T}[biases]
+    else:
+        broadcast = {"column": lambda b: b, "flat": lambda b: b[:, None], "row": lambda b: b.T}[biases]
+
+    def affine(W, A, b):
+        if rows:
+            return A @ (W.T if weights == "out_in" else W) + broadcast(b)
+        return (W if weights == "out_in" else W.T) @ A + broadcast(b)
+
+    def grads(params, X, Y):
+        L = len(params) // 2
+        m = X.shape[0] if rows else X.shape[1]
+        activations = [X]
+        for k in range(1, L + 1):
+            Z = affine(params[f"W{k}"], activations[-1], params[f"b{k}"])
+            activations.append(1 / (1 + np.exp(-Z)) if k == L else np.tanh(Z))
+        dZ = (activations[L] - Y) / (1 if summed else m)  # sigmoid with binary cross-entropy
+        out = {}
+        for k in range(L, 0, -1):
+            A_prev, W = activations[k - 1], params[f"W{k}"]
+            if rows:
+                dW = dZ.T @ A_prev if weights == "out_in" else A_prev.T @ dZ
+                out[f"db{k}"] = shaped(dZ.sum(axis=0))
+                dA = dZ @ (W if weights == "out_in" else W.T)
+            else:
+                dW = dZ @ A_prev.T if weights == "out_in" else A_prev @ dZ.T
+                out[f"db{k}"] = shaped(dZ.sum(axis=1))
+                dA = (W.T if weights == "out_in" else W) @ dZ
+            out[f"dW{k}"] = dW
+            dZ = dA * (1 - A_prev**2)
+        return out
+
+    return grads
+
+
+def described(samples, weights, biases):
+    from symbackprop.testing.adapters import Layout
+
+    return Layout(samples, weights, biases).describe()
+
+
+@pytest.mark.parametrize("network", [SQUARE_NET, TANH_NET], ids=["square", "not-square"])
+@pytest.mark.parametrize(("samples", "weights", "biases"), LAYOUTS, ids=["-".join(layout) for layout in LAYOUTS])
+def test_correct_code_passes_in_every_layout_the_readme_lists(network, samples, weights, biases):
+    # Only the weight layout of square layers is given: the shapes and the returned gradients tell
+    # the rest (a (n,) bias broadcasts where (1, n) or (n, 1) is meant, but the gradients then come
+    # back in another shape).
+    options = {"weight_layout": weights} if network is SQUARE_NET else {}
+    report = check_gradients(network, layout_code(samples, weights, biases), **options)
+    assert report.verdict == "pass", report.table()
+    assert report.layout.startswith(described(samples, weights, biases) + ";"), report.layout
+
+
+@pytest.mark.parametrize(
+    ("right", "summed"), [("rows", False), ("columns", False), ("columns", True)], ids=["rows", "columns", "summed"]
+)
+def test_of_layouts_whose_gradients_fit_the_one_that_agrees_with_the_reference_is_kept(right, summed):
+    correct = layout_code(right, "out_in", "column" if right == "columns" else "flat", summed=summed)
+
+    def right_in_one_sample_layout(params, X, Y):
+        given = "rows" if X.shape[1] == TANH_NET.sizes[0] else "columns"
+        if given == right:
+            return correct(params, X, Y)
+        # Gradients of the parameters' shapes, but not the gradients (the code's bug in this layout).
+        return {f"d{name}": np.full_like(value, 0.5) for name, value in params.items()}
+
+    options = {"reduction": "sum"} if summed else {}
+    report = check_gradients(TANH_NET, right_in_one_sample_layout, **options)
+    assert report.layout.startswith(f"samples as {right}, W (out, in)"), report.layout
+    assert report.verdict == "pass", report.table()
+
+
+def test_when_no_fitting_layout_agrees_with_the_reference_the_options_that_tell_them_apart_are_asked():
+    wrong = layout_code("columns", "out_in", "column")
+
+    def wrong_everywhere(params, X, Y):
+        if X.shape[1] == TANH_NET.sizes[0]:
+            return {f"d{name}": np.full_like(value, 0.5) for name, value in params.items()}
+        return {key: -value for key, value in wrong(params, X, Y).items()}  # the sign flipped
+
+    asked = r'several layouts .*: samples="rows"[|]"columns" [(]--samples rows[|]columns[)], '
+    with pytest.raises(CheckError, match=asked):
+        check_gradients(TANH_NET, wrong_everywhere)
+    assert check_gradients(TANH_NET, wrong_everywhere, samples="columns").verdict == "fail"
+
+
+@pytest.mark.filterwarnings("error")
+def test_tensors_returned_as_gradients_are_read_without_a_numpy_warning():
+    torch = pytest.importorskip("torch")
+    correct = rows_code(BCE_NET)
+
+    def as_tensors(params, X, Y):
+        return {key: torch.tensor(value, requires_grad=True) for key, value in correct(params, X, Y).items()}
+
+    assert check_gradients(BCE_NET, as_tensors).verdict == "pass"

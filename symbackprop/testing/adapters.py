@@ -146,11 +146,20 @@ def _gradient_keys(name: str, user_name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((user_name, f"d{user_name}", f"grad_{user_name}", f"d{name}", name)))
 
 
+def _array_copy(value: Any) -> Array:
+    """A copy of ``value`` as a NumPy array (a copy: code that accumulates in place would otherwise
+    change what an earlier call returned). A tensor (``detach``, ``cpu`` and ``numpy`` methods, as
+    PyTorch's) is read through them; anything else through ``numpy.asarray``, which, unlike
+    ``numpy.array``, does not warn about an ``__array__`` without NumPy 2's ``copy`` keyword."""
+    if all(callable(getattr(value, method, None)) for method in ("detach", "cpu", "numpy")):
+        value = value.detach().cpu().numpy()
+    return numpy.array(numpy.asarray(value), copy=True)
+
+
 def _numbers(value: Any, what: str) -> Array:
-    """A copy of ``value`` as an array in its own precision, or an error if it holds no numbers
-    (a copy: code that accumulates in place would otherwise change what an earlier call returned)."""
+    """A copy of ``value`` as an array in its own precision, or an error if it holds no numbers."""
     try:
-        array = numpy.array(value)
+        array = _array_copy(value)
     except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot read
         raise CheckError(f"{what} is not an array of numbers ({error})") from None
     if array.dtype.kind not in "biuf":
@@ -255,7 +264,7 @@ class FunctionAdapter:
         loss = None
         loss, returned = _split_loss(self.grads_function(given, X, Y), self.label)
         grads = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
-        after = {name: numpy.array(given[self.names.get(name, name)]) for name in params}
+        after = {name: _array_copy(given[self.names.get(name, name)]) for name in params}
         prediction = None
         if self.forward_function is not None:
             out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
@@ -409,7 +418,7 @@ class ObjectAdapter:
                 " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')"
             )
             grads = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
-        after = {name: numpy.array(get_path(self.model, self._path(name, self.paths))) for name in params}
+        after = {name: _array_copy(get_path(self.model, self._path(name, self.paths))) for name in params}
         if self.loss_method is not None:
             where = f"{self.label}.{self.loss_method}"
             loss = _loss_number(

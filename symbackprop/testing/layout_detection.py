@@ -4,11 +4,18 @@ Contract
 --------
 :func:`resolve_layout` settles the layout in this order: options given win, then what the user's
 own parameters reveal (``code.known_layout``), then trial calls on the probe's first batch under
-each remaining layout. For each sample layout and weight layout, the remaining bias shapes are
-tried in the order natural to that sample layout, up to the first the code runs under. The layout
-kept is the first under which the code runs and returns gradients of the parameters' shapes (or,
-if none does, the first under which it runs); when another such layout gives different
-gradients, :class:`~.adapters.CheckError` lists the options that would tell them apart. One-hot
+each remaining layout, at most one call per layout. The layout is chosen by what the code
+returns, never by its merely running: for each sample layout and weight layout, the remaining bias
+shapes are tried in the order natural to that sample layout until the code returns gradients of
+the parameters' shapes under one (a (n,) bias broadcasts where (1, n) or (n, 1) was meant, so code
+that runs under it may still return gradients of another shape). The candidates are the layouts
+whose gradients fit (or, if none fits, the first under which the code ran, per sample and weight
+layout). The first candidate is kept when every other gives the same gradients. When they differ,
+the one whose gradients agree with the reference on the first batch (up to a positive factor
+common to all parameters: summed gradients are m times the averaged ones) is kept, provided it is
+the only such gradient and, when every layer is square, every rejected candidate has its weight
+layout: a weight layout the shapes cannot tell is the user's to give, as the README says. Otherwise
+:class:`~.adapters.CheckError` lists the options that would tell the candidates apart. One-hot
 targets are tried first, and class indices only when the code runs under no layout with one-hot
 ones. A crash under every layout is reported with the user's line that raised, and, for a
 ``KeyError`` on a parameter's name, how to map the user's names to ours.
@@ -38,12 +45,16 @@ from .adapters import (
     describe_raised,
     option_hint,
 )
-from .reference import Array, Batch, Params, Probe
+from .reference import Array, Batch, Params, Probe, reference_for
 
 UserCode = FunctionAdapter | ObjectAdapter
 #: The bias shapes in the order tried for each sample layout when neither the options nor the
 #: user's parameters tell: the shape that broadcasts against Z of that layout first.
 NATURAL_BIAS_SHAPES = {"rows": ("flat", "row", "column"), "columns": ("column", "flat", "row")}
+#: How far (relative, per parameter) a candidate's gradients may be from the reference's, times a
+#: common factor, and still agree with it: loose, since a wrong layout is off by order one, and
+#: float32 code or a slightly wrong gradient should still point at the layout it was written for.
+AGREEMENT_RTOL = 1e-2
 
 
 def call_under(code: UserCode, layout: Layout, probe: Probe, batch: Batch) -> Outcome:
@@ -73,7 +84,7 @@ def resolve_layout(
     candidates = trials.fitting or trials.running
     if not candidates:
         raise _crashed_under_every_layout(code, trials, list(probe.params))
-    return _the_only_layout(code, network, candidates)
+    return _the_only_layout(code, network, probe, candidates)
 
 
 def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str, ...]:
@@ -100,8 +111,9 @@ def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
 
 @dataclass
 class _Trials:
-    """What the trial calls found so far: the layouts under which the code ran (and, of those,
-    returned gradients of the parameters' shapes), and the ones under which it raised."""
+    """What the trial calls found so far: per sample and weight layout, the first bias shape under
+    which the code ran and the one under which it returned gradients of the parameters' shapes;
+    and the layouts under which it raised."""
 
     fitting: list[tuple[Layout, Outcome]] = field(default_factory=list)
     running: list[tuple[Layout, Outcome]] = field(default_factory=list)
@@ -109,7 +121,10 @@ class _Trials:
     errors: list[Exception] = field(default_factory=list)
 
     def try_bias_shapes(self, code: UserCode, probe: Probe, layouts: Sequence[Layout]) -> None:
-        """Call the code under each of ``layouts`` (one per bias shape) until it runs."""
+        """Call the code under each of ``layouts`` (one per bias shape) until its gradients have
+        the parameters' shapes: code that merely runs may have had a (n,) bias broadcast where it
+        meant (1, n) or (n, 1)."""
+        ran = False
         for layout in layouts:
             try:
                 outcome = call_under(code, layout, probe, probe.batches[0])
@@ -119,10 +134,12 @@ class _Trials:
                 self.failures.append((layout, describe_raised(error)))
                 self.errors.append(error)
                 continue
-            self.running.append((layout, outcome))
+            if not ran:
+                self.running.append((layout, outcome))
+                ran = True
             if _shapes_fit(layout, outcome, dict(probe.params)):
                 self.fitting.append((layout, outcome))
-            return
+                return
 
 
 def _try_layouts(
@@ -188,22 +205,71 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
 
 
 def _the_only_layout(
-    code: UserCode, network: Network, candidates: Sequence[tuple[Layout, Outcome]]
+    code: UserCode, network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
 ) -> tuple[Layout, Outcome]:
-    """The first candidate, unless another one gives different gradients: then the user must say."""
+    """The first candidate, unless another one gives different gradients: then the one whose
+    gradients agree with the reference, if that settles it, else the user must say."""
     first_layout, first_outcome = candidates[0]
     distinct = [
         layout
         for layout, outcome in candidates[1:]
         if not _same_gradients(first_layout, first_outcome, layout, outcome, network)
     ]
-    if distinct:
-        raise CheckError(
-            f"{code.label} runs under several layouts that give different gradients ("
-            + "; ".join(layout.describe() for layout in [first_layout, *distinct])
-            + f"); say which one it uses: {_differing_options([first_layout, *distinct])}"
-        )
-    return first_layout, first_outcome
+    if not distinct:
+        return first_layout, first_outcome
+    agreeing = _agreeing_with_reference(network, probe, candidates)
+    if agreeing is not None:
+        return agreeing
+    raise CheckError(
+        f"{code.label} runs under several layouts that give different gradients ("
+        + "; ".join(layout.describe() for layout in [first_layout, *distinct])
+        + f"); say which one it uses: {_differing_options([first_layout, *distinct])}"
+    )
+
+
+def _agreeing_with_reference(
+    network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
+) -> tuple[Layout, Outcome] | None:
+    """The first candidate whose gradients agree with the reference, when that settles the layout:
+    no candidate with other gradients agrees too, and, when every layer is square, none has
+    another weight layout (the shapes cannot tell it, so it is given, as the README says)."""
+    correct = reference_for(network).gradients(probe.params, probe.batches[0])
+    agreeing = [
+        index
+        for index, (layout, outcome) in enumerate(candidates)
+        if _agrees(canonical_gradients(layout, outcome.grads, network), correct)
+    ]
+    if not agreeing:
+        return None
+    chosen_layout, chosen_outcome = candidates[agreeing[0]]
+    square = all(network.sizes[k - 1] == network.sizes[k] for k in range(1, network.depth + 1))
+    for index, (layout, outcome) in enumerate(candidates):
+        if _same_gradients(chosen_layout, chosen_outcome, layout, outcome, network):
+            continue
+        if index in agreeing or (square and layout.weights != chosen_layout.weights):
+            return None
+    return chosen_layout, chosen_outcome
+
+
+def _agrees(got: Params, correct: Params) -> bool:
+    """Whether ``got`` is ``correct`` times one positive factor (1 for averaged gradients, m for
+    summed ones), each parameter within :data:`AGREEMENT_RTOL`."""
+    if any(name not in got or got[name].shape != value.shape for name, value in correct.items()):
+        return False
+    flat_got = numpy.concatenate([got[name].reshape(-1) for name in correct])
+    flat_correct = numpy.concatenate([value.reshape(-1) for value in correct.values()])
+    norm = float(flat_correct @ flat_correct)
+    if not numpy.all(numpy.isfinite(flat_got)) or norm == 0.0:
+        return False
+    factor = float(flat_got @ flat_correct) / norm
+    if not factor > 0.0:
+        return False
+    # A parameter whose gradient is tiny beside the others is judged against a floor of the whole.
+    floor = 1e-3 * factor * numpy.sqrt(norm)
+    return all(
+        numpy.linalg.norm(got[name] - factor * value) <= AGREEMENT_RTOL * (factor * numpy.linalg.norm(value) + floor)
+        for name, value in correct.items()
+    )
 
 
 def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, network: Network) -> bool:
