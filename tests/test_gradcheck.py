@@ -16,7 +16,6 @@ from handwritten import class_in_out, class_indices, column_loop, rows_dict
 
 import symbackprop as sb
 from symbackprop.testing import (
-    CATALOGUE,
     CheckError,
     GradientMismatch,
     ObjectAdapter,
