@@ -137,6 +137,46 @@ def escape_text(text: str) -> str:
     return _TEXT_SPECIAL.sub(lambda match: _TEXT_ESCAPES[match.group(0)], text)
 
 
+#: Unicode in the checker's diagnoses and layouts, as pdflatex (without fontspec) can typeset it.
+_TEXT_SYMBOLS = {
+    "δ": r"$\delta$",
+    "Δ": r"$\Delta$",
+    "σ": r"$\sigma$",
+    "ε": r"$\varepsilon$",
+    "Σ": r"$\Sigma$",
+    "∑": r"$\sum$",
+    "∂": r"$\partial$",
+    "′": r"$'$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "<": r"$<$",
+    ">": r"$>$",
+    "|": r"$|$",
+    "−": r"$-$",
+    "⋅": r"$\cdot$",
+    "·": r"$\cdot$",
+    "×": r"$\times$",
+    "→": r"$\rightarrow$",
+    "->": r"$\rightarrow$",
+    "½": r"$\frac{1}{2}$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "ᵀ": r"$^\top$",
+    "ŷ": r"$\hat{y}$",
+}
+_TEXT_SYMBOLS_PATTERN = re.compile("|".join(re.escape(key) for key in sorted(_TEXT_SYMBOLS, key=len, reverse=True)))
+
+
+def text_with_symbols(text: str) -> str:
+    """Plain text for LaTeX's text mode: its special characters escaped, the common Unicode
+    symbols of a diagnosis written as math."""
+    pieces, start = [], 0
+    for match in _TEXT_SYMBOLS_PATTERN.finditer(text):
+        pieces += [escape_text(text[start : match.start()]), _TEXT_SYMBOLS[match.group(0)]]
+        start = match.end()
+    return "".join([*pieces, escape_text(text[start:])])
+
+
 def batch_matrix(letter: str, k: int, columns: sp.Expr) -> sp.MatrixSymbol:
     """The batch matrix (one row per sample) of a per-sample column quantity: A⁽ᵏ⁾, Δ⁽ᵏ⁾, F′⁽ᵏ⁾."""
     return sp.MatrixSymbol(naming.batch_name(letter, k), BATCH_SIZE, columns)

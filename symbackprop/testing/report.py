@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..printing.latex import text_with_symbols
 from .judging import VERDICTS, Tolerance
 
 __all__ = ["VERDICTS", "BrokenStep", "GradientMismatch", "GradientReport", "ParameterRow", "Tolerance"]
@@ -185,29 +186,31 @@ class GradientReport:
         text = [
             f"% gradient check of {self.network}, written by symbackprop",
             r"\begin{flushleft}",
-            rf"gradient check of {_latex_text(self.network)}\\",
-            *(rf"{_latex_text(line)}\\" for line in self._settings()),
+            rf"gradient check of {text_with_symbols(self.network)}\\",
+            *(rf"{text_with_symbols(line)}\\" for line in self._settings()),
             r"\end{flushleft}",
             "",
             r"\begin{tabular}{lllllp{0.35\linewidth}}",
             r"\hline",
-            " & ".join(_latex_text(cell) for cell in HEADER) + r" \\",
+            " & ".join(text_with_symbols(cell) for cell in HEADER) + r" \\",
             r"\hline",
-            *(" & ".join(_latex_text(cell) for cell in _cells(row)) + r" \\" for row in self.rows),
+            *(" & ".join(text_with_symbols(cell) for cell in _cells(row)) + r" \\" for row in self.rows),
             r"\hline",
             r"\end{tabular}",
             "",
         ]
         paragraphs = [self._finite_differences(), *(f"! {finding}" for finding in self.findings)]
         paragraphs.append(self._first_failure_line())
-        text += [line for paragraph in paragraphs if paragraph is not None for line in (_latex_text(paragraph), "")]
+        text += [
+            line for paragraph in paragraphs if paragraph is not None for line in (text_with_symbols(paragraph), "")
+        ]
         for step in self.broken_steps:
-            text += [_latex_text(step.label), *_latex_math(step.derived_latex, step.derived)]
+            text += [text_with_symbols(step.label), *_latex_math(step.derived_latex, step.derived)]
             if step.fitted:
                 text += ["your code fits:", *_latex_math(step.fitted_latex, step.fitted)]
             else:
-                text += [_latex_text(NO_FIT), ""]
-        text += [line for note in self.notes for line in (_latex_text(f"note: {note}"), "")]
+                text += [text_with_symbols(NO_FIT), ""]
+        text += [line for note in self.notes for line in (text_with_symbols(f"note: {note}"), "")]
         text.append(rf"verdict: \textbf{{{self.verdict}}}")
         return "\n".join(text) + "\n"
 
@@ -277,52 +280,10 @@ def _markdown_math(latex: str, text: str) -> list[str]:
     return ["$$", latex, "$$", ""]
 
 
-#: Unicode in diagnoses and layouts, as pdflatex (without fontspec) can typeset it.
-_LATEX_UNICODE = {
-    "δ": r"$\delta$",
-    "Δ": r"$\Delta$",
-    "σ": r"$\sigma$",
-    "ε": r"$\varepsilon$",
-    "Σ": r"$\Sigma$",
-    "∑": r"$\sum$",
-    "∂": r"$\partial$",
-    "′": r"$'$",
-    "≥": r"$\geq$",
-    "≤": r"$\leq$",
-    "<": r"$<$",
-    ">": r"$>$",
-    "|": r"$|$",
-    "−": r"$-$",
-    "⋅": r"$\cdot$",
-    "·": r"$\cdot$",
-    "×": r"$\times$",
-    "→": r"$\rightarrow$",
-    "->": r"$\rightarrow$",
-    "½": r"$\frac{1}{2}$",
-    "²": r"$^2$",
-    "³": r"$^3$",
-    "ᵀ": r"$^\top$",
-    "ŷ": r"$\hat{y}$",
-}
-_LATEX_UNICODE_PATTERN = re.compile("|".join(re.escape(key) for key in sorted(_LATEX_UNICODE, key=len, reverse=True)))
-
-
-def _latex_text(text: str) -> str:
-    """Plain text for LaTeX's text mode: its special characters escaped, the common Unicode
-    symbols of a diagnosis written as math."""
-    from ..printing.latex import escape_text
-
-    pieces, start = [], 0
-    for match in _LATEX_UNICODE_PATTERN.finditer(text):
-        pieces += [escape_text(text[start : match.start()]), _LATEX_UNICODE[match.group(0)]]
-        start = match.end()
-    return "".join([*pieces, escape_text(text[start:])])
-
-
 def _latex_math(latex: str, text: str) -> list[str]:
     """A display (``\\[...\\]``), or the plain line, escaped, where no LaTeX was given."""
     if not latex:
-        return [r"\begin{center}", _latex_text(text), r"\end{center}", ""]
+        return [r"\begin{center}", text_with_symbols(text), r"\end{center}", ""]
     return [r"\[", latex, r"\]", ""]
 
 
