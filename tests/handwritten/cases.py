@@ -354,4 +354,10 @@ BUGGY = [
          UNROLLED_SIGMOID, {}, "σ′ written as s(1 + s) in every layer", 3, SIGMOID_PLUS),
 ]  # fmt: skip
 
+if style_torch_names.torch is None:
+    # Without torch (an optional extra) the implementations on torch tensors are left out; the
+    # style keeps its NumPy ones.
+    CORRECT = [case for case in CORRECT if case.network != TORCH]
+    BUGGY = [case for case in BUGGY if case.network != TORCH]
+
 CASES = CORRECT + BUGGY

@@ -19,7 +19,11 @@ at the tanh's output: 1 − tanh(h)²).
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:  # torch is an optional extra: without it the tensor implementations are left out
+    torch = None
 
 NAMES_2 = {"W1": "fc1.weight", "b1": "fc1.bias", "W2": "fc2.weight", "b2": "fc2.bias"}
 NAMES_3 = {**NAMES_2, "W3": "fc3.weight", "b3": "fc3.bias"}
