@@ -85,3 +85,11 @@ def test_every_catalogue_entry_has_a_buggy_implementation() -> None:
     made = {mistake for _, _, mistake, _ in MISTAKES} | {mistake for _, mistake, _ in NAMED}
     made |= {"forward_without_output_activation", "changed_parameters"}
     assert made == set(CATALOGUE)
+
+
+def test_a_factor_or_a_substitution_is_written_into_the_broken_step() -> None:
+    (step,) = _report("keras-missing-mean").broken_steps
+    assert (step.rule, step.derived) == ("BP4", "∂L/∂w2[p, q] = a1[q]⋅δ2[p]")
+    assert step.fitted == "∂L/∂w2[p, q] = m⋅a1[q]⋅δ2[p]"
+    (step,) = _report("einsum-deep-a1-for-a2").broken_steps
+    assert step.fitted == "∂L/∂w3[p, q] = a1[q]⋅δ3[p]"

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy
+import sympy as sp
 
 from .. import naming
 from ..printing.steps import step_text
@@ -340,13 +341,34 @@ def broken_step(name: str, judgement: Judgement, evidence: Evidence, derivation:
         rule, lhs, derived = LABELS["weight"], naming.weight(k)[naming.P, naming.Q], layer.weight_gradient
     else:
         rule, lhs, derived = LABELS["bias"], naming.bias(k)[naming.P], layer.bias_gradient
-    fitted = None
+    fitted = _fitted_step(best, k, derived)
     if target == "delta" and best.in_place_of_derivative is not None:
         at_layer = {naming.X: naming.preactivation(k)[naming.P], naming.A: naming.activation_output(k)[naming.P]}
         fitted = best.in_place_of_derivative.xreplace(at_layer) * naming.output_gradient(k)[naming.P]
     derived_text, derived_latex = step_text(lhs, derived, gradient=target != "delta")
     fitted_text, fitted_latex = step_text(lhs, fitted, gradient=target != "delta") if fitted is not None else ("", "")
     return BrokenStep(k, rule, derived_text, fitted_text, derived_latex, fitted_latex)
+
+
+def _fitted_step(mutant: Mutant, k: int, derived: sp.Expr) -> sp.Expr | None:
+    """The right side of the step the code computes, for a mistake that changes the derived
+    right side by a factor or a substitution (None for the others)."""
+    m = naming.BATCH_SIZE
+    factors = {"missing_mean": m, "extra_mean": 1 / m, "double": sp.Integer(2), "half": sp.Rational(1, 2)}
+    if mutant.kind in factors:
+        return factors[mutant.kind] * derived
+    if mutant.kind == "sign":
+        return -derived
+    substitutions = {
+        "transposed": {naming.P: naming.Q, naming.Q: naming.P},
+        "this_layer_activation": {naming.activation_output(k - 1): naming.activation_output(k)},
+        "preactivation_input": {naming.activation_output(k - 1): naming.preactivation(k - 1)},
+        "earlier_activation": {naming.activation_output(k - 1): naming.activation_output(k - 2)},
+        "next_layer_delta": {naming.delta(k): naming.delta(k + 1)},
+    }
+    if mutant.kind in substitutions:
+        return derived.xreplace(substitutions[mutant.kind])
+    return None
 
 
 def diagnose_forward(
