@@ -141,7 +141,9 @@ def test_a_summed_gradient_passes_when_declared_and_is_named_otherwise():
     assert "reduction" not in check_gradients(COLUMN_NET, column_code(COLUMN_NET)).table()
 
 
-def test_square_layers_make_the_weight_layout_ambiguous():
+def test_square_layers_take_the_weight_layout_the_gradients_agree_with():
+    """Correct code on square layers is read in the one weight layout under which its gradients
+    agree with the reference; buggy code, which agrees under neither, must say which it uses."""
     square = sb.Network([4, 4, 4], ["tanh", "sigmoid"], "bce")
     out_in = rows_code(square)
 
@@ -150,8 +152,11 @@ def test_square_layers_make_the_weight_layout_ambiguous():
         grads = out_in({k: v.T if k.startswith("W") else v for k, v in params.items()}, X, Y)
         return {k: v.T if k.startswith("dW") else v for k, v in grads.items()}
 
+    assert "W (in, out)" in check_gradients(square, in_out).layout
+    assert "W (out, in)" in check_gradients(square, out_in).layout
+    buggy = rows_code(square, "missing_derivative", 1)
     with pytest.raises(CheckError, match='weight_layout="out_in"[|]"in_out" [(]--weight-layout out_in[|]in_out[)]$'):
-        check_gradients(square, in_out)
+        check_gradients(square, buggy)
     assert check_gradients(square, in_out, weight_layout="in_out").verdict == "pass"
     assert check_gradients(square, out_in, weight_layout="out_in").verdict == "pass"
     assert check_gradients(square, in_out, weight_layout="out_in").verdict == "fail"

@@ -13,8 +13,7 @@ whose gradients fit (or, if none fits, the first under which the code ran, per s
 layout). The first candidate is kept when every other gives the same gradients. When they differ,
 the one whose gradients agree with the reference on the first batch (up to a positive factor
 common to all parameters: summed gradients are m times the averaged ones) is kept, provided it is
-the only such gradient and, when every layer is square, every rejected candidate has its weight
-layout: a weight layout the shapes cannot tell is the user's to give, as the README says. Otherwise
+the only such gradient (so correct code on square layers needs no weight layout given). Otherwise
 :class:`~.adapters.CheckError` lists the options that would tell the candidates apart. One-hot
 targets are tried first, and class indices only when the code runs under no layout with one-hot
 ones. A crash under every layout is reported with the user's line that raised, and, for a
@@ -231,8 +230,7 @@ def _agreeing_with_reference(
     network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
 ) -> tuple[Layout, Outcome] | None:
     """The first candidate whose gradients agree with the reference, when that settles the layout:
-    no candidate with other gradients agrees too, and, when every layer is square, none has
-    another weight layout (the shapes cannot tell it, so it is given, as the README says)."""
+    no candidate with other gradients agrees too."""
     correct = reference_for(network).gradients(probe.params, probe.batches[0])
     agreeing = [
         index
@@ -242,11 +240,8 @@ def _agreeing_with_reference(
     if not agreeing:
         return None
     chosen_layout, chosen_outcome = candidates[agreeing[0]]
-    square = all(network.sizes[k - 1] == network.sizes[k] for k in range(1, network.depth + 1))
     for index, (layout, outcome) in enumerate(candidates):
-        if _same_gradients(chosen_layout, chosen_outcome, layout, outcome, network):
-            continue
-        if index in agreeing or (square and layout.weights != chosen_layout.weights):
+        if index in agreeing and not _same_gradients(chosen_layout, chosen_outcome, layout, outcome, network):
             return None
     return chosen_layout, chosen_outcome
 
