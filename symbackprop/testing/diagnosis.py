@@ -10,7 +10,7 @@ Contract
   place of f′) join the mutants. A row no mutant explains is described by what it is: not
   finite, a wrong shape (with the option that reads that shape), zero (a missing gradient),
   another layer's correct gradient (swapped layers), close to correct, the correct one plus a
-  constant, a factor the network's numbers explain (n_L, a width, m, 2), another constant factor,
+  constant, a factor the network's widths explain (n_L, another n_k), another constant factor,
   a factor that changes with the batch, or, when a catalogue mutant explains most of the
   difference, the closest known mistake; else that no known mistake explains it.
 * :func:`broken_step` is the derivation step (BP1–BP4 at a layer) that the mistake of a row
@@ -252,7 +252,7 @@ def _constant_offset(name: str, evidence: Evidence) -> float | None:
 
 def _describe_factor(label: str, ratios: Sequence[float], evidence: Evidence) -> tuple[str, str]:
     """A gradient that is c_r times the correct one on run r: a factor the network's numbers
-    explain (m, a width, 2), one factor, or one per batch."""
+    explain (a width), one factor, or one per batch."""
     explained = _network_factor(ratios, evidence)
     if explained:
         return "network_factor", f"{label} is {ratios[0]:.4g} times the correct gradient: {explained}"
@@ -268,22 +268,18 @@ def _describe_factor(label: str, ratios: Sequence[float], evidence: Evidence) ->
 
 
 def _network_factor(ratios: Sequence[float], evidence: Evidence) -> str:
-    """The ratios as a product of the network's numbers (the batch size m, the widths n_k, 2), in words."""
+    """The ratios as a width of the network or its inverse, in words (a factor m, 1/m, 2 or ½ is
+    a mutant of the catalogue, which explains the row before it gets here)."""
     sizes = evidence.sizes
     L = len(sizes) - 1
-    numbers: list[tuple[str, list[float]]] = [("m, the batch size", [float(run.batch.size) for run in evidence.runs])]
-    numbers.append(
-        (
-            f"n_L = n{L} = {sizes[L]}, the number of outputs (is a 1/n_L, the mean over the outputs, missing?)",
-            [float(sizes[L])] * len(ratios),
-        )
-    )
-    numbers += [(f"n{k} = {sizes[k]}, the width of layer {k}", [float(sizes[k])] * len(ratios)) for k in range(L)]
-    numbers.append(("2", [2.0] * len(ratios)))
+    widths = [
+        (f"n_L = n{L} = {sizes[L]}, the number of outputs (is a 1/n_L, the mean over the outputs, missing?)", sizes[L])
+    ]
+    widths += [(f"n{k} = {sizes[k]}, the width of layer {k}", sizes[k]) for k in range(L)]
     tolerance = evidence.tolerance.fails
-    for text, values in numbers:
-        for power, words in ((1, "{}"), (-1, "1/({})")):
-            if all(abs(r - v**power) <= tolerance * abs(v**power) for r, v in zip(ratios, values, strict=True)):
+    for text, width in widths:
+        for factor, words in ((float(width), "{}"), (1.0 / width, "1/({})")):
+            if all(abs(ratio - factor) <= tolerance * factor for ratio in ratios):
                 return words.format(text)
     return ""
 

@@ -60,7 +60,7 @@ CATALOGUE: Mapping[str, str] = {
     "missing_gradient": "a gradient is zero: never computed, or left at 0",
     "wrong_layer": "a gradient is another layer's correct gradient (swapped layers)",
     "constant_offset": "a gradient is the correct one plus a constant in every element",
-    "network_factor": "a gradient is off by a factor of the network's numbers: a width, m or 2",
+    "network_factor": "a gradient is off by a factor of the network's widths (n_L: mse's 1/n missing)",
 }
 
 
