@@ -17,7 +17,7 @@ judged as for every mutant (:mod:`.diagnosis`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy
 import sympy as sp
@@ -102,7 +102,12 @@ def _right(activation: Activation, candidate: Candidate) -> str:
     return f"{activation.label}′ = {written} with a = {activation.label}(z)"
 
 
-def _estimated_parameter(activation, layers, mutant, canonical) -> Mutant | None:  # type: ignore[no-untyped-def]
+def _estimated_parameter(
+    activation: Activation,
+    layers: Sequence[int],
+    mutant: Callable[[Sequence[int], sp.Expr, str], Mutant | None],
+    canonical: Sequence[Params],
+) -> Mutant | None:
     """The mutant of the activation at the parameter value the user's gradients fit best."""
     low, high = with_parameter(activation, 1.0), with_parameter(activation, 2.0)
     if low is None or high is None:
