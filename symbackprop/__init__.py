@@ -14,12 +14,11 @@ depends on this one: the import graph of the stages stays acyclic.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING
 
+from .lazy import lazy_exports
 from .version import __version__
 
 if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at run time
@@ -57,19 +56,7 @@ _PUBLIC = {
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _PUBLIC:
-        # A submodule (symbackprop.spec) is an attribute once imported, as with an eager package.
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            return importlib.import_module(f".{name}", __name__)
-        raise AttributeError(f"module 'symbackprop' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, submodules=True)
 
 
 class _Package(types.ModuleType):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 def template_folder() -> Path:
@@ -25,7 +27,10 @@ def template_folder() -> Path:
 
 @cache
 def environment() -> jinja2.Environment:
-    """The shared, strict Jinja environment."""
+    """The shared, strict Jinja environment (Jinja is imported here: finding the templates needs
+    none of it)."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_folder()),
         undefined=jinja2.StrictUndefined,

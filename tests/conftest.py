@@ -1,5 +1,6 @@
-"""Shared by every test file: under pytest-xdist, one folder of generated sources for the run, and
-the slow tests scheduled first."""
+"""Shared by every test file: under pytest-xdist, one folder of generated sources for the run; the
+checker's reference cache in the run's temporary folder, never the user's; and the slow tests
+scheduled first."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 
 import covering
 import pytest
+
+from symbackprop.testing.reference_cache import CACHE_DIR_VARIABLE, CACHE_SWITCH_VARIABLE
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,6 +21,16 @@ def _generated_sources_shared_by_the_workers(tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.getbasetemp().parent / "generated-sources"
     folder.mkdir(exist_ok=True)
     covering.SHARED_SOURCES = folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reference_cache_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One cache folder per run (shared by its workers, and by the commands tests run), so that a
+    run starts cold and leaves nothing in the user's cache folder."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "reference-cache"
+    os.environ[CACHE_DIR_VARIABLE] = str(folder)
+    os.environ.pop(CACHE_SWITCH_VARIABLE, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""Generated modules: made from a derivation by a target, loaded in memory, written to disk.
+"""Generated modules: made from a derivation by a target and written to disk.
 
 Contract: :func:`generate_module` returns the source of one module for a code target (NumPy by
 default), deterministic (same spec, same bytes), its first line carrying
@@ -9,8 +9,6 @@ and refuses to replace a file symbackprop did not write unless ``force``.
 from __future__ import annotations
 
 import shlex
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +43,6 @@ def generate_module(
     if command is None:
         command = f"symbackprop generate {derivation.network.cli_arguments} -o {shlex.quote(output_name)}"
     return render_module(module_context(derivation, command, target), target)
-
-
-def load_module(source: str, name: str = "symbackprop_generated") -> types.ModuleType:
-    """The generated source executed as a module in memory (``train`` needs no file)."""
-    module = types.ModuleType(name)
-    module.__file__ = f"<{name}>"
-    # dataclasses and typing look a module up in sys.modules while it executes.
-    sys.modules[name] = module
-    try:
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
-    finally:
-        sys.modules.pop(name, None)
-    return module
 
 
 def written_by_symbackprop(path: Path) -> bool:

@@ -16,26 +16,42 @@ built from our own back-propagation), :mod:`.diagnosis` (naming the mistake of a
 not pass), :mod:`.check` (the checker, which runs the stages in order), :mod:`.report` (the rows
 and the table) and :mod:`.plugin` (the pytest plugin: the ``gradcheck`` fixture and
 ``--gradcheck-report``).
+
+The names below are imported on first use (PEP 562): pytest imports :mod:`.plugin` at start-up in
+every environment where symbackprop is installed, and must not pay for NumPy and SymPy there.
 """
 
-from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter, load_target
-from .check import assert_gradients, check_gradients
-from .judging import VERDICTS, Tolerance
-from .mutants import CATALOGUE
-from .report import GradientMismatch, GradientReport, ParameterRow
+from __future__ import annotations
 
-__all__ = [
-    "CATALOGUE",
-    "VERDICTS",
-    "CheckError",
-    "FunctionAdapter",
-    "GradientMismatch",
-    "GradientReport",
-    "Layout",
-    "ObjectAdapter",
-    "ParameterRow",
-    "Tolerance",
-    "assert_gradients",
-    "check_gradients",
-    "load_target",
-]
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at run time
+    from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter, load_target  # noqa: F401
+    from .check import assert_gradients, check_gradients  # noqa: F401
+    from .judging import VERDICTS, Tolerance  # noqa: F401
+    from .mutants import CATALOGUE  # noqa: F401
+    from .report import GradientMismatch, GradientReport, ParameterRow  # noqa: F401
+
+#: The public name → the module that defines it.
+_PUBLIC = {
+    "CATALOGUE": "mutants",
+    "VERDICTS": "judging",
+    "CheckError": "adapters",
+    "FunctionAdapter": "adapters",
+    "GradientMismatch": "report",
+    "GradientReport": "report",
+    "Layout": "adapters",
+    "ObjectAdapter": "adapters",
+    "ParameterRow": "report",
+    "Tolerance": "judging",
+    "assert_gradients": "check",
+    "check_gradients": "check",
+    "load_target": "adapters",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

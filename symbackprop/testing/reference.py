@@ -6,6 +6,9 @@ Contract
   generated module, loaded in memory (the exact float64 gradient), and the pieces of that module's
   back-propagation as code printed from the derivation (the output δ, each hidden δ, each f′),
   which :mod:`.mutants` recombines with one step changed. Nothing here restates a derivative.
+  The printed code is kept across processes by :mod:`.reference_cache`; the derivation itself is
+  derived only when a diagnosis asks for it (:attr:`Reference.derivation`), so that a check that
+  passes with a warm cache derives, prints and renders nothing.
 * :func:`make_probe` chooses the parameters and the two batches a check runs on, so that a bug
   cannot hide: the batch size m is a prime that is no layer width, the second batch has 2m
   samples (a summed gradient and one that accumulates across calls then differ from an averaged
@@ -25,16 +28,19 @@ import functools
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy
-import sympy as sp
+import numpy.random  # imported with the checker, not inside the first check's time
 
 from .. import naming
-from ..codegen import load_module, module_context, render_module
-from ..derive import Derivation
-from ..printing.numpy import numpy_code
 from ..spec import Network
+from .reference_cache import ReferenceCode, cached_reference
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from ..derive import Derivation
 
 Array = numpy.ndarray
 Params = dict[str, Array]
@@ -92,7 +98,6 @@ class Reference:
     """The generated module of a network and its back-propagation in pieces."""
 
     network: Network
-    derivation: Derivation
     module: types.ModuleType
     #: Printed code of δ⁽ᵏ⁾: the output one (1/m included) and each hidden one in ∂L/∂a⁽ᵏ⁾.
     delta_code: tuple[types.CodeType, ...]
@@ -107,6 +112,11 @@ class Reference:
     @property
     def depth(self) -> int:
         return self.network.depth
+
+    @functools.cached_property
+    def derivation(self) -> Derivation:
+        """The network's derivation, derived on first use (only a diagnosis needs it)."""
+        return self.network.derive()
 
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(self.module.PARAMETER_NAMES)
@@ -204,37 +214,54 @@ class Reference:
 
 @functools.lru_cache(maxsize=512)
 def _elementwise_code(expr: sp.Expr, k: int) -> types.CodeType:
+    from ..printing.numpy import numpy_code
+
     at_layer = expr.xreplace(
         {naming.X: naming.preactivation(k)[naming.P], naming.A: naming.activation_output(k)[naming.P]}
     )
     return compile(numpy_code(at_layer), f"<elementwise {k}>", "eval")
 
 
-@functools.lru_cache(maxsize=32)
-def reference_for(network: Network) -> Reference:
-    """The reference of a network (derived, generated and loaded once per network)."""
+def printed_reference(network: Network) -> tuple[str, ReferenceCode]:
+    """Derive the network; print its generated module and each step's code."""
+    from ..codegen import module_context, render_module
+    from ..printing.numpy import numpy_code
+
     derivation = network.derive()
     context = module_context(derivation, command="")
-    module = load_module(render_module(context), name="symbackprop_reference")
     layers = context.layers
-    delta_code = tuple(compile(layer.delta, f"<delta {layer.k}>", "eval") for layer in layers)
-    derivative_code = tuple(
-        None if layer.derivative is None else compile(numpy_code(layer.derivative), f"<f' {layer.k}>", "eval")
-        for layer in derivation.layers
+    steps = ReferenceCode(
+        delta=tuple(layer.delta for layer in layers),
+        derivative=tuple(
+            None if layer.derivative is None else numpy_code(layer.derivative) for layer in derivation.layers
+        ),
+        weight_gradient=tuple(layer.weight_gradient for layer in layers),
+        bias_gradient=tuple(layer.bias_gradient for layer in layers),
+        output_gradient=tuple(layer.output_gradient for layer in layers[:-1]),
     )
+    return render_module(context), steps
 
-    def compiled(code: str, what: str, k: int) -> types.CodeType:
-        return compile(code, f"<{what} {k}>", "eval")
+
+@functools.lru_cache(maxsize=32)
+def reference_for(network: Network) -> Reference:
+    """The reference of a network (derived, generated and loaded once per network, and printed
+    once per release across processes)."""
+    module, code = cached_reference(network, printed_reference)
+
+    def compiled(steps: tuple[str, ...], what: str) -> tuple[types.CodeType, ...]:
+        return tuple(compile(step, f"<{what} {k}>", "eval") for k, step in enumerate(steps, start=1))
 
     return Reference(
         network,
-        derivation,
         module,
-        delta_code,
-        derivative_code,
-        weight_code=tuple(compiled(layer.weight_gradient, "dL/dW", layer.k) for layer in layers),
-        bias_code=tuple(compiled(layer.bias_gradient, "dL/db", layer.k) for layer in layers),
-        output_gradient_code=tuple(compiled(layer.output_gradient, "dL/da", layer.k) for layer in layers[:-1]),
+        delta_code=compiled(code.delta, "delta"),
+        derivative_code=tuple(
+            None if step is None else compile(step, f"<f' {k}>", "eval")
+            for k, step in enumerate(code.derivative, start=1)
+        ),
+        weight_code=compiled(code.weight_gradient, "dL/dW"),
+        bias_code=compiled(code.bias_gradient, "dL/db"),
+        output_gradient_code=compiled(code.output_gradient, "dL/da"),
     )
 
 
