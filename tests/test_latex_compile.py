@@ -1,10 +1,15 @@
 """The derivation document compiled with a real pdflatex, for every architecture of generated/, a
 6-layer network of width 512, and every activation (and a custom one) and loss of the registry in
-every notation: no error, no overfull line, a sensible page count, the section titles and a formula
-per layer in the PDF's text. Skipped, with the reason, where TeX or poppler-utils is not installed."""
+every notation: no error, no overfull line, nothing taller than a page, a sensible page count, the
+section titles and a formula per layer in the PDF's text. The title's network breaks only between
+layers and is evenly spaced (word positions from ``pdftotext -bbox``), and no display is split
+across pages (each display writes the page it starts and ends on into the log). Skipped, with the
+reason, where TeX or poppler-utils is not installed."""
 
 from __future__ import annotations
 
+import html
+import itertools
 import re
 import shutil
 import subprocess
@@ -47,6 +52,8 @@ TITLES = [
 
 
 Compiled = tuple[Path, tuple[float, ...], int]
+#: What TeX logs when a page holds something taller than the page (a display that cannot break).
+_OVERFULL_PAGE = re.compile(r"Overfull \\vbox \(([\d.]+)pt too high\)")
 
 
 def _build_all(folder: Path, jobs: dict[str, tuple[tuple, str]]) -> dict[str, Compiled]:
@@ -60,6 +67,8 @@ def _build_all(folder: Path, jobs: dict[str, tuple[tuple, str]]) -> dict[str, Co
         sources[name] = (tex, len(sizes) - 1)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = dict(zip(sources, pool.map(compile_pdf, [tex for tex, _ in sources.values()]), strict=True))
+    for name, result in results.items():
+        assert not _OVERFULL_PAGE.search(result.log), f"{name}: something is taller than the page"
     return {name: (results[name].pdf, results[name].overfull_hboxes, depth) for name, (_, depth) in sources.items()}
 
 
@@ -118,6 +127,8 @@ def test_six_layers_of_width_512_stay_on_the_page(tmp_path: Path) -> None:
 
 #: A user's activation, with a kink-free abs(x) in it, beside the registry's.
 SOFTSIGN = custom_activation("softsign", "x/(1+abs(x))")
+#: The same under a long name (without "_", which pdftotext reads as a space in typewriter type).
+SOFTSIGN_LONG = custom_activation("softsignwithaverylongname", "x/(1+abs(x))")
 
 
 def _registry_jobs() -> dict[str, tuple[tuple, str]]:
@@ -154,3 +165,80 @@ def test_a_cross_reference_is_settled_by_a_second_run(tmp_path: Path) -> None:
     )
     text = _text(compile_pdf(tex).pdf)
     assert "See section 1." in text and "??" not in text
+
+
+def _title_network_lines(pdf: Path) -> list[list[tuple[str, float, float]]]:
+    """The lines of the network in the title on page 1, each a list of (word, left, right) in points."""
+    page = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    words = [
+        (html.unescape(text), float(left), float(right), float(bottom))
+        for left, right, bottom, text in re.findall(
+            r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page
+        )
+    ]
+    texts = [word[0] for word in words]
+    title = words[texts.index("network") + 1 : texts.index("derived")]
+    lines: list[list[tuple[str, float, float]]] = []
+    bottom_of_line = None
+    for text, left, right, bottom in title:
+        # An arrow (math) ends half a point above the typewriter words of its line.
+        if bottom_of_line is None or abs(bottom - bottom_of_line) > 2:
+            lines.append([])
+            bottom_of_line = bottom
+        lines[-1].append((text, left, right))
+    return lines
+
+
+#: A line of the title's network: whole layers only, "→ width activation", the input width first.
+_TITLE_LINE = re.compile(r"^(\d+)?( ?→ \d+ \S+)+( : \w+)?$")
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "loss"),
+    [
+        ([784, 128, 64, 10], ["relu", "relu", "softmax"], "cce"),
+        ([3, 8, 8, 8, 8, 2], [SOFTSIGN_LONG, "elu(1.5)", "softplus", SOFTSIGN_LONG, "sigmoid"], "sse"),
+    ],
+    ids=["784-128-64-10", "long-custom-names"],
+)
+def test_the_title_breaks_only_between_layers_and_is_evenly_spaced(tmp_path: Path, sizes, activations, loss) -> None:
+    network = Network(sizes=sizes, activations=activations, loss=loss)
+    tex = tmp_path / "title.tex"
+    tex.write_text(render_latex(network.derive(), sections=["network"]))
+    lines = _title_network_lines(compile_pdf(tex).pdf)
+    assert " ".join(" ".join(word for word, _, _ in line) for line in lines) == network.compact.replace("->", "→")
+    for line in lines:
+        assert _TITLE_LINE.match(" ".join(word for word, _, _ in line)), f"a layer is split: {line}"
+        gaps = [right_word[1] - left_word[2] for left_word, right_word in itertools.pairwise(line)]
+        # A colon or full stop gets no wider space than any other word (no "sigmoid :  sse").
+        assert max(gaps) - min(gaps) < 0.1, f"uneven spaces {gaps} in {line}"
+
+
+#: Each display, instrumented, writes to the log the page its first and its last row land on.
+_DISPLAY_PAGE = re.compile(r"display (begins|ends) on page (\d+)")
+
+
+def _split_displays(source: str, folder: Path) -> list[tuple[int, int]]:
+    """The displays of a standalone document that start on one page and end on another."""
+    instrumented = source.replace(
+        "\\begin{align*}\n", "\\begin{align*}\n\\write-1{display begins on page \\thepage}"
+    ).replace("\n\\end{align*}", "\\write-1{display ends on page \\thepage}\n\\end{align*}")
+    tex = folder / "displays.tex"
+    tex.write_text(instrumented)
+    marks = _DISPLAY_PAGE.findall(compile_pdf(tex).log)
+    assert [kind for kind, _ in marks] == ["begins", "ends"] * source.count("\\begin{align*}")
+    pages = [int(page) for _, page in marks]
+    return [(first, last) for first, last in zip(pages[::2], pages[1::2], strict=True) if first != last]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "loss"),
+    [([784, 128, 64, 10], ["relu", "relu", "softmax"], "cce"), ([2, 4, 3, 1], ["relu", "relu", "sigmoid"], "bce")],
+    ids=["784-128-64-10", "2-4-3-1"],
+)
+def test_no_display_is_split_across_pages(tmp_path: Path, sizes, activations, loss) -> None:
+    source = render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive())
+    assert "\\allowdisplaybreaks" not in source and "\\displaybreak" not in source
+    assert _split_displays(source, tmp_path) == []

@@ -44,6 +44,7 @@ from .verification import verification
 
 if TYPE_CHECKING:
     from ..derive import Derivation, LayerDerivation
+    from ..spec import Network
     from ..verify import VerificationReport
 
 
@@ -69,6 +70,7 @@ def document_context(
         "sections": chosen,
         "notation": {"name": style.name, "description": style.description, "layer": style.layer_letter},
         "network": network.compact,
+        "network_pieces": title_pieces(network),
         "widths": [f"{write(naming.width(k))} = {size}" for k, size in enumerate(network.sizes)],
         "depth": network.depth,
         "loss_name": network.loss.latex_name,
@@ -96,6 +98,13 @@ def document_context(
         report = report or (textbook if rules is TEXTBOOK else derivation.verify(rules))
         context["verification"] = verification(derivation, write, report, rules)
     return context
+
+
+def title_pieces(network: Network) -> list[str]:
+    """The compact form in the pieces a title may break between: before each arrow, never inside
+    a layer's width and activation, nor before the loss (``["2", "-> 4 relu", "-> 1 sigmoid : bce"]``)."""
+    first, *layers = network.compact.split(" -> ")
+    return [first, *(f"-> {layer}" for layer in layers)]
 
 
 #: The elementwise (Hadamard) product, as :mod:`symbackprop.printing.latex` prints it.
