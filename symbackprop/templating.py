@@ -5,7 +5,8 @@ package ``symbackprop.templates``; :func:`environment` finds them in either plac
 strict (``StrictUndefined``: a typo fails loudly instead of rendering as empty text) and
 whitespace-stable (``trim_blocks``, ``lstrip_blocks``, a trailing newline kept), so the same
 inputs always give the same bytes. Templates loop and insert; every formula they insert was
-printed by :mod:`symbackprop.printing`.
+printed by :mod:`symbackprop.printing`. Compiled templates are kept in the ``templates`` folder of
+the user's cache (:mod:`symbackprop.cachedir`); Jinja checks each against its template's source.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .cachedir import private_folder
 
 if TYPE_CHECKING:
     import jinja2
@@ -28,10 +31,12 @@ def template_folder() -> Path:
 @cache
 def environment() -> jinja2.Environment:
     """The shared, strict Jinja environment (Jinja is imported here: finding the templates needs
-    none of it)."""
+    none of it). Compiled templates are kept in the user's cache folder, where caching is on."""
     import jinja2
 
+    folder = private_folder("templates")
     return jinja2.Environment(
+        bytecode_cache=None if folder is None else jinja2.FileSystemBytecodeCache(str(folder)),
         loader=jinja2.FileSystemLoader(template_folder()),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -9,7 +9,7 @@ import os
 import covering
 import pytest
 
-from symbackprop.testing.reference_cache import CACHE_DIR_VARIABLE, CACHE_SWITCH_VARIABLE
+from symbackprop.cachedir import CACHE_DIR_VARIABLE, CACHE_SWITCH_VARIABLE
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,11 +24,11 @@ def _generated_sources_shared_by_the_workers(tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _reference_cache_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+def _cache_folder_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One cache folder per run (shared by its workers, and by the commands tests run), so that a
     run starts cold and leaves nothing in the user's cache folder."""
     base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "reference-cache"
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "symbackprop-cache"
     os.environ[CACHE_DIR_VARIABLE] = str(folder)
     os.environ.pop(CACHE_SWITCH_VARIABLE, None)
 

@@ -10,17 +10,16 @@ Contract
   (every ``.py`` file and template, so that a changed printer or registry never serves stale code)
   and the network's full description (sizes, and each activation's and the loss's expressions,
   parameters and behaviour, custom activations included).
-* The folder is ``$SYMBACKPROP_CACHE_DIR``, else the user's cache folder: ``$XDG_CACHE_HOME`` or
-  ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows, with a
-  ``symbackprop`` folder in it. ``SYMBACKPROP_CACHE=0`` (or ``off``, ``false``, ``no``) turns the
-  cache off.
+* Entries are kept in the ``references`` folder of :func:`symbackprop.cachedir.cache_folder`
+  (``$SYMBACKPROP_CACHE_DIR``, else the user's cache folder); ``SYMBACKPROP_CACHE=0`` (or ``off``,
+  ``false``, ``no``) turns the cache off.
 * An entry is two files: the steps as JSON and the module as a ``.py`` file, which Python's import
   system loads with its compiled bytecode (kept in ``__pycache__`` beside it, as for any module).
   Both are written atomically (a temporary file, then a rename), the module first, so that several
   processes (pytest-xdist workers) may write the same entry at once and a reader sees a whole
   entry or none. An entry that cannot be read, parsed or loaded, or does not hold what this release
-  writes, is rebuilt and replaced, its bytecode with it. The cache never fails a check: a folder that cannot be
-  created or written only means the entry is built again next time.
+  writes, is rebuilt and replaced, its bytecode with it. The cache never fails a check: a folder
+  that cannot be created or written only means the entry is built again next time.
 * The entry holds code that the checker executes, so it has the trust of the user's own files:
   the folder is the user's, created private (0700).
 """
@@ -30,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import py_compile
 import sys
 import types
@@ -39,18 +37,17 @@ from dataclasses import asdict, dataclass, fields
 from functools import cache
 from pathlib import Path
 
+from ..cachedir import cache_folder, private_folder
 from ..codegen.loading import load_module
 from ..errors import GenerationError
 from ..files import write_atomic
 from ..spec import Network
 from ..version import __version__
 
-#: Environment variables: the folder, and the switch (off for any of :data:`OFF_VALUES`).
-CACHE_DIR_VARIABLE = "SYMBACKPROP_CACHE_DIR"
-CACHE_SWITCH_VARIABLE = "SYMBACKPROP_CACHE"
-OFF_VALUES = frozenset({"0", "off", "false", "no"})
 #: Raised when an entry's layout changes, so that old entries are rebuilt, not misread.
 ENTRY_FORMAT = 1
+#: The folder of the cache the entries are kept in.
+REFERENCES = "references"
 #: The name the reference module is loaded under.
 MODULE_NAME = "symbackprop_reference"
 
@@ -86,24 +83,6 @@ class ReferenceCode:
         return cls(**steps)
 
 
-def enabled() -> bool:
-    return os.environ.get(CACHE_SWITCH_VARIABLE, "").strip().lower() not in OFF_VALUES
-
-
-def cache_folder() -> Path:
-    """Where the entries are kept (see the module's contract)."""
-    chosen = os.environ.get(CACHE_DIR_VARIABLE)
-    if chosen:
-        return Path(chosen)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "symbackprop"
-
-
 @cache
 def _source_digest() -> str:
     """A digest of the package's code and templates, in a fixed order."""
@@ -127,8 +106,8 @@ def entry_key(network: Network) -> str:
 
 def entry_paths(network: Network) -> tuple[Path, Path]:
     """The entry's two files: the steps (JSON) and the module (Python)."""
-    stem = f"reference_{entry_key(network)}"
-    return cache_folder() / f"{stem}.json", cache_folder() / f"{stem}.py"
+    stem, folder = f"reference_{entry_key(network)}", cache_folder() / REFERENCES
+    return folder / f"{stem}.json", folder / f"{stem}.py"
 
 
 #: Builds a network's reference: the generated module's source, and its steps.
@@ -137,7 +116,7 @@ Builder = Callable[[Network], tuple[str, ReferenceCode]]
 
 def cached_reference(network: Network, build: Builder) -> tuple[types.ModuleType, ReferenceCode]:
     """The network's reference module and steps from the cache, else built, and stored for next time."""
-    if not enabled():
+    if private_folder(REFERENCES) is None:  # caching off, or no folder to keep it in
         source, code = build(network)
         return load_module(source, MODULE_NAME), code
     steps_path, module_path = entry_paths(network)
@@ -148,7 +127,6 @@ def cached_reference(network: Network, build: Builder) -> tuple[types.ModuleType
         pass
     source, code = build(network)
     try:
-        module_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(module_path, source)
         # Compiled here, not left to the import system: PYTHONDONTWRITEBYTECODE would stop that.
         py_compile.compile(str(module_path), cfile=importlib.util.cache_from_source(str(module_path)), doraise=True)

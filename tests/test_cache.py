@@ -1,5 +1,6 @@
-"""The checker's reference kept across processes (symbackprop.testing.reference_cache): hits, misses,
-corrupt entries rebuilt, the switch, concurrent writers; and the imports that stay light."""
+"""What symbackprop keeps in the user's cache folder: the checker's reference across processes
+(symbackprop.testing.reference_cache: hits, misses, corrupt entries rebuilt, the switch, concurrent
+writers) and the compiled templates; and the imports that stay light."""
 
 from __future__ import annotations
 
@@ -14,16 +15,11 @@ from pathlib import Path
 import numpy
 import pytest
 
-from symbackprop import Network
+from symbackprop import Network, cachedir
+from symbackprop.cachedir import CACHE_DIR_VARIABLE, CACHE_SWITCH_VARIABLE
 from symbackprop.testing import reference_cache
 from symbackprop.testing.reference import printed_reference
-from symbackprop.testing.reference_cache import (
-    CACHE_DIR_VARIABLE,
-    CACHE_SWITCH_VARIABLE,
-    ReferenceCode,
-    cached_reference,
-    entry_paths,
-)
+from symbackprop.testing.reference_cache import ReferenceCode, cached_reference, entry_paths
 
 NETWORK = Network([3, 4, 2], ["tanh", "sigmoid"], "bce")
 
@@ -160,7 +156,25 @@ def test_the_default_folder_is_the_users_cache_folder(monkeypatch: pytest.Monkey
     monkeypatch.delenv(CACHE_DIR_VARIABLE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     if sys.platform.startswith("linux"):
-        assert reference_cache.cache_folder() == tmp_path / "symbackprop"
+        assert cachedir.cache_folder() == tmp_path / "symbackprop"
+
+
+def test_rendering_keeps_the_compiled_templates_unless_caching_is_off(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from symbackprop import templating
+
+    code = (
+        "from symbackprop import Network; from symbackprop.codegen import generate_module;"
+        " generate_module(Network([2, 1], 'sigmoid', 'sse'))"
+    )
+    monkeypatch.setenv(CACHE_SWITCH_VARIABLE, "off")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert not cache_dir.exists()
+    monkeypatch.delenv(CACHE_SWITCH_VARIABLE)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert list((cache_dir / "templates").iterdir())
+    assert templating.template_folder().is_dir()
 
 
 def _lookup_in_a_fresh_process(folder: str) -> list[str]:
@@ -176,7 +190,7 @@ def test_workers_racing_on_an_empty_cache_all_get_the_entry(cache_dir: Path) -> 
         results = list(pool.map(_lookup_in_a_fresh_process, [str(cache_dir)] * 8))
     assert all(result == results[0] for result in results)
     assert ReferenceCode.from_json(steps.read_text()) == printed_reference(NETWORK)[1]
-    assert sorted(path.name for path in cache_dir.iterdir()) == sorted(["__pycache__", steps.name, module.name])
+    assert sorted(path.name for path in steps.parent.iterdir()) == sorted(["__pycache__", steps.name, module.name])
 
 
 def _modules_after(statement: str) -> set[str]:
