@@ -26,6 +26,14 @@ def doubled(params, X, Y):
     return grads(params, X, Y, scale=2.0)
 
 
+def exits(params, X, Y):
+    raise SystemExit(0)
+
+
+def nan(params, X, Y):
+    return {key: value * np.nan for key, value in grads(params, X, Y).items()}
+
+
 def renamed(params, X, Y):
     ours = {"W1": params["w_hidden"], "b1": params["b1"], "W2": params["W2"], "b2": params["b2"]}
     gradients = grads(ours, X, Y)
@@ -77,11 +85,27 @@ def test_the_compact_form_is_accepted(workdir):
     assert main(["check", "my_backprop:grads", "--spec", "3 -> 5 tanh -> 2 sigmoid : bce", "--dtype", "float32"]) == 0
 
 
+def test_nan_gradients_fail_with_exit_1_naming_them(workdir, capsys):
+    assert main(["check", "my_backprop:nan", "--spec", "net.toml"]) == 1
+    out = capsys.readouterr().out
+    assert "dW1 holds NaN in 15 of its 15 elements, the first at [0, 0]" in out
+    assert out.rstrip().endswith("verdict: fail")
+
+
+def test_code_that_exits_does_not_end_the_command_with_0(workdir, capsys):
+    assert main(["check", "my_backprop:exits", "--spec", "net.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symbackprop: error: exits called sys.exit(0) (at my_backprop.py:")
+    assert len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [
         ("no_such_module:grads", "cannot import 'no_such_module'"),
-        ("my_backprop:missing", "my_backprop has no 'missing'; it has doubled, grads, renamed"),
+        ("exits_at_import.py:grads", "exits_at_import.py called sys.exit(0) (at exits_at_import.py:2, in <module>)"),
+        ("syntax_error:grads", "importing syntax_error raised SyntaxError: expected ':' (at syntax_error.py:1)"),
+        ("my_backprop:missing", "my_backprop has no 'missing'; it has doubled, exits, grads, nan, renamed"),
         ("broken.py:grads", "importing broken.py raised NameError: name 'undefined' is not defined (at broken.py:3,"),
         ("missing.py:grads", "missing.py: no such file"),
         ("my_backprop", "is not module:attribute"),
@@ -92,6 +116,8 @@ def test_the_compact_form_is_accepted(workdir):
 def test_bad_targets_exit_2_with_one_line(workdir, capsys, target, message):
     (workdir / "broken.py").write_text("import numpy\n\nundefined + 1\n", encoding="utf-8")
     (workdir / "settings.py").write_text('SPEC = "3 -> 5 tanh -> 2 sigmoid : bce"\n', encoding="utf-8")
+    (workdir / "exits_at_import.py").write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
+    (workdir / "syntax_error.py").write_text("def grads(params, X, Y)\n    pass\n", encoding="utf-8")
     assert main(["check", target, "--spec", "net.toml"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symbackprop: error: ") and message in err and "Traceback" not in err

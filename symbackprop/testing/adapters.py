@@ -15,26 +15,39 @@ Contract
 * Both hand :meth:`run` the parameters under our names (W1, b1, ...) in the user's layout and
   return an :class:`Outcome` with the gradients under our names, read from the keys the user's
   code uses: the parameter's own name, ``d`` + name, ``grad_`` + name, or an explicit mapping.
+* Every call of the user's code goes through :func:`call_user`: within the check's time limit,
+  with a ``sys.exit`` turned into an ordinary exception (see :mod:`.calls`); a call that does not
+  return in time is a :class:`CheckError` that ends the check.
+* What the code returns must be numbers: a gradient, a forward pass or a loss that NumPy cannot
+  read as real numbers (None, a string, a ragged list, complex numbers, objects that are not
+  numbers) is a :class:`CheckError` naming it and what it is. Integer and boolean arrays are
+  read, and judged (see :mod:`.diagnosis`), in their own dtype.
 * :func:`load_target` imports ``module:attribute`` (a module name or a path to a .py file),
-  with the working directory on ``sys.path``; paths are parsed, never evaluated.
+  with the working directory on ``sys.path``; paths are parsed, never evaluated. A module that
+  fails to import (a syntax error, an exception, a ``sys.exit`` at import) is one
+  :class:`CheckError` line naming its file and line.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import numbers
 import os
 import re
 import sys
+import sysconfig
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy
 
 from ..errors import SymbackpropError
+from .calls import Exited, TimedOut, call_limited
 from .reference import Array, Params
 
 SAMPLES = ("rows", "columns")
@@ -56,23 +69,53 @@ def option_hint(option: str, values: Sequence[str]) -> str:
     return f"{option}={keyword} (--{option.replace('_', '-')} {'|'.join(values)})"
 
 
-#: Frames in these folders are not the user's: the line to show is the last one outside them.
-_NOT_USER_CODE = tuple(
-    f"{Path(str(module.__file__)).resolve().parent}{os.sep}" for module in (numpy, sys.modules[__package__])
+#: Frames in these folders (NumPy, the checker, Python's standard library) are not the user's:
+#: the line to show is the last one outside them.
+_NOT_USER_CODE = (
+    *(f"{Path(str(module.__file__)).resolve().parent}{os.sep}" for module in (numpy, sys.modules[__package__])),
+    f"{Path(sysconfig.get_paths()['stdlib']).resolve()}{os.sep}",
 )
 
 
 def describe_raised(error: BaseException) -> str:
-    """``KeyError: 'W1' (at mine.py:12, in grads)``: the exception and the user's line that raised it."""
-    text = f"{type(error).__name__}: {error}"
-    frames = [
+    """``KeyError: 'W1' (at mine.py:12, in grads)``: the exception and the user's line that raised
+    it; ``sys.exit(0) (at ...)`` for an exit; for a syntax error, the line it is on."""
+    if isinstance(error, SyntaxError):
+        where = f" (at {Path(error.filename).name}:{error.lineno})" if error.filename else ""
+        return f"{type(error).__name__}: {error.msg}{where}"
+    text = str(error) if isinstance(error, Exited) else f"{type(error).__name__}: {error}"
+    line = _user_line(traceback.extract_tb(error.__traceback__))
+    return f"{text} ({line})" if line else text
+
+
+def _user_line(frames: Sequence[traceback.FrameSummary]) -> str:
+    """``at mine.py:12, in grads``: the last of ``frames`` in the user's code, or ""."""
+    mine = [
         frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not str(Path(frame.filename).resolve()).startswith(_NOT_USER_CODE)
+        for frame in frames
+        # Not NumPy, not the checker, not the import machinery ("<frozen importlib._bootstrap>").
+        if not frame.filename.startswith("<frozen ")
+        and not str(Path(frame.filename).resolve()).startswith(_NOT_USER_CODE)
     ]
-    if not frames:
-        return text
-    return f"{text} (at {Path(frames[-1].filename).name}:{frames[-1].lineno}, in {frames[-1].name})"
+    return f"at {Path(mine[-1].filename).name}:{mine[-1].lineno}, in {mine[-1].name}" if mine else ""
+
+
+def call_user(function: Callable[..., Any], arguments: Sequence[Any], timeout: float | None, where: str) -> Any:
+    """``function(*arguments)`` of the user's ``where``, under :func:`.calls.call_limited`: a
+    ``sys.exit`` raises :class:`.calls.Exited`, and a call that does not return within
+    ``timeout`` seconds a :class:`CheckError`."""
+    try:
+        return call_limited(function, arguments, timeout)
+    except TimedOut as error:
+        line = _user_line(error.frames)
+        if error.stopped:
+            place = f" (stopped {line})" if line else ""
+        else:
+            place = f" (still running{' ' + line if line else ''}; it runs on in the background)"
+        raise CheckError(
+            f"{where} {error}{place}: does it loop forever, or wait for something? (the timeout option"
+            " sets the limit in seconds, None lifts it)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -131,6 +174,8 @@ class Outcome:
     loss: float | None
     #: The parameters after the call, to find code that changes them.
     params_after: Params
+    #: Keys of the returned gradients named like gradients of parameters the network lacks (dW3).
+    strays: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,14 +202,34 @@ def _array_copy(value: Any) -> Array:
 
 
 def _numbers(value: Any, what: str) -> Array:
-    """A copy of ``value`` as an array in its own precision, or an error if it holds no numbers."""
+    """A copy of ``value`` as an array in its own precision (an array of Python numbers, dtype
+    object, as float64), or an error saying what it is if it holds no real numbers."""
     try:
         array = _array_copy(value)
-    except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot read
-        raise CheckError(f"{what} is not an array of numbers ({error})") from None
+    except (TypeError, ValueError):  # ragged lists, objects numpy cannot read
+        raise CheckError(f"{what} is {_what_it_is(value)}; expected an array of real numbers") from None
+    if array.dtype.kind == "O" and all(isinstance(item, numbers.Real) for item in array.flat):
+        array = array.astype(numpy.float64)  # Python or SymPy numbers, as from numpy.array(a_list, dtype=object)
+    if array.dtype.kind == "c":
+        real = "; its imaginary part is zero: return its .real" if not numpy.any(array.imag) else ""
+        raise CheckError(f"{what} is an array of {array.dtype}; expected real numbers{real}")
     if array.dtype.kind not in "biuf":
-        raise CheckError(f"{what} is not an array of numbers: {type(value).__name__} {value!r:.60}")
+        raise CheckError(f"{what} is {_what_it_is(value)}; expected an array of real numbers")
     return array
+
+
+def _what_it_is(value: Any) -> str:
+    """``None``, ``a str ('abc')``, ``a list that NumPy cannot read as an array (ragged?)``..."""
+    if value is None:
+        return "None (was it never assigned, or not returned?)"
+    kind = type(value).__name__
+    if isinstance(value, (str, bytes)):
+        return f"a {kind} ({value!r:.40})"
+    if isinstance(value, (list, tuple)):
+        return f"a {kind} that is not an array of numbers (rows of different lengths, or items that are not numbers?)"
+    if isinstance(value, numpy.ndarray):
+        return f"an array of {value.dtype} whose items are not all numbers"
+    return f"an object of type {kind}, not an array"
 
 
 def _loss_number(value: Any, what: str) -> float:
@@ -181,6 +246,10 @@ def _split_loss(returned: Any, where: str) -> tuple[float | None, Any]:
     return None, returned
 
 
+#: A key that names a gradient in one of the forms read (W3, dW3, grad_W3, and lower case).
+_GRADIENT_KEY = re.compile(r"(d|grad_)?[Wb]\d+", re.IGNORECASE)
+
+
 def _pick_gradients(
     returned: Any,
     names: Sequence[str],
@@ -188,13 +257,16 @@ def _pick_gradients(
     grad_names: Mapping[str, str],
     where: str,
     elsewhere: str = "",
-) -> Params:
+) -> tuple[Params, tuple[str, ...]]:
+    """The gradient of each of ``names`` in the dict ``returned``; and the keys left unread that
+    name a gradient of another parameter (the code's network may not be the one checked)."""
     if not isinstance(returned, Mapping):
         raise CheckError(
             f"{where} returned {type(returned).__name__}; expected a dict of gradients like "
             f"{{'dW1': ..., 'db1': ...}}{elsewhere}"
         )
     grads = {}
+    read = set()
     for name in names:
         keys = (grad_names[name],) if name in grad_names else _gradient_keys(name, user_names.get(name, name))
         found = next((key for key in keys if key in returned), None)
@@ -205,7 +277,9 @@ def _pick_gradients(
                 f" --grad-names {name}=your_key)"
             )
         grads[name] = _numbers(returned[found], f"the gradient '{found}' from {where}")
-    return grads
+        read.add(found)
+    strays = tuple(key for key in returned if isinstance(key, str) and key not in read and _GRADIENT_KEY.fullmatch(key))
+    return grads, strays
 
 
 def known_layout_of(network_sizes: Sequence[int], W1: Array | None, b1: Array | None) -> KnownLayout:
@@ -224,6 +298,11 @@ def known_layout_of(network_sizes: Sequence[int], W1: Array | None, b1: Array | 
         shape = numpy.shape(b1)
         biases = {(n_out,): "flat", (n_out, 1): "column", (1, n_out): "row"}.get(shape) if n_out != 1 else None
     return KnownLayout(weights, biases, dtype)
+
+
+def _label(function: Callable[..., Any]) -> str:
+    # "grads", not "make.<locals>.grads": the name the user gave the function.
+    return str(getattr(function, "__qualname__", repr(function))).rpartition("<locals>.")[2]
 
 
 class FunctionAdapter:
@@ -250,8 +329,7 @@ class FunctionAdapter:
         self.names = dict(names or {})
         self.grad_names = dict(grad_names or {})
         self.example = dict(params or {})
-        # "grads", not "make.<locals>.grads": the name the user gave the function.
-        self.label = getattr(grads, "__qualname__", repr(grads)).rpartition("<locals>.")[2]
+        self.label = _label(grads)
 
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
         if not self.example:
@@ -259,22 +337,24 @@ class FunctionAdapter:
         key = self.names.get
         return known_layout_of(sizes, self.example.get(key("W1", "W1")), self.example.get(key("b1", "b1")))
 
-    def run(self, params: Params, X: Array, Y: Array) -> Outcome:
+    def run(self, params: Params, X: Array, Y: Array, timeout: float | None = None) -> Outcome:
+        """The code's outcome on one batch, each function given ``timeout`` seconds."""
         given = {self.names.get(name, name): value.copy() for name, value in params.items()}
-        loss = None
-        loss, returned = _split_loss(self.grads_function(given, X, Y), self.label)
-        grads = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
+        loss, returned = _split_loss(call_user(self.grads_function, (given, X, Y), timeout, self.label), self.label)
+        grads, strays = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
         after = {name: _array_copy(given[self.names.get(name, name)]) for name in params}
         prediction = None
         if self.forward_function is not None:
-            out = self.forward_function({key: value.copy() for key, value in given.items()}, X)
+            copies = {key: value.copy() for key, value in given.items()}
+            out = call_user(self.forward_function, (copies, X), timeout, _label(self.forward_function))
             prediction = _numbers(out[0] if isinstance(out, tuple) else out, "the forward pass's result")
         if self.loss_function is not None:
+            copies = {key: value.copy() for key, value in given.items()}
             loss = _loss_number(
-                self.loss_function({key: value.copy() for key, value in given.items()}, X, Y),
+                call_user(self.loss_function, (copies, X, Y), timeout, _label(self.loss_function)),
                 "the loss function's result",
             )
-        return Outcome(grads, prediction, loss, after)
+        return Outcome(grads, prediction, loss, after, strays)
 
 
 _PATH_TOKEN = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]|\[(['\"])(.*?)\3\]")
@@ -396,17 +476,21 @@ class ObjectAdapter:
         found = {f"{kind}{k}": self._parameter(f"{kind}{k}") for k in range(1, len(sizes)) for kind in "Wb"}
         return known_layout_of(sizes, found["W1"], found["b1"])
 
-    def run(self, params: Params, X: Array, Y: Array) -> Outcome:
+    def _call(self, method: str, arguments: Sequence[Any], timeout: float | None) -> Any:
+        return call_user(getattr(self.model, method), arguments, timeout, f"{self.label}.{method}")
+
+    def run(self, params: Params, X: Array, Y: Array, timeout: float | None = None) -> Outcome:
+        """The object's outcome on one batch, each method given ``timeout`` seconds."""
         for name, value in params.items():
             set_path(self.model, self._path(name, self.paths), value.copy())
-        prediction = getattr(self.model, self.forward_method)(X)
+        prediction = self._call(self.forward_method, (X,), timeout)
         where = f"{self.label}.{self.forward_method}"
         prediction = _numbers(prediction[0] if isinstance(prediction, tuple) else prediction, f"what {where} returned")
         values = {"X": X, "Y": Y, "Y_hat": prediction}
         where = f"{self.label}.{self.backward_method}"
-        loss, returned = _split_loss(
-            getattr(self.model, self.backward_method)(*(values[name] for name in self.backward_arguments)), where
-        )
+        backward_values = [values[name] for name in self.backward_arguments]
+        loss, returned = _split_loss(self._call(self.backward_method, backward_values, timeout), where)
+        strays: tuple[str, ...] = ()
         if self.grad_paths is not None:
             grads = {
                 name: _numbers(get_path(self.model, path), f"{self.label}.{path}")
@@ -417,15 +501,13 @@ class ObjectAdapter:
                 " (or, if it keeps them in attributes, tell ObjectAdapter(model, weight_grads=...,"
                 " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')"
             )
-            grads = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
+            grads, strays = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
         after = {name: _array_copy(get_path(self.model, self._path(name, self.paths))) for name in params}
         if self.loss_method is not None:
-            where = f"{self.label}.{self.loss_method}"
-            loss = _loss_number(
-                getattr(self.model, self.loss_method)(*(values[name] for name in self.loss_arguments)),
-                f"what {where} returned",
-            )
-        return Outcome(grads, prediction, loss, after)
+            loss_values = [values[name] for name in self.loss_arguments]
+            returned_loss = self._call(self.loss_method, loss_values, timeout)
+            loss = _loss_number(returned_loss, f"what {self.label}.{self.loss_method} returned")
+        return Outcome(grads, prediction, loss, after, strays)
 
 
 def load_target(target: str) -> Any:
@@ -435,30 +517,7 @@ def load_target(target: str) -> Any:
         raise CheckError(f"'{target}' is not module:attribute (like my_backprop:grads or path/to/net.py:Net)")
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
-    if module_text.endswith(".py"):
-        path = Path(module_text)
-        if not path.is_file():
-            raise CheckError(f"{module_text}: no such file")
-        # Under its own name, unless that is taken (a user's json.py must not replace json).
-        name = path.stem if path.stem not in sys.modules else f"symbackprop_target_{path.stem}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise CheckError(f"{module_text}: cannot be imported")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
-    else:
-        try:
-            module = importlib.import_module(module_text)
-        except ModuleNotFoundError as error:
-            raise CheckError(
-                f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
-            ) from None
-        except Exception as error:
-            raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
+    module = _import(module_text)
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):
@@ -478,3 +537,47 @@ def load_target(target: str) -> Any:
             " and backward methods, or an ObjectAdapter"
         )
     return holder
+
+
+def _import(module_text: str) -> ModuleType:
+    """The module ``module_text`` (a dotted name or a .py file); whatever stops its import, a
+    :class:`CheckError` line naming the file and line."""
+    try:
+        if module_text.endswith(".py"):
+            return _import_file(Path(module_text))
+        return importlib.import_module(module_text)
+    except CheckError:
+        raise
+    except SystemExit as exit:
+        exited = Exited(exit.code).with_traceback(exit.__traceback__)
+        raise CheckError(
+            f"{module_text} called {describe_raised(exited)} at import: a module to check must not exit when"
+            ' imported (put its script part under if __name__ == "__main__":)'
+        ) from None
+    except ModuleNotFoundError as error:
+        if error.name is not None and f"{module_text}.".startswith(f"{error.name}."):
+            raise CheckError(
+                f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
+            ) from None
+        raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
+    except Exception as error:
+        raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
+
+
+def _import_file(path: Path) -> ModuleType:
+    """The module of the file ``path``, under its own name unless that is taken (a user's json.py
+    must not replace json); not left in ``sys.modules`` when its import fails."""
+    if not path.is_file():
+        raise CheckError(f"{path}: no such file")
+    name = path.stem if path.stem not in sys.modules else f"symbackprop_target_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise CheckError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

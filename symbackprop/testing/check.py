@@ -4,7 +4,8 @@ Contract
 --------
 :func:`check_gradients` (1) refuses options it cannot honour, wraps the code in its adapter (see
 :mod:`.adapters`), and builds the reference and the probe of the network (see :mod:`.reference`);
-(2) settles the user's layout (see :mod:`.layout_detection`); (3) calls the code on both batches,
+(2) settles the user's layout (see :mod:`.layout_detection`); (3) calls the code on both batches
+(each call within ``timeout`` seconds, a ``sys.exit`` in it taken as a crash: see :mod:`.calls`),
 judging its forward pass and loss first when it provides them (the loss also tells a summed
 gradient from an averaged one, unless ``reduction`` is given); (4) judges every gradient against
 the reference with the dtype's tolerance (see :mod:`.judging`), and names the mistake of each row
@@ -21,6 +22,8 @@ the module named for it.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +38,7 @@ from .diagnosis import (
     describe_wrong_loss,
     diagnose_forward,
     diagnose_gradient,
+    stray_gradients_note,
     summed_gradients_note,
 )
 from .judging import (
@@ -55,6 +59,9 @@ from .layout_detection import UserCode, call_under, resolve_layout
 from .reference import Array, Probe, Reference, make_probe, reference_for
 from .report import BrokenStep, GradientMismatch, GradientReport, ParameterRow
 
+#: Seconds each call of the user's code may take (the ``timeout`` option).
+DEFAULT_TIMEOUT = 60.0
+
 
 def check_gradients(
     network: Network | str,
@@ -74,6 +81,7 @@ def check_gradients(
     finite_differences: bool = False,
     finite_difference_elements: int | None = None,
     seed: int = 0,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> GradientReport:
     """Judge hand-written gradients of ``network`` against the symbolic reference.
 
@@ -90,7 +98,8 @@ def check_gradients(
     precision of the parameters and data handed to the code, and sets the tolerances (those of the
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
     reference by central differences of every element, or of ``finite_difference_elements``
-    elements of each parameter, drawn at random.
+    elements of each parameter, drawn at random. Each call of the code must return within
+    ``timeout`` seconds (None: no limit); a ``sys.exit`` in it counts as a crash.
     """
     net = _network(network)
     user = _adapter(
@@ -100,10 +109,12 @@ def check_gradients(
     _check_names(user, reference.parameter_names())
     input_dtype = _input_dtype(dtype, user.known_layout(net.sizes).dtype)
     _check_reduction_and_seed(reduction, seed)
+    _check_timeout(timeout)
     probe = make_probe(net, seed=seed, dtype=input_dtype)
-    layout, first = resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets)
-    outcomes = [first, _outcome_on_second_batch(user, layout, probe)]
+    layout, first, guessed = resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets, timeout)
+    outcomes = [first, _outcome_on_second_batch(user, layout, probe, timeout)]
     tolerance, notes = tolerance_for(input_dtype, first.grads)
+    notes += guessed + stray_gradients_note(outcomes, reference.parameter_names())
     forward_rows = _forward_rows(reference, probe, layout, outcomes, tolerance)
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     reduction_used = reduction or detected or "mean"
@@ -203,10 +214,17 @@ def _check_reduction_and_seed(reduction: str | None, seed: int) -> None:
         raise CheckError(f"seed: must be a non-negative integer, got {seed!r}")
 
 
-def _outcome_on_second_batch(code: UserCode, layout: Layout, probe: Probe) -> Outcome:
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < float(timeout) < math.inf:
+        raise CheckError(f"timeout: must be a positive number of seconds, or None for no limit; got {timeout!r}")
+
+
+def _outcome_on_second_batch(code: UserCode, layout: Layout, probe: Probe, timeout: float | None) -> Outcome:
     """The code's outcome on the second batch, under the layout the first one settled."""
     try:
-        return call_under(code, layout, probe, probe.batches[1])
+        return call_under(code, layout, probe, probe.batches[1], timeout)
     except CheckError:
         raise
     except Exception as error:  # the user's code, on the second batch

@@ -7,12 +7,15 @@ Contract
   the mistake that explains the most failing rows, then the catalogue's order); a mistake that
   sits in a layer above the row's is said to be inherited through δ. When the catalogue leaves a
   failing row unexplained, the derivatives fitted by :mod:`.fitting` (what a layer computes in
-  place of f′) join the mutants. A row no mutant explains is described by what it is: not
-  finite, a wrong shape (with the option that reads that shape), zero (a missing gradient),
-  another layer's correct gradient (swapped layers), close to correct, the correct one plus a
-  constant, a factor the network's widths explain (n_L, another n_k), another constant factor,
-  a factor that changes with the batch, or, when a catalogue mutant explains most of the
-  difference, the closest known mistake; else that no known mistake explains it.
+  place of f′) join the mutants. Before any mutant, a gradient that is not finite is described by
+  how many NaN and infinities it holds and where the first is (:func:`describe_not_finite`, also
+  for the forward pass and the loss), and one of integers or booleans by its dtype. A row no
+  mutant explains is described by what it is: a wrong shape (with the option that reads that
+  shape), zero (a missing gradient), another layer's correct gradient (swapped layers), close to
+  correct, the correct one plus a constant, a factor the network's widths explain (n_L, another
+  n_k), another constant factor, a factor that changes with the batch, or, when a catalogue
+  mutant explains most of the difference, the closest known mistake; else that no known mistake
+  explains it.
 * :func:`broken_step` is the derivation step (BP1–BP4 at a layer) that the mistake of a row
   breaks, with the step the code's numbers fit where the mistake is a δ multiplied by something
   in place of f′.
@@ -21,7 +24,9 @@ Contract
   while computing the gradients (:func:`changed_parameters_finding`).
 * A wrong loss is described by its ratio to ours (:func:`describe_wrong_loss`); gradients m times
   too large, when nothing settled the reduction, get a note on how to say they are summed on
-  purpose (:func:`summed_gradients_note`).
+  purpose (:func:`summed_gradients_note`); keys returned as gradients of parameters the network
+  lacks (dW3 of a two-layer network), a note that the code's network may not be the one checked
+  (:func:`stray_gradients_note`).
 * :class:`Evidence` is what a diagnosis weighs; :meth:`Evidence.gather` builds the catalogue of
   mutants only when a row does not pass, since building it costs most of a passing check.
 
@@ -159,8 +164,17 @@ def diagnose_gradient(name: str, judgement: Judgement, evidence: Evidence) -> tu
     if judgement.verdict == "pass":
         return "", ""
     label = gradient_label(name)
-    if not numpy.all(numpy.isfinite(judgement.got)):
-        return "", f"{label} holds NaN or infinity"
+    not_finite = describe_not_finite(label, judgement.got)
+    if not_finite:
+        return "", not_finite
+    returned = evidence.runs[judgement.run].outcome.grads[name].dtype
+    if returned.kind == "b":
+        return "", f"{label} is an array of bool, not of real numbers (a comparison, as A > 0, in its place?)"
+    if returned.kind in "iu":
+        return "", (
+            f"{label} is an array of {returned}, not of real numbers: its fractions are lost (was it made with"
+            " an integer dtype, as np.zeros(shape, dtype=int)?)"
+        )
     scored = evidence.scored(name)
     best = evidence.best_explanation(scored, judgement.error)
     if best is None:
@@ -169,6 +183,25 @@ def diagnose_gradient(name: str, judgement: Judgement, evidence: Evidence) -> tu
     if best.through_delta and best.layer > int(name[1:]):
         return best.kind, f"inherits layer {best.layer}'s mistake through δ: {text}"
     return best.kind, text
+
+
+def describe_not_finite(label: str, array: Array) -> str:
+    """``dW1 holds NaN in 2 and infinity in 1 of its 6 elements, the first at [1, 0]`` (``db2 is
+    NaN`` for one element), or "" when every element of ``array`` is finite."""
+    nan, infinite = int(numpy.count_nonzero(numpy.isnan(array))), int(numpy.count_nonzero(numpy.isinf(array)))
+    if not nan and not infinite:
+        return ""
+    if array.size == 1:
+        return f"{label} is {_not_finite_number(float(array.reshape(-1)[0]))}"
+    kinds = " and ".join(
+        text for count, text in ((nan, f"NaN in {nan}"), (infinite, f"infinity in {infinite}")) if count
+    )
+    first = ", ".join(str(int(i)) for i in numpy.argwhere(~numpy.isfinite(array))[0])
+    return f"{label} holds {kinds} of its {array.size} elements, the first at [{first}]"
+
+
+def _not_finite_number(value: float) -> str:
+    return "NaN" if numpy.isnan(value) else f"{value} (infinite)"
 
 
 def _describe_unexplained(
@@ -377,6 +410,8 @@ def diagnose_forward(
     L = reference.depth
     output = reference.derivation.layer(L).activation.label
     got, expected = judgement.got, judgement.expected
+    if not_finite := describe_not_finite("ŷ", got):
+        return "", not_finite
     if relative_error(got, output_preactivation, 0.0)[0] <= tolerance.fails:
         return "forward_without_output_activation", f"ŷ is z{L}: the output activation {output} was not applied"
     if got.shape != expected.shape:
@@ -385,7 +420,12 @@ def diagnose_forward(
 
 
 def describe_wrong_loss(losses: Losses, loss_name: str) -> str:
-    """A loss that does not match ours, by its ratio to ours on the first batch."""
+    """A loss that does not match ours, by its ratio to ours on the first batch; one that is not
+    a finite number, by what it is."""
+    for theirs, size in zip(losses.theirs, losses.sizes, strict=True):
+        if not numpy.isfinite(theirs):
+            number = _not_finite_number(theirs)
+            return f"your loss is {number} on the batch of {size} samples (network's loss: {loss_name})"
     ratio = losses.theirs[0] / losses.ours[0] if losses.ours[0] else numpy.inf
     return f"the loss is {ratio:.4g} times ours (network's loss: {loss_name})"
 
@@ -398,6 +438,17 @@ def summed_gradients_note(gradient_rows: Sequence[ParameterRow]) -> list[str]:
     return [
         "gradients are taken as averaged over the batch; if yours are summed on purpose, pass "
         + option_hint("reduction", ("sum",))
+    ]
+
+
+def stray_gradients_note(outcomes: Sequence[Outcome], parameters: Sequence[str]) -> list[str]:
+    """A note naming the keys the code returned as gradients of parameters the network lacks."""
+    strays = list(dict.fromkeys(key for outcome in outcomes for key in outcome.strays))
+    if not strays:
+        return []
+    return [
+        f"your code also returned {', '.join(strays)}, which the checker did not read: this network's parameters"
+        f" are {', '.join(parameters)} (is your network the one checked?)"
     ]
 
 

@@ -170,9 +170,12 @@ class Losses:
         return self.ours[run] * (self.sizes[run] if reduction == "sum" else 1)
 
     def error(self, reduction: str) -> float:
-        """The user's loss against ours under ``reduction``, the worst over the runs."""
+        """The user's loss against ours under ``reduction``, the worst over the runs (infinite
+        where the user's loss is not a finite number)."""
         return max(
             abs(theirs - self.expected(run, reduction)) / max(abs(self.expected(run, reduction)), 1e-300)
+            if numpy.isfinite(theirs)
+            else numpy.inf
             for run, theirs in enumerate(self.theirs)
         )
 

@@ -19,8 +19,12 @@ targets are tried first, and class indices only when the code runs under no layo
 ones. A crash under every layout is reported with the user's line that raised, and, for a
 ``KeyError`` on a parameter's name, how to map the user's names to ours.
 
-The user's exceptions end a trial, never the check; a :class:`~.adapters.CheckError` (code that
-runs but returns what the checker cannot read) ends the check at once.
+Candidates whose gradients hold NaN or infinity are set aside while any other fits; when none is
+finite, the first is kept with a note that the layout is a guess (the rows fail in any layout).
+
+The user's exceptions, and its calls of ``sys.exit``, end a trial, never the check; a
+:class:`~.adapters.CheckError` (code that runs but returns what the checker cannot read, or does
+not return within the time limit) ends the check at once.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .adapters import (
     describe_raised,
     option_hint,
 )
+from .calls import Exited
 from .reference import Array, Batch, Params, Probe, reference_for
 
 UserCode = FunctionAdapter | ObjectAdapter
@@ -56,10 +61,11 @@ NATURAL_BIAS_SHAPES = {"rows": ("flat", "row", "column"), "columns": ("column", 
 AGREEMENT_RTOL = 1e-2
 
 
-def call_under(code: UserCode, layout: Layout, probe: Probe, batch: Batch) -> Outcome:
-    """The user's code called on ``batch`` with the probe's parameters and data in ``layout``."""
+def call_under(code: UserCode, layout: Layout, probe: Probe, batch: Batch, timeout: float | None) -> Outcome:
+    """The user's code called on ``batch`` with the probe's parameters and data in ``layout``,
+    each of its functions given ``timeout`` seconds."""
     params = {name: layout.to_user(name, value, probe.dtype) for name, value in probe.params.items()}
-    return code.run(params, layout.data(batch.X, probe.dtype), layout.target_data(batch.Y, probe.dtype))
+    return code.run(params, layout.data(batch.X, probe.dtype), layout.target_data(batch.Y, probe.dtype), timeout)
 
 
 def canonical_gradients(layout: Layout, grads: Mapping[str, Array], network: Network) -> Params:
@@ -77,9 +83,11 @@ def resolve_layout(
     weights: str | None,
     biases: str | None,
     targets: str | None,
-) -> tuple[Layout, Outcome]:
-    """The user's layout and the code's outcome on the probe's first batch under it."""
-    trials = _try_layouts(code, network, probe, samples, weights, biases, targets)
+    timeout: float | None,
+) -> tuple[Layout, Outcome, list[str]]:
+    """The user's layout, the code's outcome on the probe's first batch under it, and a note when
+    the layout is a guess (gradients that are not finite under every layout tell none apart)."""
+    trials = _try_layouts(code, network, probe, samples, weights, biases, targets, timeout)
     candidates = trials.fitting or trials.running
     if not candidates:
         raise _crashed_under_every_layout(code, trials, list(probe.params))
@@ -119,14 +127,14 @@ class _Trials:
     failures: list[tuple[Layout, str]] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
 
-    def try_bias_shapes(self, code: UserCode, probe: Probe, layouts: Sequence[Layout]) -> None:
+    def try_bias_shapes(self, code: UserCode, probe: Probe, layouts: Sequence[Layout], timeout: float | None) -> None:
         """Call the code under each of ``layouts`` (one per bias shape) until its gradients have
         the parameters' shapes: code that merely runs may have had a (n,) bias broadcast where it
         meant (1, n) or (n, 1)."""
         ran = False
         for layout in layouts:
             try:
-                outcome = call_under(code, layout, probe, probe.batches[0])
+                outcome = call_under(code, layout, probe, probe.batches[0], timeout)
             except CheckError:
                 raise
             except Exception as error:  # the user's code, under a layout it was not written for
@@ -149,6 +157,7 @@ def _try_layouts(
     weights: str | None,
     biases: str | None,
     targets: str | None,
+    timeout: float | None,
 ) -> _Trials:
     known = code.known_layout(network.sizes)
     sample_choices = _choice(samples, SAMPLES, "samples")
@@ -161,9 +170,8 @@ def _try_layouts(
             told = biases or known.biases
             bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else NATURAL_BIAS_SHAPES[sample_layout]
             for weight_layout in weight_choices:
-                trials.try_bias_shapes(
-                    code, probe, [Layout(sample_layout, weight_layout, bias, target) for bias in bias_choices]
-                )
+                layouts = [Layout(sample_layout, weight_layout, bias, target) for bias in bias_choices]
+                trials.try_bias_shapes(code, probe, layouts, timeout)
     return trials
 
 
@@ -174,6 +182,11 @@ def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
 def _crashed_under_every_layout(code: UserCode, trials: _Trials, parameters: Sequence[str]) -> CheckError:
     """The error for code that raised under every layout: what it raised, once if always the same."""
     raised = {text for _, text in trials.failures}
+    if len(raised) == 1 and isinstance(trials.errors[0], Exited):
+        return CheckError(
+            f"{code.label} called {raised.pop()} while computing gradients, under every layout tried:"
+            " the checker needs the gradients returned, not the process ended"
+        )
     if len(raised) == 1:
         return CheckError(
             f"{code.label} raised {raised.pop()} under every layout tried"
@@ -205,9 +218,13 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
 
 def _the_only_layout(
     code: UserCode, network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
-) -> tuple[Layout, Outcome]:
-    """The first candidate, unless another one gives different gradients: then the one whose
-    gradients agree with the reference, if that settles it, else the user must say."""
+) -> tuple[Layout, Outcome, list[str]]:
+    """Of the candidates whose gradients are finite, if any: the first, unless another one gives
+    different gradients; then the one whose gradients agree with the reference, if that settles
+    it. Else the user must say, unless no gradients were finite: then the first, with a note (its
+    rows fail, whichever the layout)."""
+    finite = [(layout, outcome) for layout, outcome in candidates if _finite(outcome)]
+    candidates = finite or candidates
     first_layout, first_outcome = candidates[0]
     distinct = [
         layout
@@ -215,10 +232,16 @@ def _the_only_layout(
         if not _same_gradients(first_layout, first_outcome, layout, outcome, network)
     ]
     if not distinct:
-        return first_layout, first_outcome
+        return first_layout, first_outcome, []
     agreeing = _agreeing_with_reference(network, probe, candidates)
     if agreeing is not None:
-        return agreeing
+        return (*agreeing, [])
+    if not finite:
+        note = (
+            f"the layout is a guess: the gradients of {code.label} hold NaN or infinity under every layout tried"
+            f" ({'; '.join(layout.describe() for layout in [first_layout, *distinct])}), which tells none apart"
+        )
+        return first_layout, first_outcome, [note]
     raise CheckError(
         f"{code.label} runs under several layouts that give different gradients ("
         + "; ".join(layout.describe() for layout in [first_layout, *distinct])
@@ -267,10 +290,16 @@ def _agrees(got: Params, correct: Params) -> bool:
     )
 
 
+def _finite(outcome: Outcome) -> bool:
+    return all(numpy.all(numpy.isfinite(grad)) for grad in outcome.grads.values())
+
+
 def _same_gradients(first: Layout, a: Outcome, second: Layout, b: Outcome, network: Network) -> bool:
+    """Whether two layouts' gradients are the same in the canonical layout (NaN where NaN is)."""
     left, right = canonical_gradients(first, a.grads, network), canonical_gradients(second, b.grads, network)
     return all(
-        left[name].shape == right[name].shape and numpy.allclose(left[name], right[name], rtol=1e-6, atol=0.0)
+        left[name].shape == right[name].shape
+        and numpy.allclose(left[name], right[name], rtol=1e-6, atol=0.0, equal_nan=True)
         for name in a.grads
     )
 
