@@ -9,6 +9,9 @@ first check of the network in the process: derivation, code generation, probe) a
 network's reference already built), each a full check of every parameter with diagnosis.
 BLAS runs on one thread for every contestant, so that a loaded machine does not decide the race.
 
+First it prints the machine, NumPy's BLAS library with the kernel it chose and its threads, and a
+warning for every environment variable that forces a kernel (``machine.py``).
+
     python benchmarks/check_bench.py [--repeats 5] [--fd-sample N] [--smoke]
 """
 
@@ -24,6 +27,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from machine import print_machine  # noqa: E402
 
 from symbackprop import Network  # noqa: E402
 from symbackprop.testing import check_gradients  # noqa: E402
@@ -144,6 +148,7 @@ def main() -> None:
     arguments = parser.parse_args()
     sizes = SMOKE if arguments.smoke else FULL
     network = Network(list(sizes), list(ACTIVATIONS), "cce")
+    print_machine()
     count = sum(sizes[k] * sizes[k - 1] + sizes[k] for k in range(1, len(sizes)))
     print(f"checking a hand-written {network.compact} ({count:,} parameters)")
     cold = ours_cold(network)

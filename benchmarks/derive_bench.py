@@ -12,6 +12,9 @@ Every network has ``depth`` layers of ``width`` units, hidden layers alternating
 a sigmoid output and the bce loss. SymPy's cache is cleared before each measurement, so no
 network profits from the one measured before it.
 
+First it prints the machine, NumPy's BLAS library with the kernel it chose and its threads, and a
+warning for every environment variable that forces a kernel (``machine.py``).
+
     python benchmarks/derive_bench.py [--repeats 3] [--budget 60] [--smoke]
 """
 
@@ -24,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import sympy as sp
+from machine import print_machine
 from sympy.core.cache import clear_cache
 
 from symbackprop import Network
@@ -108,6 +112,7 @@ def main() -> None:
         print(time.perf_counter() - start)
         return
 
+    print_machine()
     depths, widths, budget, repeats = DEPTHS, WIDTHS, arguments.budget, arguments.repeats
     if arguments.smoke:
         depths, widths, budget, repeats = (2, 3), (2, 3), 1.0, 1

@@ -12,6 +12,9 @@ change in the machine's load touches all of them alike.
 Every contender runs on ``--threads`` threads (default 1: on a shared two-core machine a second
 thread mostly adds contention; PyTorch's OpenMP pool then takes milliseconds a step).
 
+First it prints the machine, NumPy's BLAS library with the kernel it chose and its threads, and a
+warning for every environment variable that forces a kernel (``machine.py``).
+
 ``--memory`` instead measures the peak resident memory of ``train`` on a 1,000,000 × 100 float32
 data set with batch 256 and shuffling, in a fresh process. ``--smoke`` runs everything at a toy
 size in seconds (the README's test runs each command with it).
@@ -45,6 +48,7 @@ def limit_threads(argv: list[str]) -> int:
 THREADS = limit_threads(sys.argv)
 
 import numpy as np  # noqa: E402 (the thread limits must be set first)
+from machine import print_machine  # noqa: E402
 
 from symbackprop import Network  # noqa: E402
 from symbackprop.codegen import generate_module, load_module  # noqa: E402
@@ -462,6 +466,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads of every library (default: 1)")
     parser.add_argument("--smoke", action="store_true", help="toy sizes and few repeats: checks it runs, in seconds")
     arguments = parser.parse_args()
+    print_machine()
     if arguments.memory:
         return 0 if measure_memory(20_000 if arguments.smoke else 1_000_000, judged=not arguments.smoke) else 1
     configs = [c for c in CONFIGS if not arguments.only or c.name == arguments.only]

@@ -2,18 +2,21 @@
 
 Each script is run with ``python examples/<name>.py`` in a temporary directory; the tests read
 its printed figures (accuracies, weights, gradients), its error messages and the files it writes.
-The notebook is executed with nbclient in a temporary directory. The wheat seeds data set is not
+The notebook is executed with nbclient in a temporary directory, and the commands that open and
+run it are provided by the install the examples' README gives (the ``notebook`` extra). The wheat seeds data set is not
 in the repository: its test runs when the development copy lies at ``../shared/data/`` beside
 the repository, and is skipped otherwise.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,10 @@ from symbackprop.codegen import GENERATED_MARKER
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY / "examples"
+PYPROJECT = REPOSITORY / "pyproject.toml"
+#: The notebook commands the examples' README gives, and the distribution that provides each.
+NOTEBOOK_COMMANDS = {"jupyter notebook": "notebook", "jupyter execute": "nbclient"}
+NOTEBOOK_INSTALL = 'pip install -e ".[notebook]"'
 SEEDS_DATA = REPOSITORY.parent / "shared" / "data" / "wheat-seeds-binary.csv"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SEEDS_HEADER = (
@@ -229,3 +236,16 @@ def test_tour_notebook_executes(tmp_path):
     assert number_after("accuracy before training:", text) < 0.7
     assert number_after("accuracy after 200 epochs:", text) > 0.9
     assert any("image/png" in data for data in rich), "the notebook plots"
+
+
+def test_the_notebook_commands_work_after_the_install_the_readme_gives():
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    first_cell = "".join(json.loads((EXAMPLES / "tour.ipynb").read_text(encoding="utf-8"))["cells"][0]["source"])
+    extra = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["optional-dependencies"]["notebook"]
+    provided = {re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower() for requirement in extra}  # type: ignore[union-attr]
+    assert "ipykernel" in provided, "the notebook extra brings no Python kernel"
+    for text in (readme, first_cell):
+        assert NOTEBOOK_INSTALL in text
+        for command, distribution in NOTEBOOK_COMMANDS.items():
+            assert f"`{command} examples/tour.ipynb`" in text
+            assert distribution in provided, f"`{command}` comes with {distribution}, which the extra lacks"
