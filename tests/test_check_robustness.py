@@ -1,6 +1,7 @@
 """The checker on code that misbehaves: NaN or infinite results, ``sys.exit``, a hang, gradients of
-the wrong type, and modules that cannot be imported. Each is a failing row or one clear
-CheckError line, never a pass and never the end of the process; Ctrl-C still stops the check."""
+the wrong type, and modules that cannot be imported. Code that returns bad numbers, exits or hangs
+fails (failing rows, and the reason as a finding); what the checker cannot read or import is one
+clear CheckError line. Never a pass, never the end of the process; Ctrl-C still stops the check."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ import pytest
 from handwritten import rows_dict
 
 import symbackprop as sb
-from symbackprop.testing import CheckError, ObjectAdapter, check_gradients, load_target
+from symbackprop.testing import (
+    CheckError,
+    GradientMismatch,
+    ObjectAdapter,
+    assert_gradients,
+    check_gradients,
+    load_target,
+)
 from symbackprop.testing.reference import make_probe
 
 NET = sb.Network([2, 3, 1], ["sigmoid", "sigmoid"], "sse")
@@ -36,6 +44,17 @@ def with_gradient(name, change):
 
 def line_of(function, offset):
     return function.__code__.co_firstlineno + offset
+
+
+def no_gradients(report, reason):
+    """Whether ``report`` fails for code that returned no gradients, for ``reason`` alone, and
+    renders in every format."""
+    assert report.verdict == "fail" and not report.ok
+    assert report.findings == (reason,)
+    assert {(row.verdict, row.diagnosis) for row in report.rows} == {("fail", "no gradient returned")}
+    for text in (report.table(), report.markdown(), report.latex()):
+        assert "nan" not in text
+    return True
 
 
 # NaN and infinity
@@ -149,13 +168,66 @@ def exits(params, X, Y):
     sys.exit(0)
 
 
-def test_code_that_exits_is_a_check_error_naming_the_exit_and_the_line():
-    with pytest.raises(CheckError) as caught:
-        check_gradients(NET, exits)
-    assert str(caught.value) == (
-        f"exits called sys.exit(0) (at {HERE}:{line_of(exits, 1)}, in exits) while computing gradients, under every"
-        " layout tried: the checker needs the gradients returned, not the process ended"
+EXITED = (
+    f"exits called sys.exit(0) (at {HERE}:{line_of(exits, 1)}, in exits) while computing gradients, under every"
+    " layout tried: the checker needs the gradients returned, not the process ended"
+)
+
+
+def test_code_that_exits_fails_naming_the_exit_and_the_line():
+    report = check_gradients(NET, exits)
+    assert no_gradients(report, EXITED)
+    assert report.layout == "layout not settled (no gradients returned)"
+    assert [(row.name, row.shape) for row in report.rows] == [
+        ("dW1", (3, 2)),
+        ("db1", (3,)),
+        ("dW2", (1, 3)),
+        ("db2", (1,)),
+    ]
+    assert (
+        report.table().splitlines()[5]
+        == "dW1        (3, 2)  -           -                             fail     no gradient returned"
     )
+
+
+def test_assert_gradients_on_code_that_exits_is_a_test_failure_with_the_reason():
+    with pytest.raises(GradientMismatch) as caught:
+        assert_gradients(NET, exits)
+    assert isinstance(caught.value, AssertionError)
+    assert f"! {EXITED}" in str(caught.value)
+
+
+def test_code_that_exits_differently_under_each_layout_fails_listing_them():
+    def shaped(params, X, Y):
+        sys.exit(f"X is {X.shape}")
+
+    report = check_gradients(NET, shaped)
+    assert report.verdict == "fail"
+    assert report.findings[0].startswith(
+        "shaped called sys.exit (samples as rows, W (out, in), b (n,): sys.exit('X is (7, 2)') (at "
+    )
+    assert report.findings[0].endswith(
+        "while computing gradients, under every layout tried: the checker needs the gradients returned, not the"
+        " process ended"
+    )
+
+
+def test_code_that_exits_under_some_layouts_and_raises_under_the_others_is_a_check_error():
+    def mixed(params, X, Y):
+        if X.shape[0] == 7:
+            sys.exit(0)
+        raise ValueError("columns")
+
+    with pytest.raises(CheckError, match=r"(?s)^mixed raised under every layout tried:\n.*sys.exit\(0\).*ValueError"):
+        check_gradients(NET, mixed)
+
+
+def test_code_that_raises_under_every_layout_is_still_a_check_error():
+    def broken(params, X, Y):
+        raise ValueError("nope")
+
+    with pytest.raises(CheckError, match=r"^broken raised ValueError: nope \(at .*\) under every layout tried$"):
+        check_gradients(NET, broken)
 
 
 def test_code_that_exits_only_under_a_layout_it_was_not_written_for_is_checked():
@@ -167,19 +239,37 @@ def test_code_that_exits_only_under_a_layout_it_was_not_written_for_is_checked()
     assert check_gradients(NET, strict).verdict == "pass"
 
 
-def test_code_that_exits_on_the_second_batch_is_a_check_error():
+def test_code_that_exits_on_the_second_batch_fails():
     def second(params, X, Y):
         if X.shape[0] != 7:
             raise SystemExit(1)
         return correct(params, X, Y)
 
-    with pytest.raises(CheckError, match=r"second ran on the first batch but raised on the second .*: sys.exit\(1\)"):
+    report = check_gradients(NET, second)
+    assert no_gradients(
+        report,
+        f"second ran on the first batch but called sys.exit(1) (at {HERE}:{line_of(second, 2)}, in second) on the"
+        " second (14 samples, samples as rows, W (out, in), b (n,)): the checker needs the gradients returned, not"
+        " the process ended",
+    )
+    assert report.layout == "samples as rows, W (out, in), b (n,)"
+
+
+def test_code_that_raises_on_the_second_batch_is_a_check_error():
+    def second(params, X, Y):
+        if X.shape[0] != 7:
+            raise ValueError("only 7")
+        return correct(params, X, Y)
+
+    with pytest.raises(CheckError, match=r"^second ran on the first batch but raised on the second .*: ValueError"):
         check_gradients(NET, second)
 
 
-def test_an_object_whose_forward_exits_is_a_check_error():
-    with pytest.raises(CheckError, match=r"^Model called sys.exit\(3\) \(at .*, in forward\) while computing"):
-        check_gradients(NET, Model(exit_in_forward=True))
+def test_an_object_whose_forward_exits_fails():
+    report = check_gradients(NET, Model(exit_in_forward=True))
+    assert report.verdict == "fail"
+    assert report.findings[0].startswith("Model called sys.exit(3) (at ")
+    assert ", in forward) while computing gradients, under every layout tried" in report.findings[0]
 
 
 def test_ctrl_c_in_the_code_stops_the_check():
@@ -198,16 +288,28 @@ def hangs(params, X, Y):
         pass
 
 
-def test_a_loop_that_never_ends_is_stopped_and_named():
-    with pytest.raises(CheckError) as caught:
-        check_gradients(NET, hangs, timeout=0.5)
+def test_a_loop_that_never_ends_is_stopped_and_fails_naming_where():
+    report = check_gradients(NET, hangs, timeout=0.5)
     # Stopped on the loop's test or on its body, whichever was running.
-    lines = [line_of(hangs, offset) for offset in (1, 2)]
-    assert str(caught.value) in [
-        f"hangs did not return within 0.5 s (stopped at {HERE}:{line}, in hangs): does it loop forever,"
-        " or wait for something? (the timeout option sets the limit in seconds, None lifts it)"
-        for line in lines
+    reasons = [
+        f"hangs did not return within 0.5 s (stopped at {HERE}:{line_of(hangs, offset)}, in hangs): does it loop"
+        " forever, or wait for something? (the timeout option sets the limit in seconds, None lifts it)"
+        for offset in (1, 2)
     ]
+    assert report.findings[0] in reasons
+    assert no_gradients(report, report.findings[0])
+
+
+def test_a_hang_on_the_second_batch_fails_in_the_layout_settled():
+    def slow_on_more(params, X, Y):
+        while X.shape[0] != 7:
+            pass
+        return correct(params, X, Y)
+
+    report = check_gradients(NET, slow_on_more, timeout=0.5)
+    assert report.findings[0].startswith("slow_on_more did not return within 0.5 s (stopped at ")
+    assert no_gradients(report, report.findings[0])
+    assert report.layout == "samples as rows, W (out, in), b (n,)"
 
 
 def test_a_loop_inside_except_exception_is_stopped_too():
@@ -219,8 +321,7 @@ def test_a_loop_inside_except_exception_is_stopped_too():
             except Exception:
                 continue
 
-    with pytest.raises(CheckError, match="stubborn did not return within 0.5 s"):
-        check_gradients(NET, stubborn, timeout=0.5)
+    assert check_gradients(NET, stubborn, timeout=0.5).findings[0].startswith("stubborn did not return within 0.5 s")
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timers (Windows)")
@@ -229,8 +330,7 @@ def test_the_alarm_handler_and_an_outer_timer_are_restored():
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
     signal.setitimer(signal.ITIMER_REAL, 1000.0)
     try:
-        with pytest.raises(CheckError):
-            check_gradients(NET, hangs, timeout=0.5)
+        assert check_gradients(NET, hangs, timeout=0.5).verdict == "fail"
         remaining, _ = signal.getitimer(signal.ITIMER_REAL)
         assert 0 < remaining <= 1000.0
         assert signal.getsignal(signal.SIGALRM) is not None and not fired
@@ -248,24 +348,20 @@ def test_outside_the_main_thread_a_hang_is_detected_and_left_running():
         while not stop.is_set():
             pass
 
-    raised = []
-    worker = threading.Thread(target=lambda: raised.append(_error_of(lambda: check_gradients(NET, waits, timeout=0.5))))
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(check_gradients(NET, waits, timeout=0.5)))
     worker.start()
     worker.join()
     stop.set()
-    assert isinstance(raised[0], CheckError)
-    assert str(raised[0]).startswith(
-        f"waits did not return within 0.5 s (still running at {HERE}:{line_of(waits, 1)}, in waits;"
-        " it runs on in the background)"
+    assert reports[0].verdict == "fail"
+    assert (
+        reports[0]
+        .findings[0]
+        .startswith(
+            f"waits did not return within 0.5 s (still running at {HERE}:{line_of(waits, 1)}, in waits;"
+            " it runs on in the background)"
+        )
     )
-
-
-def _error_of(call):
-    try:
-        call()
-    except Exception as error:
-        return error
-    return None
 
 
 def test_no_limit_and_a_main_thread_limit_both_pass_correct_code():

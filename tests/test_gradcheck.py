@@ -162,6 +162,36 @@ def test_square_layers_take_the_weight_layout_the_gradients_agree_with():
     assert check_gradients(square, in_out, weight_layout="out_in").verdict == "fail"
 
 
+def counting(code):
+    """``code``, recording the shape of X of each call."""
+    shapes = []
+
+    def counted(params, X, Y):
+        shapes.append(X.shape)
+        return code(params, X, Y)
+
+    return counted, shapes
+
+
+def test_correct_code_in_the_first_layout_tried_is_called_once_per_batch():
+    counted, shapes = counting(rows_code(BCE_NET))
+    assert check_gradients(BCE_NET, counted).verdict == "pass"
+    assert shapes == [(7, 3), (14, 3)]
+
+
+def test_code_that_agrees_with_the_reference_in_no_layout_is_tried_under_the_others():
+    counted, shapes = counting(rows_code(BCE_NET, "double", 1))
+    assert check_gradients(BCE_NET, counted).verdict == "fail"
+    assert (3, 7) in shapes  # samples as columns were tried too
+
+
+def test_correct_code_on_square_layers_is_tried_under_the_other_weight_layout():
+    square = sb.Network([4, 4, 4], ["tanh", "sigmoid"], "bce")
+    counted, shapes = counting(rows_code(square))
+    assert check_gradients(square, counted).verdict == "pass"
+    assert shapes.count((7, 4)) == 2  # samples as rows, W (out, in) and W (in, out)
+
+
 def test_the_mismatch_is_an_assertion_error_whose_message_is_the_table():
     with pytest.raises(AssertionError) as caught:
         assert_gradients(BCE_NET, rows_code(BCE_NET, "missing_derivative", 2))

@@ -92,11 +92,13 @@ def test_nan_gradients_fail_with_exit_1_naming_them(workdir, capsys):
     assert out.rstrip().endswith("verdict: fail")
 
 
-def test_code_that_exits_does_not_end_the_command_with_0(workdir, capsys):
-    assert main(["check", "my_backprop:exits", "--spec", "net.toml"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("symbackprop: error: exits called sys.exit(0) (at my_backprop.py:")
-    assert len(err.splitlines()) == 1
+def test_code_that_exits_fails_with_exit_1_and_the_report(workdir, capsys):
+    assert main(["check", "my_backprop:exits", "--spec", "net.toml"]) == 1
+    captured = capsys.readouterr()
+    assert "! exits called sys.exit(0) (at my_backprop.py:" in captured.out
+    assert "dW1        (5, 3)  -" in captured.out
+    assert captured.out.rstrip().endswith("verdict: fail")
+    assert captured.err == ""
 
 
 @pytest.mark.parametrize(

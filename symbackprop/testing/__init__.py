@@ -5,16 +5,18 @@ Contract
 ``check_gradients(network, code, **options)`` returns a :class:`GradientReport`;
 ``assert_gradients`` raises :class:`GradientMismatch` (an ``AssertionError`` whose message is the
 report's table: one row per parameter with its shape, relative error, worst element, verdict and
-a diagnosis in plain words) unless every row passes. ``code`` is a function
+a diagnosis in plain words) unless every row passes. Code that exits or does not return fails
+the same way, the reason in the report; bad input is a :class:`CheckError`. ``code`` is a function
 ``grads(params, X, Y)``, an object with forward/backward methods, or an :class:`ObjectAdapter`.
 
-The stages, one module each: :mod:`.reference` (the generated module as the exact reference, and
-the probe data chosen to make bugs identifiable), :mod:`.adapters` (the forms and layouts of user
-code), :mod:`.layout_detection` (which layout the user's code is written for), :mod:`.judging`
-(tolerances, relative errors and verdicts), :mod:`.mutants` (the catalogue of known mistakes,
-built from our own back-propagation), :mod:`.diagnosis` (naming the mistake of a row that does
-not pass), :mod:`.check` (the checker, which runs the stages in order), :mod:`.report` (the rows
-and the table) and :mod:`.plugin` (the pytest plugin: the ``gradcheck`` fixture and
+The stages, one module each: :mod:`.reference` (the generated module as the exact reference, and the
+probe data chosen to make bugs identifiable), :mod:`.calls` (each call of the user's code under a
+time limit, a ``sys.exit`` in it made an ordinary exception), :mod:`.adapters` (the forms and
+layouts of user code), :mod:`.layout_detection` (which layout the user's code is written for),
+:mod:`.judging` (tolerances, relative errors and verdicts), :mod:`.mutants` (the catalogue of known
+mistakes, built from our own back-propagation), :mod:`.diagnosis` (naming the mistake of a row that
+does not pass), :mod:`.check` (the checker, which runs the stages in order), :mod:`.report` (the
+rows and the table) and :mod:`.plugin` (the pytest plugin: the ``gradcheck`` fixture and
 ``--gradcheck-report``).
 
 The names below are imported on first use (PEP 562): pytest imports :mod:`.plugin` at start-up in

@@ -17,7 +17,8 @@ Contract
   code uses: the parameter's own name, ``d`` + name, ``grad_`` + name, or an explicit mapping.
 * Every call of the user's code goes through :func:`call_user`: within the check's time limit,
   with a ``sys.exit`` turned into an ordinary exception (see :mod:`.calls`); a call that does not
-  return in time is a :class:`CheckError` that ends the check.
+  return in time raises :class:`DidNotReturn`, which ends the check with a failing report (not a
+  :class:`CheckError`: the input was fine, the code is what fails).
 * What the code returns must be numbers: a gradient, a forward pass or a loss that NumPy cannot
   read as real numbers (None, a string, a ragged list, complex numbers, objects that are not
   numbers) is a :class:`CheckError` naming it and what it is. Integer and boolean arrays are
@@ -62,6 +63,15 @@ class CheckError(SymbackpropError):
     """The checker cannot call the user's code: a missing name, an ambiguous layout, a crash."""
 
 
+class DidNotReturn(Exception):
+    """The user's code returned no gradients to judge: it did not return within the time limit, or
+    called ``sys.exit`` under every layout tried. The check fails with ``reason``; it is not refused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def option_hint(option: str, values: Sequence[str]) -> str:
     """How to give an option, as a keyword and as a command-line flag:
     ``reduction="mean"|"sum" (--reduction mean|sum)``."""
@@ -103,7 +113,7 @@ def _user_line(frames: Sequence[traceback.FrameSummary]) -> str:
 def call_user(function: Callable[..., Any], arguments: Sequence[Any], timeout: float | None, where: str) -> Any:
     """``function(*arguments)`` of the user's ``where``, under :func:`.calls.call_limited`: a
     ``sys.exit`` raises :class:`.calls.Exited`, and a call that does not return within
-    ``timeout`` seconds a :class:`CheckError`."""
+    ``timeout`` seconds :class:`DidNotReturn`."""
     try:
         return call_limited(function, arguments, timeout)
     except TimedOut as error:
@@ -112,7 +122,7 @@ def call_user(function: Callable[..., Any], arguments: Sequence[Any], timeout: f
             place = f" (stopped {line})" if line else ""
         else:
             place = f" (still running{' ' + line if line else ''}; it runs on in the background)"
-        raise CheckError(
+        raise DidNotReturn(
             f"{where} {error}{place}: does it loop forever, or wait for something? (the timeout option"
             " sets the limit in seconds, None lifts it)"
         ) from None
@@ -142,12 +152,17 @@ class Layout:
             return numpy.argmax(Y, axis=1)
         return self.data(Y, dtype)
 
-    def to_user(self, name: str, array: Array, dtype: numpy.dtype | None = None) -> Array:
-        """A canonical parameter (or gradient) in this layout."""
+    def view(self, name: str, array: Array) -> Array:
+        """A canonical parameter (or gradient) in this layout, as a view: to read, not to hand over."""
         if name.startswith("W"):
-            array = array if self.weights == "out_in" else array.T
-        elif array.ndim == 1:
-            array = {"flat": array, "column": array[:, None], "row": array[None, :]}[self.biases]
+            return array if self.weights == "out_in" else array.T
+        if array.ndim == 1:
+            return {"flat": array, "column": array[:, None], "row": array[None, :]}[self.biases]
+        return array
+
+    def to_user(self, name: str, array: Array, dtype: numpy.dtype | None = None) -> Array:
+        """A canonical parameter (or gradient) in this layout, as a new array of its own."""
+        array = self.view(name, array)
         return numpy.array(array, dtype=dtype or array.dtype, order="C")
 
     def from_user(self, name: str, array: Array, size: int) -> Array:
@@ -199,6 +214,12 @@ def _array_copy(value: Any) -> Array:
     if all(callable(getattr(value, method, None)) for method in ("detach", "cpu", "numpy")):
         value = value.detach().cpu().numpy()
     return numpy.array(numpy.asarray(value), copy=True)
+
+
+def _left_by_code(value: Any, handed: Array) -> Array:
+    """A parameter as the code left it: the very array handed over (changed in place or not), or
+    a copy of whatever the code put in its place."""
+    return handed if value is handed else _array_copy(value)
 
 
 def _numbers(value: Any, what: str) -> Array:
@@ -338,11 +359,13 @@ class FunctionAdapter:
         return known_layout_of(sizes, self.example.get(key("W1", "W1")), self.example.get(key("b1", "b1")))
 
     def run(self, params: Params, X: Array, Y: Array, timeout: float | None = None) -> Outcome:
-        """The code's outcome on one batch, each function given ``timeout`` seconds."""
-        given = {self.names.get(name, name): value.copy() for name, value in params.items()}
+        """The code's outcome on one batch, each function given ``timeout`` seconds. The arrays of
+        ``params`` are handed to ``grads`` themselves (the caller's own, made for this call), so that
+        they show what the code did to them."""
+        given = {self.names.get(name, name): value for name, value in params.items()}
         loss, returned = _split_loss(call_user(self.grads_function, (given, X, Y), timeout, self.label), self.label)
         grads, strays = _pick_gradients(returned, list(params), self.names, self.grad_names, self.label)
-        after = {name: _array_copy(given[self.names.get(name, name)]) for name in params}
+        after = {name: _left_by_code(given[self.names.get(name, name)], params[name]) for name in params}
         prediction = None
         if self.forward_function is not None:
             copies = {key: value.copy() for key, value in given.items()}
@@ -481,8 +504,8 @@ class ObjectAdapter:
 
     def run(self, params: Params, X: Array, Y: Array, timeout: float | None = None) -> Outcome:
         """The object's outcome on one batch, each method given ``timeout`` seconds."""
-        for name, value in params.items():
-            set_path(self.model, self._path(name, self.paths), value.copy())
+        for name, value in params.items():  # the caller's own arrays, made for this call
+            set_path(self.model, self._path(name, self.paths), value)
         prediction = self._call(self.forward_method, (X,), timeout)
         where = f"{self.label}.{self.forward_method}"
         prediction = _numbers(prediction[0] if isinstance(prediction, tuple) else prediction, f"what {where} returned")
@@ -502,7 +525,9 @@ class ObjectAdapter:
                 " bias_grads=...) their paths, like \"grads['W{k}']\" or 'layers[{i}].weight_grad')"
             )
             grads, strays = _pick_gradients(returned, list(params), {}, {}, where, elsewhere)
-        after = {name: _array_copy(get_path(self.model, self._path(name, self.paths))) for name in params}
+        after = {
+            name: _left_by_code(get_path(self.model, self._path(name, self.paths)), params[name]) for name in params
+        }
         if self.loss_method is not None:
             loss_values = [values[name] for name in self.loss_arguments]
             returned_loss = self._call(self.loss_method, loss_values, timeout)

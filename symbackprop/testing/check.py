@@ -15,6 +15,11 @@ tolerances are those of the dtype handed to the code, or of the gradients it ret
 precision is lower. :func:`assert_gradients` raises :class:`GradientMismatch` unless every row of
 the report passes.
 
+Code that returns no gradients to judge, because it does not return within ``timeout`` or calls
+``sys.exit`` (under every layout tried, or on the second batch), fails: the report has one
+failing row per parameter ("no gradient returned") and the reason as its finding. Code that
+raises under every layout, like bad options, is a :class:`CheckError`.
+
 Beyond checking the options and choosing the adapter, this module only runs the stages in order
 and turns their judgements and diagnoses into the rows of the report; each decision is made in
 the module named for it.
@@ -30,7 +35,8 @@ from typing import Any
 import numpy
 
 from ..spec import Network, parse_compact
-from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter, Outcome, describe_raised
+from .adapters import CheckError, DidNotReturn, FunctionAdapter, Layout, ObjectAdapter, Outcome, describe_raised
+from .calls import Exited
 from .diagnosis import (
     Evidence,
     broken_step,
@@ -56,7 +62,7 @@ from .judging import (
     worst,
 )
 from .layout_detection import UserCode, call_under, resolve_layout
-from .reference import Array, Probe, Reference, make_probe, reference_for
+from .reference import Array, Params, Probe, Reference, make_probe, reference_for
 from .report import BrokenStep, GradientMismatch, GradientReport, ParameterRow
 
 #: Seconds each call of the user's code may take (the ``timeout`` option).
@@ -99,7 +105,8 @@ def check_gradients(
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
     reference by central differences of every element, or of ``finite_difference_elements``
     elements of each parameter, drawn at random. Each call of the code must return within
-    ``timeout`` seconds (None: no limit); a ``sys.exit`` in it counts as a crash.
+    ``timeout`` seconds (None: no limit); a ``sys.exit`` in it counts as a crash. Code that does
+    not return, or exits wherever it is called, gets a failing report saying so.
     """
     net = _network(network)
     user = _adapter(
@@ -111,14 +118,20 @@ def check_gradients(
     _check_reduction_and_seed(reduction, seed)
     _check_timeout(timeout)
     probe = make_probe(net, seed=seed, dtype=input_dtype)
-    layout, first, guessed = resolve_layout(user, net, probe, samples, weight_layout, bias_shape, targets, timeout)
-    outcomes = [first, _outcome_on_second_batch(user, layout, probe, timeout)]
+    correct = [reference.gradients(probe.params, batch) for batch in probe.batches]  # the batch means
+    layout: Layout | None = None
+    try:
+        asked = (samples, weight_layout, bias_shape, targets)
+        layout, first, guessed = resolve_layout(user, net, probe, correct[0], *asked, timeout)
+        outcomes = [first, _outcome_on_second_batch(user, layout, probe, timeout)]
+    except DidNotReturn as error:
+        return _no_gradients_report(net, probe, layout, error.reason)
     tolerance, notes = tolerance_for(input_dtype, first.grads)
     notes += guessed + stray_gradients_note(outcomes, reference.parameter_names())
     forward_rows = _forward_rows(reference, probe, layout, outcomes, tolerance)
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     reduction_used = reduction or detected or "mean"
-    runs = _runs(reference, probe, outcomes, reduction_used)
+    runs = _runs(probe, correct, outcomes, reduction_used)
     gradient_rows, broken_steps = _gradient_rows(reference, probe, layout, runs, tolerance)
     if finite_differences:
         gradient_rows, disagreements = with_finite_differences(
@@ -223,24 +236,65 @@ def _check_timeout(timeout: float | None) -> None:
 
 def _outcome_on_second_batch(code: UserCode, layout: Layout, probe: Probe, timeout: float | None) -> Outcome:
     """The code's outcome on the second batch, under the layout the first one settled."""
+    where = f"the second ({probe.batches[1].size} samples, {layout.describe()})"
     try:
         return call_under(code, layout, probe, probe.batches[1], timeout)
-    except CheckError:
+    except (CheckError, DidNotReturn):
         raise
+    except Exited as error:
+        raise DidNotReturn(
+            f"{code.label} ran on the first batch but called {describe_raised(error)} on {where}:"
+            " the checker needs the gradients returned, not the process ended"
+        ) from None
     except Exception as error:  # the user's code, on the second batch
         raise CheckError(
-            f"{code.label} ran on the first batch but raised on the second ({probe.batches[1].size} samples,"
-            f" {layout.describe()}): {describe_raised(error)}"
+            f"{code.label} ran on the first batch but raised on {where}: {describe_raised(error)}"
         ) from error
 
 
-def _runs(reference: Reference, probe: Probe, outcomes: Sequence[Outcome], reduction: str) -> list[Run]:
-    """Each batch's call, with the correct gradients under the code's ``reduction``."""
+def _no_gradients_report(net: Network, probe: Probe, layout: Layout | None, reason: str) -> GradientReport:
+    """The failing report of code that returned no gradients: a row per parameter (its shape in
+    ``layout``, when that was settled) and ``reason`` as the finding."""
+    shown = layout or Layout()  # not settled: the shapes in the canonical layout
+    rows = []
+    for name, value in probe.params.items():
+        shape = tuple(shown.view(name, value).shape)
+        rows.append(
+            ParameterRow(
+                name=gradient_label(name),
+                shape=shape,
+                relative_error=math.nan,
+                worst_index=(),
+                expected=math.nan,
+                got=math.nan,
+                verdict="fail",
+                diagnosis="no gradient returned",
+                layer=int(name[1:]),
+                expected_shape=shape,
+            )
+        )
+    return GradientReport(
+        network=net.compact,
+        layout=layout.describe() if layout is not None else "layout not settled (no gradients returned)",
+        tolerance=Tolerance.for_dtype(probe.dtype),
+        batch_sizes=tuple(batch.size for batch in probe.batches),
+        margin=probe.margin,
+        rows=tuple(rows),
+        findings=(reason,),
+    )
+
+
+def _runs(probe: Probe, correct: Sequence[Params], outcomes: Sequence[Outcome], reduction: str) -> list[Run]:
+    """Each batch's call, with the ``correct`` gradients (the batch means) under the code's ``reduction``."""
+    if reduction != "sum":
+        return [
+            Run(batch, outcome, means, 1.0)
+            for batch, outcome, means in zip(probe.batches, outcomes, correct, strict=True)
+        ]
     runs = []
-    for batch, outcome in zip(probe.batches, outcomes, strict=True):
-        scale = float(batch.size) if reduction == "sum" else 1.0
-        correct = {name: value * scale for name, value in reference.gradients(probe.params, batch).items()}
-        runs.append(Run(batch, outcome, correct, scale))
+    for batch, outcome, means in zip(probe.batches, outcomes, correct, strict=True):
+        scale = float(batch.size)
+        runs.append(Run(batch, outcome, {name: value * scale for name, value in means.items()}, scale))
     return runs
 
 

@@ -456,12 +456,9 @@ def changed_parameters_finding(layout: Layout, probe: Probe, outcomes: Sequence[
     """One finding naming every parameter the code changed, with the largest change."""
     changed = {}
     for name, value in probe.params.items():
-        given = layout.to_user(name, value)
+        given = layout.view(name, value)
         changes = [
-            float(numpy.max(numpy.abs(numpy.asarray(outcome.params_after[name], dtype=numpy.float64) - given)))
-            if numpy.shape(outcome.params_after[name]) == given.shape
-            else numpy.inf
-            for outcome in outcomes
+            _change(numpy.asarray(outcome.params_after[name], dtype=numpy.float64), given) for outcome in outcomes
         ]
         if max(changes) > 0:
             changed[name] = max(changes)
@@ -472,3 +469,13 @@ def changed_parameters_finding(layout: Layout, probe: Probe, outcomes: Sequence[
         " gradients: it must leave the parameters as they were (is there an update step inside, or an in-place"
         " operation?)"
     ]
+
+
+def _change(after: Array, given: Array) -> float:
+    """The largest change of a parameter from ``given`` to ``after`` (infinite for another shape);
+    compared first, which is cheaper when, as in most code, nothing changed."""
+    if after.shape != given.shape:
+        return numpy.inf
+    if numpy.array_equal(after, given):
+        return 0.0
+    return float(numpy.max(numpy.abs(after - given)))

@@ -147,7 +147,7 @@ def judge_gradient(
         [
             judge(
                 numpy.asarray(run.outcome.grads[name], dtype=numpy.float64),
-                layout.to_user(name, run.correct[name]),
+                layout.view(name, run.correct[name]),
                 floor,
                 tolerance,
                 number,

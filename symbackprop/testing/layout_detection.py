@@ -2,16 +2,16 @@
 
 Contract
 --------
-:func:`resolve_layout` settles the layout in this order: options given win, then what the user's
-own parameters reveal (``code.known_layout``), then trial calls on the probe's first batch under
-each remaining layout, at most one call per layout. The layout is chosen by what the code
-returns, never by its merely running: for each sample layout and weight layout, the remaining bias
-shapes are tried in the order natural to that sample layout until the code returns gradients of
-the parameters' shapes under one (a (n,) bias broadcasts where (1, n) or (n, 1) was meant, so code
-that runs under it may still return gradients of another shape). The candidates are the layouts
-whose gradients fit (or, if none fits, the first under which the code ran, per sample and weight
-layout). The first candidate is kept when every other gives the same gradients. When they differ,
-the one whose gradients agree with the reference on the first batch (up to a positive factor
+:func:`resolve_layout` settles the layout in this order: options given win, then what the user's own
+parameters reveal (``code.known_layout``), then trial calls on the probe's first batch under each
+remaining layout, at most one call per layout (and fewer: see below). The layout is chosen by what
+the code returns, never by its merely running: for each sample layout and weight layout, the
+remaining bias shapes are tried in the order natural to that sample layout until the code returns
+gradients of the parameters' shapes under one (a (n,) bias broadcasts where (1, n) or (n, 1) was
+meant, so code that runs under it may still return gradients of another shape). The candidates are
+the layouts whose gradients fit (or, if none fits, the first under which the code ran, per sample
+and weight layout). The first candidate is kept when every other gives the same gradients. When they
+differ, the one whose gradients agree with the reference on the first batch (up to a positive factor
 common to all parameters: summed gradients are m times the averaged ones) is kept, provided it is
 the only such gradient (so correct code on square layers needs no weight layout given). Otherwise
 :class:`~.adapters.CheckError` lists the options that would tell the candidates apart. One-hot
@@ -22,15 +22,32 @@ ones. A crash under every layout is reported with the user's line that raised, a
 Candidates whose gradients hold NaN or infinity are set aside while any other fits; when none is
 finite, the first is kept with a note that the layout is a guess (the rows fail in any layout).
 
-The user's exceptions, and its calls of ``sys.exit``, end a trial, never the check; a
-:class:`~.adapters.CheckError` (code that runs but returns what the checker cannot read, or does
-not return within the time limit) ends the check at once.
+The trials stop at the first candidate when it settles the layout: its gradients are finite and
+agree with the reference, and every layout still to try hands the code arrays of other shapes
+(no square layer where both weight layouts are tried; the probe's batch size is no layer's
+width, so the sample layouts always differ). Why this is safe: with such a first candidate, the
+rules above keep it whatever the later trials find, except when a later layout gives other
+gradients that agree with the reference too, which ends in a CheckError asking for the layout. To
+get there, the code would have to run on arrays of other shapes, return gradients of those
+shapes, and be right in both layouts though not by the same numbers; code that reads its layout
+from the shapes computes the same gradients in each. So correct code written for the first sample
+and weight layout tried (rows and W (out, in), unless options or its parameters say otherwise) is
+called once per batch, and buggy code, or code on square layers, under every layout as before.
+
+The user's exceptions, and its calls of ``sys.exit``, end a trial, never the check; they are
+described (their traceback read) only when reported. Code that raises under every layout is a
+:class:`~.adapters.CheckError` (the options may not describe it); code that calls ``sys.exit``
+under every layout, or does not return within the time limit at any call, is
+:class:`~.adapters.DidNotReturn` (the check fails with that reason). A
+:class:`~.adapters.CheckError` (code that runs but returns what the checker cannot read) ends
+the check at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy
 
@@ -41,6 +58,7 @@ from .adapters import (
     TARGETS,
     WEIGHT_LAYOUTS,
     CheckError,
+    DidNotReturn,
     FunctionAdapter,
     Layout,
     ObjectAdapter,
@@ -49,7 +67,7 @@ from .adapters import (
     option_hint,
 )
 from .calls import Exited
-from .reference import Array, Batch, Params, Probe, reference_for
+from .reference import Array, Batch, Params, Probe
 
 UserCode = FunctionAdapter | ObjectAdapter
 #: The bias shapes in the order tried for each sample layout when neither the options nor the
@@ -79,6 +97,7 @@ def resolve_layout(
     code: UserCode,
     network: Network,
     probe: Probe,
+    correct: Params,
     samples: str | None,
     weights: str | None,
     biases: str | None,
@@ -86,12 +105,13 @@ def resolve_layout(
     timeout: float | None,
 ) -> tuple[Layout, Outcome, list[str]]:
     """The user's layout, the code's outcome on the probe's first batch under it, and a note when
-    the layout is a guess (gradients that are not finite under every layout tell none apart)."""
-    trials = _try_layouts(code, network, probe, samples, weights, biases, targets, timeout)
+    the layout is a guess (gradients that are not finite under every layout tell none apart).
+    ``correct`` is the reference's gradients on the first batch."""
+    trials = _try_layouts(code, network, probe, correct, samples, weights, biases, targets, timeout)
     candidates = trials.fitting or trials.running
     if not candidates:
         raise _crashed_under_every_layout(code, trials, list(probe.params))
-    return _the_only_layout(code, network, probe, candidates)
+    return _the_only_layout(code, network, correct, candidates)
 
 
 def _choice(value: str | None, allowed: Sequence[str], option: str) -> tuple[str, ...]:
@@ -120,12 +140,11 @@ def _target_choices(network: Network, targets: str | None) -> tuple[str, ...]:
 class _Trials:
     """What the trial calls found so far: per sample and weight layout, the first bias shape under
     which the code ran and the one under which it returned gradients of the parameters' shapes;
-    and the layouts under which it raised."""
+    and the layouts under which it raised, with what it raised."""
 
     fitting: list[tuple[Layout, Outcome]] = field(default_factory=list)
     running: list[tuple[Layout, Outcome]] = field(default_factory=list)
-    failures: list[tuple[Layout, str]] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
+    failures: list[tuple[Layout, Exception]] = field(default_factory=list)
 
     def try_bias_shapes(self, code: UserCode, probe: Probe, layouts: Sequence[Layout], timeout: float | None) -> None:
         """Call the code under each of ``layouts`` (one per bias shape) until its gradients have
@@ -135,11 +154,10 @@ class _Trials:
         for layout in layouts:
             try:
                 outcome = call_under(code, layout, probe, probe.batches[0], timeout)
-            except CheckError:
+            except (CheckError, DidNotReturn):
                 raise
             except Exception as error:  # the user's code, under a layout it was not written for
-                self.failures.append((layout, describe_raised(error)))
-                self.errors.append(error)
+                self.failures.append((layout, error))
                 continue
             if not ran:
                 self.running.append((layout, outcome))
@@ -153,6 +171,7 @@ def _try_layouts(
     code: UserCode,
     network: Network,
     probe: Probe,
+    correct: Params,
     samples: str | None,
     weights: str | None,
     biases: str | None,
@@ -163,6 +182,8 @@ def _try_layouts(
     sample_choices = _choice(samples, SAMPLES, "samples")
     weight_choices = _choice(weights or known.weights, WEIGHT_LAYOUTS, "weight_layout")
     trials = _Trials()
+    # Both weight layouts hand a square layer's W in one shape: its trials cannot be skipped.
+    shapes_differ = len(weight_choices) == 1 or all(n_in != n_out for n_in, n_out in pairwise(network.sizes))
     for target in _target_choices(network, targets):
         for sample_layout in sample_choices:
             if trials.running and target != "one-hot":
@@ -171,30 +192,49 @@ def _try_layouts(
             bias_choices = _choice(told, BIAS_SHAPES, "bias_shape") if told else NATURAL_BIAS_SHAPES[sample_layout]
             for weight_layout in weight_choices:
                 layouts = [Layout(sample_layout, weight_layout, bias, target) for bias in bias_choices]
+                fitted = len(trials.fitting)
                 trials.try_bias_shapes(code, probe, layouts, timeout)
+                if shapes_differ and fitted == 0 and trials.fitting and _settles(network, correct, *trials.fitting[0]):
+                    return trials
     return trials
 
 
+def _settles(network: Network, correct: Params, layout: Layout, outcome: Outcome) -> bool:
+    """Whether the first candidate's gradients are finite and agree with the reference: then no
+    later trial can change the layout chosen, when every later layout hands other shapes (see the
+    module's docstring)."""
+    return _finite(outcome) and _agrees(canonical_gradients(layout, outcome.grads, network), correct)
+
+
 def _shapes_fit(layout: Layout, outcome: Outcome, params: Params) -> bool:
-    return all(numpy.shape(outcome.grads[name]) == layout.to_user(name, value).shape for name, value in params.items())
+    return all(numpy.shape(outcome.grads[name]) == layout.view(name, value).shape for name, value in params.items())
 
 
-def _crashed_under_every_layout(code: UserCode, trials: _Trials, parameters: Sequence[str]) -> CheckError:
-    """The error for code that raised under every layout: what it raised, once if always the same."""
-    raised = {text for _, text in trials.failures}
-    if len(raised) == 1 and isinstance(trials.errors[0], Exited):
-        return CheckError(
-            f"{code.label} called {raised.pop()} while computing gradients, under every layout tried:"
+def _crashed_under_every_layout(
+    code: UserCode, trials: _Trials, parameters: Sequence[str]
+) -> CheckError | DidNotReturn:
+    """The error for code that raised under every layout: what it raised, once if always the same;
+    :class:`DidNotReturn` when it called ``sys.exit`` every time."""
+    texts = [(layout, describe_raised(error)) for layout, error in trials.failures]
+    raised = {text for _, text in texts}
+    if all(isinstance(error, Exited) for _, error in trials.failures):
+        called = (
+            raised.pop()
+            if len(raised) == 1
+            else "sys.exit (" + "; ".join(f"{layout.describe()}: {text}" for layout, text in texts) + ")"
+        )
+        return DidNotReturn(
+            f"{code.label} called {called} while computing gradients, under every layout tried:"
             " the checker needs the gradients returned, not the process ended"
         )
     if len(raised) == 1:
         return CheckError(
             f"{code.label} raised {raised.pop()} under every layout tried"
-            + _missing_key_hint(code, trials.errors[0], parameters)
+            + _missing_key_hint(code, trials.failures[0][1], parameters)
         )
     return CheckError(
         f"{code.label} raised under every layout tried:\n  "
-        + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in trials.failures)
+        + "\n  ".join(f"{layout.describe()}: {text}" for layout, text in texts)
     )
 
 
@@ -217,7 +257,7 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
 
 
 def _the_only_layout(
-    code: UserCode, network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
+    code: UserCode, network: Network, correct: Params, candidates: Sequence[tuple[Layout, Outcome]]
 ) -> tuple[Layout, Outcome, list[str]]:
     """Of the candidates whose gradients are finite, if any: the first, unless another one gives
     different gradients; then the one whose gradients agree with the reference, if that settles
@@ -233,7 +273,7 @@ def _the_only_layout(
     ]
     if not distinct:
         return first_layout, first_outcome, []
-    agreeing = _agreeing_with_reference(network, probe, candidates)
+    agreeing = _agreeing_with_reference(network, correct, candidates)
     if agreeing is not None:
         return (*agreeing, [])
     if not finite:
@@ -250,11 +290,10 @@ def _the_only_layout(
 
 
 def _agreeing_with_reference(
-    network: Network, probe: Probe, candidates: Sequence[tuple[Layout, Outcome]]
+    network: Network, correct: Params, candidates: Sequence[tuple[Layout, Outcome]]
 ) -> tuple[Layout, Outcome] | None:
-    """The first candidate whose gradients agree with the reference, when that settles the layout:
-    no candidate with other gradients agrees too."""
-    correct = reference_for(network).gradients(probe.params, probe.batches[0])
+    """The first candidate whose gradients agree with the reference (``correct``), when that
+    settles the layout: no candidate with other gradients agrees too."""
     agreeing = [
         index
         for index, (layout, outcome) in enumerate(candidates)
@@ -272,20 +311,22 @@ def _agreeing_with_reference(
 def _agrees(got: Params, correct: Params) -> bool:
     """Whether ``got`` is ``correct`` times one positive factor (1 for averaged gradients, m for
     summed ones), each parameter within :data:`AGREEMENT_RTOL`."""
-    if any(name not in got or got[name].shape != value.shape for name, value in correct.items()):
+    if any(
+        name not in got or got[name].shape != value.shape or not numpy.all(numpy.isfinite(got[name]))
+        for name, value in correct.items()
+    ):
         return False
-    flat_got = numpy.concatenate([got[name].reshape(-1) for name in correct])
-    flat_correct = numpy.concatenate([value.reshape(-1) for value in correct.values()])
-    norm = float(flat_correct @ flat_correct)
-    if not numpy.all(numpy.isfinite(flat_got)) or norm == 0.0:
+    squares = {name: float(numpy.vdot(value, value)) for name, value in correct.items()}
+    norm = sum(squares.values())
+    if norm == 0.0:
         return False
-    factor = float(flat_got @ flat_correct) / norm
+    factor = sum(float(numpy.vdot(got[name], value)) for name, value in correct.items()) / norm
     if not factor > 0.0:
         return False
     # A parameter whose gradient is tiny beside the others is judged against a floor of the whole.
     floor = 1e-3 * factor * numpy.sqrt(norm)
     return all(
-        numpy.linalg.norm(got[name] - factor * value) <= AGREEMENT_RTOL * (factor * numpy.linalg.norm(value) + floor)
+        numpy.linalg.norm(got[name] - factor * value) <= AGREEMENT_RTOL * (factor * numpy.sqrt(squares[name]) + floor)
         for name, value in correct.items()
     )
 

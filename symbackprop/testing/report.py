@@ -18,6 +18,7 @@ Contract
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ class ParameterRow:
 
     name: str
     shape: tuple[int, ...]
+    #: NaN when there was nothing to judge (the code returned no gradient): shown as "-".
     relative_error: float
     #: The element with the largest error: its index (in the user's layout), expected and got.
     worst_index: tuple[int, ...]
@@ -250,7 +252,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def _cells(row: ParameterRow) -> list[str]:
     index = "[" + ", ".join(str(i) for i in row.worst_index) + "]: " if row.worst_index else ""
-    error = f"{row.relative_error:.1e}"
+    error = "-" if math.isnan(row.relative_error) else f"{row.relative_error:.1e}"  # NaN: nothing was judged
     if row.expected_shape is not None and row.expected_shape != row.shape:
         error, worst = "-", f"shape should be {_shape(row.expected_shape)}"
     elif not row.worst_index and row.shape:
