@@ -22,14 +22,18 @@ loss_and_grads, sgd_step, predict, make_train_step, train, save, load.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy
+import numpy.lib.format
 import numpy.typing
 
 Array = numpy.typing.NDArray[Any]
@@ -354,11 +358,12 @@ def train(
     callback: Callable[[int, float, Params], None] | None = None,
 ) -> tuple[Params, dict[str, list[float]]]:
     """Gradient descent on (X, Y): ``batch_size=None`` is full-batch, 1 is per-sample SGD, any
-    other size mini-batch (the last batch of an epoch may be smaller). Each epoch visits the rows
-    in a fresh random order when ``shuffle``, gathering one batch at a time (the data set is
-    never copied). Float32 data trains float32 parameters. ``callback(epoch, loss, params)`` runs
-    after each epoch. Returns the parameters and the history {"epoch": [...], "loss": [...]},
-    where an epoch's loss is the mean of its batches' losses before their updates.
+    other size mini-batch (the last batch of an epoch may be smaller; a size above the number of
+    rows is full-batch). Each epoch visits the rows in a fresh random order when ``shuffle``,
+    gathering one batch at a time (the data set is never copied). Float32 data trains float32
+    parameters. ``callback(epoch, loss, params)`` runs after each epoch. Returns the parameters
+    and the history {"epoch": [...], "loss": [...]}, where an epoch's loss is the mean of its
+    batches' losses before their updates.
     Raises :class:`TrainingDiverged` naming the epoch when the loss becomes NaN or infinite."""
     X, Y = _checked(X, Y)
     rows = X.shape[0]
@@ -406,45 +411,104 @@ def train(
     return _views(flat), history
 
 
+def _create_beside(path: str) -> tuple[int, str]:
+    """A new hidden file in path's folder, open for writing: (descriptor, its path). It has the
+    permissions of any new file (0666 less the umask, which the system applies), or the file's at
+    path when there is one, so that renaming it into place keeps them."""
+    folder, name = os.path.split(os.path.abspath(path))
+    for _ in range(100):
+        temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        with contextlib.suppress(OSError):  # no file to copy from, or a file system without modes
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) & 0o777)
+        return handle, temporary
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def save(path: str | os.PathLike[str], params: Params) -> None:
-    """Write the parameters to an .npz file atomically (a temporary file, then a rename)."""
+    """Write the parameters to an .npz file atomically: a temporary file beside it, then a rename.
+    A new file gets the usual permissions (0666 less the umask), a replaced one keeps its own."""
     flat = _pack(params)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".weights-", suffix=".npz")
+    arrays: dict[str, Any] = {"spec": numpy.array(SPEC), **_views(flat)}
+    handle, temporary = _create_beside(os.fspath(path))
     try:
         with os.fdopen(handle, "wb") as stream:
-            arrays: dict[str, Any] = {"spec": numpy.array(SPEC), **_views(flat)}
             numpy.savez(stream, **arrays)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        # A Ctrl-C can arrive after the rename, when there is no temporary file left to remove.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
 
 
+#: The longest network spec a weights file may declare, in characters (save() writes SPEC).
+_LONGEST_SPEC = 65536
+
+
+def _read_member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: str, shape: tuple[int, ...]) -> Array:
+    """The array ``name`` of the archive, once its .npy header declares ``shape`` and a dtype that
+    fits: a header is checked before any data is read, so a huge declared size is never allocated."""
+    with archive.open(f"{name}.npy") as member:
+        version = numpy.lib.format.read_magic(member)
+        if version == (1, 0):
+            declared, _, dtype = numpy.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            declared, _, dtype = numpy.lib.format.read_array_header_2_0(member)
+        else:
+            raise WeightsFileError(f"{path}: {name} is in .npy format {version}, which save() does not write")
+    if name == "spec":
+        if dtype.kind != "U" or declared != () or dtype.itemsize > 4 * _LONGEST_SPEC:
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (its spec is not a string)")
+    elif dtype.kind != "f":
+        raise WeightsFileError(f"{path}: {name} holds {dtype} values, not floating-point numbers")
+    elif declared != shape:
+        raise WeightsFileError(f"{path}: {name} has shape {declared}, expected {shape}")
+    with archive.open(f"{name}.npy") as member:
+        return numpy.lib.format.read_array(member, allow_pickle=False)
+
+
 def load(path: str | os.PathLike[str]) -> Params:
-    """Parameters saved by :func:`save` for this network, packed into one flat array."""
+    """Parameters saved by :func:`save` for this network, packed into one flat array.
+
+    Every error is a :class:`WeightsFileError` naming the file. The arrays' shapes and dtypes are
+    checked from their headers before their data is read: a file declaring an absurd shape is
+    refused without allocating it."""
+    expected = {name: view.shape for name, view in _views(numpy.empty(PARAMETER_COUNT)).items()}
     try:
         with open(path, "rb") as stream:
             magic = stream.read(4)
-        # Any file but an .npz archive (PK) or a .npy array (\x93NUM) would be refused by numpy.load
-        # as pickled data, with advice to load it unsafely: wrong for a file that holds no weights.
-        if magic and magic not in (b"PK\x03\x04", b"\x93NUM"):
-            raise WeightsFileError(f"{path}: not a symbackprop weights file (not an .npz archive)")
-        stored = numpy.load(path, allow_pickle=False)
-        if not isinstance(stored, numpy.lib.npyio.NpzFile):
-            raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
-        with stored:
-            if "spec" not in stored.files:
-                raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
-            spec = str(stored["spec"])
-            if spec != SPEC:
-                raise WeightsFileError(f"{path}: holds weights of '{spec}', not of '{SPEC}'")
-            params = {name: stored[name] for name in PARAMETER_NAMES if name in stored.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
-        if isinstance(error, WeightsFileError):
-            raise
+            if magic == b"\x93NUM":
+                raise WeightsFileError(f"{path}: not a symbackprop weights file (one array, not an .npz archive)")
+            if len(magic) < 4 and b"PK\x03\x04".startswith(magic):
+                raise WeightsFileError(f"{path}: cannot read weights (the file ends after {len(magic)} bytes)")
+            # Anything but a zip archive (PK) would be refused by numpy.load as pickled data, with
+            # advice to load it unsafely: wrong for a file that holds no weights.
+            if magic != b"PK\x03\x04":
+                raise WeightsFileError(f"{path}: not a symbackprop weights file (not an .npz archive)")
+            with zipfile.ZipFile(stream) as archive:
+                members = set(archive.namelist())
+                if "spec.npy" not in members:
+                    raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
+                spec = str(_read_member(path, archive, "spec", ()))
+                if spec != SPEC:
+                    raise WeightsFileError(f"{path}: holds weights of '{spec}', not of '{SPEC}'")
+                missing = [name for name in PARAMETER_NAMES if f"{name}.npy" not in members]
+                if missing:
+                    names = ", ".join(PARAMETER_NAMES)
+                    raise WeightsFileError(
+                        f"{path}: has no {', '.join(missing)}; the weights of this network are {names}"
+                    )
+                params = {name: _read_member(path, archive, name, expected[name]) for name in PARAMETER_NAMES}
+    except WeightsFileError:
+        raise
+    except OSError as error:
+        raise WeightsFileError(f"{path}: cannot read weights ({error.strerror or error})") from None
+    # What a damaged archive raises: a bad zip structure, a cut or corrupt member (EOFError,
+    # zlib.error, ValueError), an encrypted (RuntimeError) or unknown compression (NotImplementedError).
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, RuntimeError, NotImplementedError) as error:
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
-    for name, value in params.items():
-        if not numpy.issubdtype(value.dtype, numpy.floating):
-            raise WeightsFileError(f"{path}: {name} holds {value.dtype} values, not floating-point numbers")
     return _views(_pack(params))

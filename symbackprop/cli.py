@@ -6,6 +6,13 @@ Each sub-command is a :class:`Command`: a name, a help line, a function that add
 and a function that runs it and returns the exit status. Bad input of any kind (a spec, a file,
 an option) ends with one ``symbackprop: error: ...`` line on stderr and status 2, never a
 traceback; ``verify`` returns 1 when a rule fails, ``check`` when a gradient does not pass.
+
+``symbackprop`` alone prints the help (status 0), ``symbackprop --version`` the release, without
+importing SymPy: this module imports the pipeline inside the functions that use it.
+
+Ctrl-C ends a command with one ``symbackprop: interrupted`` line and status 130. Each output is
+then whole or absent, with no temporary file left (:mod:`symbackprop.files` holds the interrupt
+back while a file is renamed into place, and while C extensions are imported).
 """
 
 from __future__ import annotations
@@ -13,21 +20,28 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .errors import SymbackpropError
-from .registry import LOSSES
-from .rules import TEXTBOOK, TUTORIAL_MISTAKES
-from .spec import Network, from_cli
+from .files import interrupts_deferred
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .spec import Network
 
 #: The network ``demo`` uses: the classifier of the first reference tutorial.
 DEFAULT_NETWORK = "2-4-3-1"
 DEFAULT_ACTIVATIONS = "relu,relu,sigmoid"
 DEFAULT_LOSS = "bce"
 
-RULE_SETS = {"textbook": TEXTBOOK, "tutorial-mistakes": TUTORIAL_MISTAKES}
+#: What ``--version`` prints.
+VERSION_LINE = f"symbackprop {__version__}"
+#: The rule sets ``verify --rules`` offers, by name (their objects: :func:`rule_sets`).
+RULE_SET_NAMES = ("textbook", "tutorial-mistakes")
 #: The forms ``check`` prints its report in.
 REPORT_FORMATS = ("text", "markdown", "latex")
 
@@ -49,9 +63,28 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
     add_layer_options(parser)
 
 
+def rule_sets() -> dict[str, Any]:
+    """The rule sets of ``verify --rules``, by name."""
+    from .rules import TEXTBOOK, TUTORIAL_MISTAKES
+
+    return dict(zip(RULE_SET_NAMES, (TEXTBOOK, TUTORIAL_MISTAKES), strict=True))
+
+
 def add_layer_options(parser: argparse.ArgumentParser) -> None:
     """The options that complete a network given by its widths: activations, loss, custom activations."""
-    parser.add_argument("--activations", help="one activation per layer (relu,relu,sigmoid) or one for all")
+    from .registry import ACTIVATIONS, LOSSES
+
+    hidden = [entry.label for entry in ACTIVATIONS.values() if entry.jacobian.hidden_allowed]
+    output_only = [entry.label for entry in ACTIVATIONS.values() if not entry.jacobian.hidden_allowed]
+    parser.add_argument(
+        "--activations",
+        help=(
+            "one activation per layer (relu,relu,sigmoid) or one for all, of: "
+            + ", ".join(hidden)
+            + (f"; on the output layer only: {', '.join(output_only)}" if output_only else "")
+            + "; a parameter in parentheses, like leaky_relu(0.2); or a name given to --activation-def"
+        ),
+    )
     parser.add_argument("--loss", help=f"one of {', '.join(LOSSES)}")
     parser.add_argument(
         "--activation-def",
@@ -63,6 +96,8 @@ def add_layer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def network_from_arguments(arguments: argparse.Namespace) -> Network:
+    from .spec import from_cli
+
     return from_cli(arguments.network, arguments.activations, arguments.loss, arguments.activation_def)
 
 
@@ -73,12 +108,12 @@ def _derive(arguments: argparse.Namespace) -> int:
 
 def _add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     add_network_arguments(parser)
-    parser.add_argument("--rules", choices=sorted(RULE_SETS), default="textbook", help="the rule set to check")
+    parser.add_argument("--rules", choices=RULE_SET_NAMES, default="textbook", help="the rule set to check")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random evaluation point")
 
 
 def _verify(arguments: argparse.Namespace) -> int:
-    report = network_from_arguments(arguments).derive().verify(RULE_SETS[arguments.rules], seed=arguments.seed)
+    report = network_from_arguments(arguments).derive().verify(rule_sets()[arguments.rules], seed=arguments.seed)
     print(report.table())
     return 0 if report.ok else 1
 
@@ -115,26 +150,33 @@ def _regenerate(arguments: argparse.Namespace) -> int:
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add_network_arguments(parser)
-    parser.add_argument("--data", required=True, help="a CSV file with a header line")
+    parser.add_argument("--data", required=True, help="a CSV file with a header line; the other columns are the inputs")
     parser.add_argument(
         "--target", required=True, help="the target column(s), comma-separated (one class-index column for cce)"
     )
     parser.add_argument("--epochs", type=int, default=100, help="passes over the data (default: 100)")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
-    parser.add_argument("--batch-size", type=int, default=None, help="rows per step; omit for full-batch descent")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="rows per step, at most the number of rows (a larger size is an error); omit for full-batch descent",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     parser.add_argument("--report-every", type=int, default=1, metavar="N", help="print every N epochs")
     parser.add_argument("--out", default="run", help="folder for weights.npz, history.csv, history.png")
     parser.add_argument("--history-format", choices=("csv", "json"), default="csv", help="history.csv or history.json")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
 
 
 def _train(arguments: argparse.Namespace) -> int:
-    from .training import load_csv, run_training
+    from .training import check_features, load_csv, prepare_targets, run_training
 
     network = network_from_arguments(arguments)
     targets = [name.strip() for name in arguments.target.split(",") if name.strip()]
-    X, Y, _ = load_csv(arguments.data, targets)
+    X, Y, features = load_csv(arguments.data, targets)
+    check_features(X, network, where=f"--data: {arguments.data}", columns=features)
+    Y = prepare_targets(Y, network, where=f"--target {','.join(targets)}")
     result = run_training(
         network,
         X,
@@ -153,15 +195,20 @@ def _train(arguments: argparse.Namespace) -> int:
     return 0
 
 
+#: A progress bar redraws itself in place, which only a terminal shows as one line.
+QUIET_HELP = "no progress bar (there is none when stderr is not a terminal); the report lines stay"
+
+
 def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="symbackprop-demo", help="folder for the demo's files")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
 
 
 def _demo(arguments: argparse.Namespace) -> int:
     from .codegen import generate_module, write_module
     from .document import render_latex, write_document
     from .files import make_folder, write_atomic
+    from .spec import from_cli
     from .training import run_training, two_class_data
 
     # The folder first: a bad --out should fail before the derivation fills the screen.
@@ -305,6 +352,7 @@ def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
 
 
 def _check(arguments: argparse.Namespace) -> int:
+    from .spec import from_cli
     from .testing import check_gradients, load_target
 
     network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
@@ -362,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symbackprop",
         description="Derive back-propagation symbolically, verify it, print it and generate code.",
     )
+    parser.add_argument("--version", action="version", version=VERSION_LINE)
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         sub = subcommands.add_parser(command.name, help=command.help, description=command.help)
@@ -371,9 +420,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    Called without ``argv``, as the ``symbackprop`` program is, it ignores SIGINT once the command
+    has returned: the outputs are written by then, and an interrupt while the interpreter shuts
+    down (a second or so with SymPy and matplotlib loaded) would only end the process silently
+    with status -2 instead of the command's own.
+    """
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
-        return arguments.run(arguments)
+        return _run(words)
+    finally:
+        if argv is None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run(words: list[str]) -> int:
+    if words == ["--version"]:
+        # Before the parser, whose help texts import the registry and with it SymPy.
+        print(VERSION_LINE)
+        return 0
+    try:
+        # An interrupt waits for the imports: one in the middle of a C extension's
+        # initialisation (NumPy, SymPy's) can crash the interpreter at exit.
+        with interrupts_deferred():
+            parser = build_parser()
+        if not words:
+            parser.print_help()
+            return 0
+        arguments = parser.parse_args(words)
+        status: int = arguments.run(arguments)
+        return status
     except SymbackpropError as error:
         print(f"symbackprop: error: {error}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ problem and its place (``activations[2] (layer 3)``), and a close match for a mi
 
 from __future__ import annotations
 
+import numbers
 import re
 import shlex
 import tomllib
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 #: Widths above this are refused: nobody means them, and they would only exhaust memory later.
 MAX_WIDTH = 1_000_000
+#: Depths above this are refused for the same reason: the derivation grows with every layer.
+MAX_LAYERS = 1000
 _SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
 
 
@@ -65,11 +68,16 @@ class Network:
         where: str = "",
     ) -> None:
         prefix = f"{where}: " if where else ""
-        custom = _custom_table(custom_activations or {}, prefix)
+        custom = _custom_table({} if custom_activations is None else custom_activations, prefix)
         checked_sizes = _check_sizes(sizes, prefix)
         layers = len(checked_sizes) - 1
         if isinstance(activations, (str, Activation)):
             activations = [activations] * layers
+        elif not _is_list(activations):
+            raise SpecError(
+                f"{prefix}activations: expected an activation name or a list of one name per layer,"
+                f' like ["relu", "sigmoid"], got {_shown(activations)}'
+            )
         activations = list(activations)
         if len(activations) != layers:
             raise SpecError(
@@ -81,7 +89,9 @@ class Network:
             _resolve_activation(entry, custom, f"{prefix}activations[{index}] (layer {index + 1})")
             for index, entry in enumerate(activations)
         )
-        resolved_loss = loss if isinstance(loss, Loss) else lookup_loss(str(loss), where=f"{prefix}loss")
+        if not isinstance(loss, (str, Loss)):
+            raise SpecError(f'{prefix}loss: expected a loss name like "bce", got {_shown(loss)}')
+        resolved_loss = loss if isinstance(loss, Loss) else lookup_loss(loss, where=f"{prefix}loss")
         _check_combination(checked_sizes, resolved, resolved_loss, prefix)
         object.__setattr__(self, "sizes", checked_sizes)
         object.__setattr__(self, "activations", resolved)
@@ -124,32 +134,62 @@ class Network:
         return derive(self)
 
 
-def _custom_table(definitions: Mapping[str, str | Activation], prefix: str) -> dict[str, Activation]:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as an error message quotes it: its repr, cut short (a TOML table can be large)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_list(value: Any) -> bool:
+    """Whether value is a list of entries (a list, tuple, array or iterator), not one value: a
+    string, bytes, or a table, whose iteration would give its characters or keys."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping))
+
+
+def _custom_table(definitions: Any, prefix: str) -> dict[str, Activation]:
+    if not isinstance(definitions, Mapping):
+        raise SpecError(
+            f'{prefix}custom_activations: expected a table of name = "expression in x", got {_shown(definitions)}'
+        )
     table = {}
     for name, definition in definitions.items():
+        if not isinstance(name, str):
+            raise SpecError(f"{prefix}custom_activations: a name must be a string, got {_shown(name)}")
         where = f"{prefix}custom activation '{name}'"
         if isinstance(definition, Activation):
             table[name] = definition
-        else:
+        elif isinstance(definition, str):
             table[name] = custom_activation(name, definition, where=where)
+        else:
+            raise SpecError(
+                f'{where}: expected an expression in x as a string, like "x/(1+abs(x))", got {_shown(definition)}'
+            )
     return table
 
 
 def _check_sizes(sizes: Any, prefix: str) -> tuple[int, ...]:
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise SpecError(f"{prefix}sizes: expected a list of layer widths like [2, 4, 1], got {sizes!r}")
-    checked = tuple(sizes)
-    if len(checked) < 2:
-        raise SpecError(f"{prefix}sizes: need an input width and at least one layer, got {list(checked)}")
-    for index, width in enumerate(checked):
+    if not _is_list(sizes):
+        raise SpecError(f"{prefix}sizes: expected a list of layer widths like [2, 4, 1], got {_shown(sizes)}")
+    checked = []
+    for index, width in enumerate(sizes):
         place = "input" if index == 0 else f"layer {index}"
-        if isinstance(width, bool) or not isinstance(width, int):
-            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {width!r} is not an integer")
-        if width <= 0:
-            raise SpecError(f"{prefix}sizes[{index}] ({place}): width must be positive, got {width}")
-        if width > MAX_WIDTH:
-            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {width} exceeds {MAX_WIDTH}")
-    return checked
+        # numbers.Integral takes NumPy's integers too; bool is an int to Python, never a width.
+        if isinstance(width, bool) or not isinstance(width, numbers.Integral):
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {_shown(width)} is not an integer")
+        value = int(width)
+        if value <= 0:
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width must be positive, got {value}")
+        if value > MAX_WIDTH:
+            raise SpecError(f"{prefix}sizes[{index}] ({place}): width {value} exceeds {MAX_WIDTH}")
+        checked.append(value)
+        if len(checked) > MAX_LAYERS + 1:
+            raise SpecError(
+                f"{prefix}sizes: more than {MAX_LAYERS} layers; the derivation grows with every layer, and"
+                " this many would not finish"
+            )
+    if len(checked) < 2:
+        raise SpecError(f"{prefix}sizes: need an input width and at least one layer, got {checked}")
+    return tuple(checked)
 
 
 def _resolve_activation(entry: str | Activation, custom: Mapping[str, Activation], where: str) -> Activation:
@@ -274,14 +314,12 @@ def load_toml(path: str | Path) -> Network:
     unknown = sorted(set(data) - known)
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
-    custom = data.get("custom_activations", {})
-    if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
-        raise SpecError(f'{where}: custom_activations must be a table of name = "expression in x"')
+    custom = _custom_table(data.get("custom_activations", {}), f"{where}: ")
     if "spec" in data:
         if set(data) - {"spec", "custom_activations"}:
             raise SpecError(f"{where}: give either 'spec' or 'sizes'/'activations'/'loss', not both")
         if not isinstance(data["spec"], str):
-            raise SpecError(f'{where}: spec must be a string like "2 -> 1 sigmoid : bce"')
+            raise SpecError(f'{where}: spec: expected a string like "2 -> 1 sigmoid : bce", got {_shown(data["spec"])}')
         try:
             return parse_compact(data["spec"], custom_activations=custom)
         except SpecError as error:
@@ -289,8 +327,6 @@ def load_toml(path: str | Path) -> Network:
     missing = [key for key in ("sizes", "activations", "loss") if key not in data]
     if missing:
         raise SpecError(f"{where}: missing key(s) {', '.join(missing)}")
-    if not isinstance(data["loss"], str):
-        raise SpecError(f'{where}: loss must be a name like "bce", got {data["loss"]!r}')
     return Network(data["sizes"], data["activations"], data["loss"], custom_activations=custom, where=where)
 
 

@@ -3,12 +3,17 @@
 Contract
 --------
 * :func:`load_csv` reads a CSV file with a header into features X and targets Y (the ``target``
-  columns), refusing an empty file, a wrong column count, non-numeric cells and NaN or infinity.
+  columns), refusing an empty file, a wrong column count, non-numeric cells and NaN or infinity,
+  and target names that are missing, repeated, absent from the header or all of its columns.
 * :func:`prepare_targets` checks the targets against the loss: labels in {0, 1} for bce; one-hot
   rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others.
-* :func:`run_training` generates the module in memory, trains it with a progress bar and writes
-  ``weights.npz``, ``history.csv`` (or ``history.json``) and ``history.png`` (loss and accuracy
-  per epoch) into the output folder, each atomically. Every bad input raises :class:`TrainingError`.
+* :func:`run_training` generates the module in memory, trains it and writes ``weights.npz``,
+  ``history.csv`` (or ``history.json``) and ``history.png`` (loss and accuracy per epoch) into
+  the output folder, each atomically: a Ctrl-C leaves each of them whole or absent. It draws a
+  progress bar only when stderr is a terminal, and otherwise prints the report lines alone. A
+  batch larger than the data is an error, not a silent switch to full-batch descent.
+* Every bad input raises :class:`TrainingError` naming the command-line option it came from
+  (``--data``, ``--target``, ``--epochs``, ...), which the Python arguments of the same names mirror.
 * :func:`two_class_data` makes the demo's data set at run time: two interleaved half-moons in 2-D.
 """
 
@@ -18,6 +23,7 @@ import csv
 import io
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,7 @@ import numpy
 
 from .codegen import generate_module, load_module
 from .errors import SymbackpropError
-from .files import make_folder, write_atomic
+from .files import interrupts_deferred, make_folder, write_atomic
 from .kinds import TargetsError
 from .spec import Network
 
@@ -42,48 +48,77 @@ def load_csv(path: str | Path, targets: Sequence[str]) -> tuple[numpy.ndarray, n
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TrainingError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise TrainingError(f"{path}: cannot read it ({error})") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+        raise TrainingError(f"--data: {path}: no such file") from None
+    except OSError as error:
+        raise TrainingError(f"--data: {path}: cannot read it ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise TrainingError(f"--data: {path}: cannot read it as UTF-8 text ({error.reason})") from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise TrainingError(f"--data: {path}: not a CSV file ({error})") from None
     if not rows:
-        raise TrainingError(f"{path}: the file is empty; expected a header line and rows of numbers")
+        raise TrainingError(f"--data: {path}: the file is empty; expected a header line and rows of numbers")
     header = [name.strip() for name in rows[0]]
+    # The targets first: a file without a header line has numbers there, often repeated.
+    _check_target_names(targets, header, path)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise TrainingError(f"--data: {path}: the header names {', '.join(map(repr, repeated))} more than once")
     if len(rows) == 1:
-        raise TrainingError(f"{path}: the file has a header but no data rows")
-    missing = [name for name in targets if name not in header]
-    if missing:
-        raise TrainingError(f"{path}: no column named {', '.join(missing)} (columns: {', '.join(header)})")
+        raise TrainingError(f"--data: {path}: the file has a header but no data rows")
     values = numpy.empty((len(rows) - 1, len(header)))
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise TrainingError(f"{path}, line {line}: {len(row)} values, but the header has {len(header)} columns")
+            raise TrainingError(
+                f"--data: {path}, line {line}: {len(row)} values, but the header has {len(header)} columns"
+            )
         for column, cell in enumerate(row):
+            where = f"--data: {path}, line {line}, column '{header[column]}'"
             try:
                 value = float(cell)
             except ValueError:
-                raise TrainingError(
-                    f"{path}, line {line}, column '{header[column]}': '{cell.strip()}' is not a number"
-                ) from None
+                raise TrainingError(f"{where}: '{cell.strip()}' is not a number") from None
             if not math.isfinite(value):
-                raise TrainingError(f"{path}, line {line}, column '{header[column]}': {cell.strip()} is not finite")
+                raise TrainingError(f"{where}: {cell.strip()} is not finite")
             values[line - 2, column] = value
     target_columns = [header.index(name) for name in targets]
     feature_columns = [c for c in range(len(header)) if c not in target_columns]
     return values[:, feature_columns], values[:, target_columns], [header[c] for c in feature_columns]
 
 
-def prepare_targets(Y: numpy.ndarray, network: Network) -> numpy.ndarray:
-    """Y checked against the loss's kind of targets, class indices one-hot encoded for cce."""
+def _check_target_names(targets: Sequence[str], header: list[str], path: Path) -> None:
+    """The --target names: at least one, each once, each a column, and not every column."""
+    if not targets:
+        raise TrainingError(f"--target: no column given; name the column(s) of {path} to predict, like {header[-1]}")
+    repeated = sorted({name for name in targets if list(targets).count(name) > 1})
+    if repeated:
+        raise TrainingError(f"--target: {', '.join(repeated)} named twice; name each target column once")
+    missing = [name for name in targets if name not in header]
+    if missing:
+        raise TrainingError(
+            f"--target: {path} has no column named {', '.join(missing)} (its columns: {', '.join(header)})"
+        )
+    if len(set(header) - set(targets)) == 0:
+        raise TrainingError(f"--target: names every column of {path}; none is left for the features")
+
+
+def prepare_targets(Y: numpy.ndarray, network: Network, where: str = "targets") -> numpy.ndarray:
+    """Y checked against the loss's kind of targets, class indices one-hot encoded for cce;
+    ``where`` names them in errors (the command line says which --target columns)."""
     try:
         return network.loss.targets.prepare(Y, network.sizes[-1], network.loss.name)
     except TargetsError as error:
-        raise TrainingError(f"targets: {error}") from None
+        raise TrainingError(f"{where}: {error}") from None
 
 
-def check_features(X: numpy.ndarray, network: Network) -> None:
+def check_features(X: numpy.ndarray, network: Network, where: str = "X", columns: Sequence[str] = ()) -> None:
+    """X has one column per input of the network; ``where`` and the ``columns``' names go in the error."""
     if X.shape[1] != network.sizes[0]:
-        raise TrainingError(f"data: {X.shape[1]} feature column(s), but the network has {network.sizes[0]} input(s)")
+        named = f" ({', '.join(columns)}: the columns --target does not name)" if columns else ""
+        raise TrainingError(
+            f"{where}: {X.shape[1]} feature column(s){named}, but the network has {network.sizes[0]} input(s)"
+        )
 
 
 @dataclass(frozen=True)
@@ -116,10 +151,13 @@ HISTORY_WRITERS: dict[str, Callable[[Path, dict[str, list[float]]], None]] = {
 
 def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
     """Loss (and accuracy, when known) per epoch as a PNG, written atomically."""
-    import matplotlib
+    # An interrupt in the middle of matplotlib's C extensions' initialisation crashes the
+    # interpreter at exit ("Fatal Python error: PyThreadState_Get"): it waits for the import.
+    with interrupts_deferred():
+        import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
 
     panels = [name for name in ("loss", "accuracy") if name in history]
     figure, axes = pyplot.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
@@ -162,6 +200,11 @@ def run_training(
         raise TrainingError(f"--epochs: must be at least 1, got {epochs}")
     if batch_size is not None and batch_size < 1:
         raise TrainingError(f"--batch-size: must be at least 1 (omit it for full-batch descent), got {batch_size}")
+    if batch_size is not None and batch_size > X.shape[0]:
+        raise TrainingError(
+            f"--batch-size: {batch_size} is more than the {X.shape[0]} rows of the data;"
+            f" give at most {X.shape[0]}, or omit it for full-batch descent"
+        )
     if not (lr > 0 and math.isfinite(lr)):
         raise TrainingError(f"--lr: must be a positive number, got {lr}")
     if report_every < 1:
@@ -178,7 +221,7 @@ def run_training(
     params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
     accuracy_before = module.accuracy(params, X, Y) if classifier else None
     accuracies: list[float] = []
-    bar = _progress(epochs, progress)
+    bar = _progress(epochs, progress, echo)
 
     def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
         line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
@@ -188,7 +231,7 @@ def run_training(
         bar.update(1)
         bar.set_postfix_str(line.split("  ", 1)[1])
         if epoch % report_every == 0 or epoch == epochs:
-            bar.write(line) if progress else echo(line)
+            bar.write(line)
 
     try:
         params, history = module.train(
@@ -222,23 +265,28 @@ def run_training(
 
 def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray]) -> None:
     try:
-        module.save(path, params)
+        # The module's save() writes a temporary file and renames it: an interrupt waits for it.
+        with interrupts_deferred():
+            module.save(path, params)
     except OSError as error:
         raise TrainingError(f"{path}: cannot write the weights ({error.strerror})") from None
 
 
-class _Silent:
-    """The progress bar's interface, doing nothing (for --quiet and tests)."""
+class _Lines:
+    """The progress bar's interface without a bar: report lines only (--quiet, a log, tests)."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.write = echo
 
     def update(self, _: int) -> None: ...
     def set_postfix_str(self, _: str) -> None: ...
-    def write(self, _: str) -> None: ...
     def close(self) -> None: ...
 
 
-def _progress(epochs: int, enabled: bool) -> Any:
-    if not enabled:
-        return _Silent()
+def _progress(epochs: int, enabled: bool, echo: Callable[[str], None]) -> Any:
+    # A bar redraws itself in place: into a log or a pipe it would write hundreds of lines.
+    if not enabled or sys.stderr is None or not sys.stderr.isatty():
+        return _Lines(echo)
     from tqdm import tqdm
 
     return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)

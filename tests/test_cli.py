@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.cli import main
+from symbackprop import ACTIVATIONS
+from symbackprop.cli import COMMANDS, main
+from symbackprop.version import __version__
 
 CLASSIFIER = ["2-4-3-1", "--activations", "relu,relu,sigmoid", "--loss", "bce"]
 
@@ -173,3 +175,65 @@ def test_python_dash_m_runs_the_command_line(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("symbackprop: error: loss: ") and "Traceback" not in bad.stderr
+
+
+def test_version_prints_the_release_without_importing_sympy() -> None:
+    program = (
+        "import sys; from symbackprop.cli import main; status = main(['--version']);"
+        " print('sympy' in sys.modules, status)"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert result.stdout == f"symbackprop {__version__}\nFalse 0\n" and result.stderr == ""
+
+
+def test_a_bare_command_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = _run(capsys)
+    assert status == 0 and err == ""
+    assert out.startswith("usage: symbackprop [-h] [--version] COMMAND ...")
+    assert all(f"    {command.name}" in out for command in COMMANDS)
+
+
+def test_the_activations_help_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["derive", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    listed = text.split("one for all, of: ")[1]
+    for entry in ACTIVATIONS.values():
+        assert f" {entry.label}," in f" {listed}" or f" {entry.label};" in f" {listed}", entry.label
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("activations = 5", "activations: expected an activation name or a list of one name per layer"),
+        ("activations = true", "activations: expected an activation name or a list"),
+        ("activations = {relu = 1}", "activations: expected an activation name or a list"),
+        ('activations = [["relu"], "sigmoid"]', "activations[0] (layer 1): expected an activation name"),
+        ("sizes = 3", "sizes: expected a list of layer widths like [2, 4, 1], got 3"),
+        ("sizes = {a = 1}", "sizes: expected a list of layer widths"),
+        ("sizes = [2, 3.0, 1]", "sizes[1] (layer 1): width 3.0 is not an integer"),
+        ("sizes = [2, [3], 1]", "sizes[1] (layer 1): width [3] is not an integer"),
+        ("sizes = [2, -3, 1]", "sizes[1] (layer 1): width must be positive, got -3"),
+        ("sizes = [2, 9223372036854775807, 1]", "sizes[1] (layer 1): width 9223372036854775807 exceeds"),
+        ("loss = 5", 'loss: expected a loss name like "bce", got 5'),
+        ("loss = false", 'loss: expected a loss name like "bce", got False'),
+        ("custom_activations = [1]", 'custom_activations: expected a table of name = "expression in x", got [1]'),
+        ("custom_activations = {c = 1}", "custom activation 'c': expected an expression in x as a string"),
+        ("custom_activations = {c = {x = 1}}", "custom activation 'c': expected an expression in x as a string"),
+    ],
+)
+def test_a_toml_value_of_the_wrong_type_names_the_key_and_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    values = {"sizes": "[2, 3, 1]", "activations": '"sigmoid"', "loss": '"bce"'}
+    key, _, value = text.partition(" = ")
+    values[key] = value
+    path = tmp_path / "net.toml"
+    path.write_text("".join(f"{name} = {value}\n" for name, value in values.items()), encoding="utf-8")
+    for command in ("derive", "generate"):
+        extra = ["-o", str(tmp_path / "m.py")] if command == "generate" else []
+        status, out, err = _run(capsys, command, str(path), *extra)
+        assert status == 2 and out == ""
+        assert err.startswith(f"symbackprop: error: {path}: {message}")
+        assert err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.toml"]

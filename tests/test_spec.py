@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -179,12 +180,15 @@ def test_bce_with_several_outputs_is_documented_as_independent_labels() -> None:
         ('sizes = [2, 3, 1]\nactivations = "relu"\n', "missing key(s) loss"),
         ('sizes = [2, 3, 1]\nactivations = "relu"\nloss = "mse"\nlearning_rate = 1\n', "unknown key(s) learning_rate"),
         ('spec = "2 -> 1 sigmoid : bce"\nloss = "bce"\n', "give either 'spec' or 'sizes'/'activations'/'loss'"),
-        ("spec = 3\n", "spec must be a string"),
+        ("spec = 3\n", "spec: expected a string"),
         ('spec = "2 -> 1 sigmod : bce"\n', "compact spec: activations[0] (layer 1): unknown activation 'sigmod'"),
-        ('sizes = [2, 3, 1]\nactivations = "relu"\nloss = 1\n', "loss must be a name"),
+        ('sizes = [2, 3, 1]\nactivations = "relu"\nloss = 1\n', 'loss: expected a loss name like "bce", got 1'),
         ('sizes = [2, 0, 1]\nactivations = "relu"\nloss = "mse"\n', "sizes[1] (layer 1): width must be positive"),
         ("sizes = [2, 3, 1\n", "not valid TOML"),
-        ('sizes = [2, 1]\nactivations = "c"\nloss = "mse"\ncustom_activations = 1\n', "custom_activations must be"),
+        (
+            'sizes = [2, 1]\nactivations = "c"\nloss = "mse"\ncustom_activations = 1\n',
+            "custom_activations: expected a table",
+        ),
         (
             'sizes = [2, 1]\nactivations = "c"\nloss = "mse"\n[custom_activations]\nc = "x.real"\n',
             "custom activation 'c': attribute access is not allowed",
@@ -279,3 +283,36 @@ def test_network_is_frozen() -> None:
     assert network.depth == 1
     assert str(network) == "2 -> 1 sigmoid : bce"
     assert network.cli_arguments == "2-1 --activations sigmoid --loss bce"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"activations": 5}, "activations: expected an activation name or a list of one name per layer"),
+        ({"activations": None}, "activations: expected an activation name or a list"),
+        ({"activations": {"relu": 1}}, "activations: expected an activation name or a list"),
+        ({"activations": b"relu"}, "activations: expected an activation name or a list"),
+        ({"loss": 5}, 'loss: expected a loss name like "bce", got 5'),
+        ({"loss": None}, 'loss: expected a loss name like "bce", got None'),
+        ({"loss": ["bce"]}, "loss: expected a loss name like \"bce\", got ['bce']"),
+        ({"sizes": {2: 1, 1: 1}}, "sizes: expected a list of layer widths like [2, 4, 1], got {2: 1, 1: 1}"),
+        ({"sizes": None}, "sizes: expected a list of layer widths"),
+        ({"sizes": [2, "3"]}, "sizes[1] (layer 1): width '3' is not an integer"),
+        ({"sizes": [2] * 1002}, "sizes: more than 1000 layers"),
+        ({"custom_activations": 5}, 'custom_activations: expected a table of name = "expression in x", got 5'),
+        ({"custom_activations": {5: "x"}}, "custom_activations: a name must be a string, got 5"),
+        ({"custom_activations": {"c": 5}}, "custom activation 'c': expected an expression in x as a string"),
+    ],
+)
+def test_python_arguments_of_the_wrong_type_are_spec_errors(arguments: dict[str, object], message: str) -> None:
+    given: dict[str, object] = {"sizes": [2, 1], "activations": "sigmoid", "loss": "bce", **arguments}
+    with pytest.raises(SpecError) as error:
+        Network(**given)  # type: ignore[arg-type]
+    assert str(error.value).startswith(message)
+
+
+def test_numpy_integers_and_iterables_are_accepted() -> None:
+    expected = Network([2, 3, 1], ["relu", "sigmoid"], "bce")
+    assert Network(np.array([2, 3, 1]), ("relu", "sigmoid"), "bce") == expected
+    assert Network(iter([2, 3, 1]), iter(["relu", "sigmoid"]), "bce") == expected
+    assert all(type(width) is int for width in Network(np.array([2, 3, 1]), "sigmoid", "bce").sizes)

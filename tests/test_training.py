@@ -3,7 +3,11 @@ train/demo commands with their bad inputs."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
+import zipfile
 
 import numpy as np
 import pytest
@@ -11,7 +15,7 @@ import pytest
 from symbackprop import Network
 from symbackprop.cli import main
 from symbackprop.codegen import generate_module, load_module
-from symbackprop.training import loss_text, two_class_data
+from symbackprop.training import TrainingError, loss_text, run_training, two_class_data
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +139,95 @@ def test_truncated_or_foreign_weights_file(mlp, softmax, tmp_path):
     with pytest.raises(mlp.WeightsFileError, match="W1 holds <U1 values"):
         mlp.load(tmp_path / "text.npz")
     np.savez(tmp_path / "short.npz", spec=np.array(mlp.SPEC), W1=np.zeros((4, 2)))
-    with pytest.raises(mlp.WeightsFileError, match="expected parameters W1, b1"):
+    with pytest.raises(mlp.WeightsFileError, match="has no b1, W2, b2, W3, b3; the weights of this network are W1, b1"):
         mlp.load(tmp_path / "short.npz")
+
+
+def _npz(path, arrays, header=None):  # type: ignore[no-untyped-def]
+    """An .npz archive of arrays, the .npy header of one member replaced: header = (name, text)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in arrays.items():
+            stream = io.BytesIO()
+            np.save(stream, value)
+            data = stream.getvalue()
+            if header is not None and header[0] == name:
+                # A version 1.0 header: magic, two length bytes, the dict padded to 128 bytes in all.
+                length = int.from_bytes(data[8:10], "little")
+                text = header[1].ljust(length - 1) + "\n"
+                data = data[:10] + text.encode("latin1") + data[10 + length :]
+            archive.writestr(f"{name}.npy", data)
+
+
+def _loaded_error(module, path):  # type: ignore[no-untyped-def]
+    with pytest.raises(module.WeightsFileError) as error:
+        module.load(path)
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda arrays: arrays.pop("b2"), "has no b2"),
+        (lambda arrays: arrays.update(W1=np.zeros((3, 2))), "W1 has shape (3, 2), expected (4, 2)"),
+        (lambda arrays: arrays.update(W1=np.zeros((2, 4))), "W1 has shape (2, 4), expected (4, 2)"),
+        (lambda arrays: arrays.update(b3=np.zeros((1, 1))), "b3 has shape (1, 1), expected (1,)"),
+        (lambda arrays: arrays.update(W2=np.zeros((3, 4), np.int64)), "W2 holds int64 values, not floating-point"),
+        (lambda arrays: arrays.update(W2=np.zeros((3, 4), complex)), "W2 holds complex128 values"),
+        (lambda arrays: arrays.update(spec=np.array(7)), "not a symbackprop weights file (its spec is not a string)"),
+    ],
+)
+def test_every_load_error_names_the_file(mlp, tmp_path, change, message):
+    arrays = {"spec": np.array(mlp.SPEC), **mlp.init_params()}
+    change(arrays)
+    _npz(tmp_path / "w.npz", arrays)
+    text = _loaded_error(mlp, tmp_path / "w.npz")
+    assert text.startswith(f"{tmp_path / 'w.npz'}: ") and message in text
+
+
+@pytest.mark.parametrize(
+    ("member", "header", "message"),
+    [
+        (
+            "W1",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }",
+            "W1 has shape (1000000000000,)",
+        ),
+        ("W1", "{'descr': '<f8', 'fortran_order': False, 'shape': (4000000, 2000000), }", "W1 has shape (4000000, "),
+        ("spec", "{'descr': '<U100000000000', 'fortran_order': False, 'shape': (), }", "cannot read weights"),
+        ("spec", "{'descr': '<U1000000', 'fortran_order': False, 'shape': (), }", "its spec is not a string"),
+        ("spec", "{'descr': '<U10', 'fortran_order': False, 'shape': (1000000000000,), }", "its spec is not a string"),
+    ],
+)
+def test_an_absurd_header_is_refused_before_allocating(mlp, tmp_path, member, header, message):
+    # Loading any of these would ask for terabytes (a MemoryError, or worse, an allocation that
+    # succeeds on a system that overcommits): the header alone decides.
+    _npz(tmp_path / "w.npz", {"spec": np.array(mlp.SPEC), **mlp.init_params()}, header=(member, header))
+    text = _loaded_error(mlp, tmp_path / "w.npz")
+    assert text.startswith(f"{tmp_path / 'w.npz'}: ") and message in text
+
+
+def test_load_reads_compressed_and_float32_weights(mlp, tmp_path):
+    params = {name: value.astype(np.float32) for name, value in mlp.init_params(seed=2).items()}
+    np.savez_compressed(tmp_path / "w.npz", spec=np.array(mlp.SPEC), **params)
+    loaded = mlp.load(tmp_path / "w.npz")
+    for name in params:
+        assert loaded[name].dtype == np.float32
+        np.testing.assert_array_equal(loaded[name], params[name])
+
+
+def test_damaged_weights_files_are_refused_with_the_file_named(mlp, tmp_path):
+    mlp.save(tmp_path / "w.npz", mlp.init_params())
+    whole = (tmp_path / "w.npz").read_bytes()
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        damaged = bytearray(whole)
+        for position in rng.integers(0, len(whole), 3):
+            damaged[position] = int(rng.integers(0, 256))
+        (tmp_path / "d.npz").write_bytes(bytes(damaged))
+        try:
+            mlp.load(tmp_path / "d.npz")
+        except mlp.WeightsFileError as error:
+            assert str(error).startswith(f"{tmp_path / 'd.npz'}: ")
 
 
 # -- the train command ---------------------------------------------------------------------------
@@ -197,7 +288,12 @@ def test_train_command_writes_the_history_as_json(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("header", "rows", "extra", "message"),
     [
-        ("x1,x2,x3,y", ["1,2,3,0"], [], "3 feature column(s), but the network has 2 input(s)"),
+        (
+            "x1,x2,x3,y",
+            ["1,2,3,0"],
+            [],
+            "bad.csv: 3 feature column(s) (x1, x2, x3: the columns --target does not name), but the network has 2",
+        ),
         ("x1,x2,y", ["1,oops,0"], [], "'oops' is not a number"),
         ("x1,x2,y", ["1,nan,0"], [], "nan is not finite"),
         ("x1,x2,y", ["1,2,0", "1,2"], [], "line 3: 2 values"),
@@ -301,3 +397,101 @@ def test_a_growing_loss_is_printed_with_an_exponent_not_hundreds_of_digits():
     assert loss_text(0.0533091234) == "0.053309"
     assert loss_text(123456.7) == "123456.700000"
     assert loss_text(1.042689163e125) == "1.042689e+125"
+
+
+def points_csv(tmp_path, rows: int = 40, header: str = "x1,x2,y") -> str:  # type: ignore[no-untyped-def]
+    X, Y = data(rows)
+    lines = [f"{a:.6f},{b:.6f},{int(c)}" for (a, b), c in zip(X, Y.ravel(), strict=True)]
+    return write_csv(tmp_path / "points.csv", header, lines)
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "message"),
+    [
+        ("", [], "--target: no column given; name the column(s) of {csv} to predict, like y"),
+        (" , ,", [], "--target: no column given"),
+        ("nope", [], "--target: {csv} has no column named nope (its columns: x1, x2, y)"),
+        ("y,y", [], "--target: y named twice"),
+        ("x1,x2,y", [], "--target: names every column of {csv}; none is left for the features"),
+        ("x1", [], "--target x1: label"),
+        ("y", ["--batch-size", "41"], "--batch-size: 41 is more than the 40 rows of the data; give at most 40"),
+        ("y", ["--epochs", "0"], "--epochs: must be at least 1, got 0"),
+        ("y", ["--lr", "nan"], "--lr: must be a positive number, got nan"),
+        ("y", ["--lr=-inf"], "--lr: must be a positive number, got -inf"),
+        ("y", ["--report-every", "0"], "--report-every: must be at least 1, got 0"),
+        ("y", ["--data", "."], "--data: .: cannot read it (Is a directory)"),
+        ("y", ["--data", "absent.csv"], "--data: absent.csv: no such file"),
+    ],
+)
+def test_train_errors_name_the_option(tmp_path, capsys, target, extra, message):
+    csv = points_csv(tmp_path)
+    arguments = train_arguments(csv, tmp_path / "run", *extra)
+    arguments[arguments.index("--target") + 1] = target
+    assert main(arguments) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"symbackprop: error: {message.format(csv=csv)}")
+    assert captured.err.count("\n") == 1 and not (tmp_path / "run").exists()
+
+
+def test_a_repeated_column_name_is_refused(tmp_path, capsys):
+    csv = write_csv(tmp_path / "points.csv", "x,x,y", ["1,2,1"])
+    assert main(train_arguments(csv, tmp_path / "run")) == 2
+    assert capsys.readouterr().err == f"symbackprop: error: --data: {csv}: the header names 'x' more than once\n"
+
+
+def test_a_batch_larger_than_the_data_is_an_error_from_python_too(tmp_path):
+    X, Y = data(10)
+    network = Network([2, 3, 1], ["relu", "sigmoid"], "bce")
+    with pytest.raises(TrainingError, match="--batch-size: 11 is more than the 10 rows"):
+        run_training(network, X, Y, epochs=1, lr=0.1, batch_size=11, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    result = run_training(network, X, Y, epochs=1, lr=0.1, batch_size=10, out=tmp_path / "run", progress=False)
+    assert len(result.history["loss"]) == 1
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    # pytest's captured stderr is not a terminal, as a log file or a pipe is not.
+    X, Y = data(40)
+    network = Network([2, 3, 1], ["relu", "sigmoid"], "bce")
+    run_training(network, X, Y, epochs=30, lr=0.1, batch_size=4, out=tmp_path, report_every=10, progress=True)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert [line.split()[1] for line in captured.out.splitlines()] == ["10/30", "20/30", "30/30"]
+
+
+@pytest.fixture
+def umask():  # type: ignore[no-untyped-def]
+    """Sets the process's umask for one test and puts the previous one back."""
+    previous = os.umask(0o022)
+    try:
+        yield os.umask
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600), (0o002, 0o664)])
+def test_outputs_get_the_usual_permissions(tmp_path, capsys, umask, mask, mode):
+    umask(mask)
+    assert main(train_arguments(points_csv(tmp_path), tmp_path / "run")) == 0
+    assert (
+        main(["generate", "2-4-1", "--activations", "relu,sigmoid", "--loss", "bce", "-o", str(tmp_path / "m.py")]) == 0
+    )
+    written = [tmp_path / "m.py", *(tmp_path / "run").iterdir()]
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {
+        name: mode for name in ("m.py", "weights.npz", "history.csv", "history.png")
+    }
+
+
+def test_a_replaced_output_keeps_its_permissions(tmp_path, capsys, umask, mlp):
+    csv = points_csv(tmp_path)
+    assert main(train_arguments(csv, tmp_path / "run")) == 0
+    for path in (tmp_path / "run").iterdir():
+        path.chmod(0o640)
+    mlp.save(tmp_path / "own.npz", mlp.init_params())
+    (tmp_path / "own.npz").chmod(0o604)
+    assert main(train_arguments(csv, tmp_path / "run")) == 0
+    mlp.save(tmp_path / "own.npz", mlp.init_params(seed=1))
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "run").iterdir()}
+    assert modes == {"weights.npz": 0o640, "history.csv": 0o640, "history.png": 0o640}
+    assert stat.S_IMODE((tmp_path / "own.npz").stat().st_mode) == 0o604
+    assert not [path.name for path in tmp_path.rglob(".*")]
