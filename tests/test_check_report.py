@@ -120,6 +120,15 @@ def test_without_broken_steps_the_table_is_unchanged():
     assert str(report(steps=())) == report(steps=()).table()
 
 
+def test_a_row_with_nothing_judged_shows_a_dash_for_its_error_and_worst_element():
+    nothing = ParameterRow("dW1", (2, 3), float("nan"), (), float("nan"), float("nan"), "fail", "no gradient returned")
+    given = report(steps=(), rows=[nothing], findings=("grads did not return within 60 s (stopped at mine.py:3)",))
+    assert given.table().splitlines()[5].split() == ["dW1", "(2,", "3)", "-", "-", "fail", "no", "gradient", "returned"]
+    assert "| dW1 | (2, 3) | - | - | fail | no gradient returned |" in given.markdown()
+    assert r"dW1 & (2, 3) & - & - & fail & no gradient returned \\" in given.latex()
+    assert given.verdict == "fail"
+
+
 # -- Markdown -----------------------------------------------------------------------------------
 
 
