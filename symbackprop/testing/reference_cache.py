@@ -7,7 +7,8 @@ Contract
   :mod:`.reference` compiles). It takes both from the cache, or builds them with the function it is
   given (the module's source and the steps) and stores them.
 * An entry's key is a SHA-256 digest of the release, the SymPy release, the package's own source
-  (every ``.py`` file and template, so that a changed printer or registry never serves stale code)
+  (every ``.py`` file and template by size and modification time, so that a changed printer or
+  registry never serves stale code)
   and the network's full description (sizes, and each activation's and the loss's expressions,
   parameters and behaviour, custom activations included).
 * Entries are kept in the ``references`` folder of :func:`symbackprop.cachedir.cache_folder`
@@ -85,15 +86,16 @@ class ReferenceCode:
 
 @cache
 def _source_digest() -> str:
-    """A digest of the package's code and templates, in a fixed order."""
+    """A digest of the package's code and templates, each file by its size and modification time
+    (as Python validates a module's bytecode: reading every file would cost a first check more)."""
     from ..templating import template_folder
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
     for root, pattern in ((package, "*.py"), (template_folder(), "*.j2")):
         for path in sorted(root.rglob(pattern)):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
+            status = path.stat()
+            digest.update(f"{path.relative_to(root).as_posix()} {status.st_size} {status.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
