@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import secrets
 import stat
 import zipfile
 import zlib
@@ -390,7 +389,7 @@ def _create_beside(path: str) -> tuple[int, str]:
     path when there is one, so that renaming it into place keeps them."""
     folder, name = os.path.split(os.path.abspath(path))
     for _ in range(100):
-        temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except FileExistsError:

@@ -23,11 +23,9 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SymbackpropError
-from .files import interrupts_deferred
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -46,8 +44,7 @@ RULE_SET_NAMES = ("textbook", "tutorial-mistakes")
 REPORT_FORMATS = ("text", "markdown", "latex")
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
@@ -441,6 +438,10 @@ def _run(words: list[str]) -> int:
         print(VERSION_LINE)
         return 0
     try:
+        # Imported here, inside the try, as everything else: Ctrl-C while this module loads
+        # (before main runs) ends in a traceback, so it imports as little as it can.
+        from .files import interrupts_deferred
+
         # An interrupt waits for the imports: one in the middle of a C extension's
         # initialisation (NumPy, SymPy's) can crash the interpreter at exit.
         with interrupts_deferred():
