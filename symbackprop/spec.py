@@ -266,6 +266,8 @@ def _is_file(text: str) -> bool:
 def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activation] | None = None) -> Network:
     """A network from the compact form ``"2 -> 4 relu -> 3 relu -> 1 sigmoid : bce"``."""
     where = "compact spec"
+    if not isinstance(text, str):
+        raise SpecError(f"{where}: expected a string like '2 -> 1 sigmoid : bce', got {_shown(text)}")
     body, colon, loss = text.rpartition(":")
     if not colon or not loss.strip():
         raise SpecError(f"{where}: '{text}' has no ': loss' at the end (e.g. '2 -> 1 sigmoid : bce')")
@@ -300,6 +302,8 @@ def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activa
 
 def load_toml(path: str | Path) -> Network:
     """A network from a TOML file with ``sizes``, ``activations``, ``loss`` (or ``spec``)."""
+    if not isinstance(path, (str, Path)):
+        raise SpecError(f"load_toml: expected the path of a TOML file (a str or Path), got {_shown(path)}")
     where = str(path)
     try:
         with open(path, "rb") as handle:

@@ -316,3 +316,19 @@ def test_numpy_integers_and_iterables_are_accepted() -> None:
     assert Network(np.array([2, 3, 1]), ("relu", "sigmoid"), "bce") == expected
     assert Network(iter([2, 3, 1]), iter(["relu", "sigmoid"]), "bce") == expected
     assert all(type(width) is int for width in Network(np.array([2, 3, 1]), "sigmoid", "bce").sizes)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: parse_compact(None), "compact spec: expected a string like '2 -> 1 sigmoid : bce', got None"),
+        (lambda: parse_compact(5), "compact spec: expected a string like '2 -> 1 sigmoid : bce', got 5"),
+        (lambda: parse_compact(b"2 -> 1 sigmoid : bce"), "compact spec: expected a string like"),
+        (lambda: load_toml(None), "load_toml: expected the path of a TOML file (a str or Path), got None"),
+        (lambda: load_toml(5), "load_toml: expected the path of a TOML file (a str or Path), got 5"),
+    ],
+)
+def test_the_text_and_the_path_of_a_spec_must_be_strings(call: object, message: str) -> None:
+    with pytest.raises(SpecError) as error:
+        call()  # type: ignore[operator]
+    assert str(error.value).startswith(message)
