@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 import sympy as sp
 from covering import SIZES, covering_triples, module_for, triple_id
 from oracle_support import relative_error, targets
+from ruff.__main__ import find_ruff_bin
 
 from symbackprop import Network
 from symbackprop.codegen import GENERATED_MARKER, generate_module, load_module
@@ -140,15 +142,14 @@ def jax() -> Iterator[Any]:
     jax.config.update("jax_enable_x64", previous)
 
 
-def torch_devices() -> list[Any]:
-    """The CPU, and the first CUDA device where there is one."""
-    cuda = pytest.param(
-        "cuda",
-        marks=pytest.mark.skipif(
-            "torch" not in sys.modules or not sys.modules["torch"].cuda.is_available(), reason="no CUDA device"
-        ),
-    )
-    return ["cpu", cuda]
+#: Where the torch tests run: the CPU, and a CUDA device where there is one (skipped otherwise).
+DEVICES = ["cpu", "cuda"]
+
+
+def on_device(torch: Any, device: str) -> str:
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    return device
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def _printed(printer: Any, text: str) -> str:
         (
             "Y_hat = numpy.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)",
             "Y_hat = torch.clamp(Y_hat, torch.finfo(Y_hat.dtype).tiny, 1 - torch.finfo(Y_hat.dtype).eps / 2)",
-            "Y_hat = jnp.clip(Y_hat, jnp.finfo(Y_hat.dtype).tiny, 1 - jnp.finfo(Y_hat.dtype).epsneg)",
+            "Y_hat = jnp.clip(Y_hat, numpy.finfo(Y_hat.dtype).tiny, 1 - numpy.finfo(Y_hat.dtype).epsneg)",
         ),
         (
             "(predict(params, X) > 0.5).astype(numpy.int64)",
@@ -360,9 +361,10 @@ def test_the_mlp_loss_records_one_node_and_no_forward_operation(torch: Any) -> N
     assert [tuple(p.shape) for p in model.parameters()] == [(5, 3), (5,), (4, 5), (4,), (3, 4), (3,)]
 
 
-@pytest.mark.parametrize("device", torch_devices())
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_optim_steps_equal_the_derived_sgd_steps(torch: Any, device: str, dtype: str) -> None:
+    device = on_device(torch, device)
     module = framework_module(_NETWORK, "torch")
     kind = getattr(torch, dtype)
     params, X_data, Y_data = draw(_NETWORK)
@@ -454,3 +456,27 @@ def test_jax_weights_are_the_numpy_modules_weights_files(jax: Any, tmp_path: Any
     (tmp_path / "text.npz").write_text("not weights")
     with pytest.raises(module.WeightsFileError, match="not an .npz archive"):
         module.load(tmp_path / "text.npz")
+
+
+# --------------------------------------------------------------------------------------------------
+# Static checks of the generated sources
+
+
+@pytest.mark.slow
+def test_generated_framework_modules_pass_strict_mypy_and_ruff(torch: Any, jax: Any, tmp_path: Any) -> None:
+    pytest.importorskip("mypy")
+    networks = [
+        Network([4, 16, 3], ["tanh", "softmax"], "cce"),
+        Network([3, 5, 1], ["gelu", "sigmoid"], "bce"),
+        Network([3, 5, 2], ["leaky_relu", "identity"], "huber"),
+    ]
+    for index, network in enumerate(networks):
+        for name in ("torch", "jax"):
+            source = generate_module(network, target=TARGETS[name])
+            (tmp_path / f"m_{name}_{index}.py").write_text(source, encoding="utf-8")
+    mypy = [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path / ".cache"), "--strict", "."]
+    result = subprocess.run(mypy, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    ruff = [find_ruff_bin(), "check", "--no-cache", "--isolated", "--line-length", "120", "."]
+    result = subprocess.run(ruff, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -7,7 +7,8 @@ with the same batch forms and stable forms, in ``jax.numpy`` calls imported as `
 :mod:`.framework`). ``jax.numpy`` names its functions, keywords and casts as NumPy does; what
 differs: log Σⱼ exp(uⱼ) is ``jax.nn.logsumexp(U, axis=1, keepdims=True)`` (shifted by the
 maximum), and erf and erfc are ``jax.scipy.special.erf``/``erfc`` (a module the generated file
-imports, :attr:`JaxPrinter.imports`). Python numbers are weakly typed in JAX as in NumPy, so a
+imports, :attr:`JaxPrinter.imports`); a dtype's limits are NumPy's ``numpy.finfo`` (static, and
+typed). Python numbers are weakly typed in JAX as in NumPy, so a
 printout keeps its arrays' dtype: float32, or float64 where ``jax_enable_x64`` is on. Every
 printout is a pure function of its arrays, so it traces under ``jit``, ``vmap`` and sharding.
 """
@@ -32,6 +33,8 @@ class JaxPrinter(FrameworkPrinter):
             for name in ("arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asarray", "clip")
         },
         "numpy.int64": "jnp.int64",
+        # A dtype's limits are static, and NumPy's finfo (typed, unlike jnp.finfo) reads JAX's dtypes.
+        "numpy.finfo": "numpy.finfo",
         "scipy.special.erf": f"{_SPECIAL}.erf",
         "scipy.special.erfc": f"{_SPECIAL}.erfc",
     }
