@@ -22,6 +22,7 @@ stages import this one, never the other way round at import time.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ import sympy as sp
 from . import equations as eq
 from . import naming
 from .contract import contract_deltas, integer_exponentials, multiplies_out_to_zero
+from .errors import SpecError
 from .naming import A, X
 from .registry import Activation, Loss
 
@@ -83,8 +85,11 @@ class Derivation:
     layers: tuple[LayerDerivation, ...]
 
     def layer(self, k: int) -> LayerDerivation:
-        """Layer k, counted from 1 as in the notation."""
-        return self.layers[k - 1]
+        """Layer k, counted from 1 as in the notation (a SpecError for any other k)."""
+        depth = len(self.layers)
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= depth:
+            raise SpecError(f"layer: expected a layer number from 1 to {depth} ({self.network.compact}), got {k!r:.60}")
+        return self.layers[int(k) - 1]
 
     @property
     def loss_gradient(self) -> sp.Expr:
@@ -127,8 +132,17 @@ class Derivation:
         return self.pretty()
 
 
-def derive(network: Network) -> Derivation:
-    """Differentiate the network's equations layer by layer, from the output back."""
+def derive(network: Network | str) -> Derivation:
+    """Differentiate the network's equations layer by layer, from the output back; ``network`` is a
+    :class:`~symbackprop.spec.Network` or its compact form, ``"2 -> 1 sigmoid : bce"``."""
+    from .spec import Network, parse_compact
+
+    if isinstance(network, str):
+        network = parse_compact(network)
+    elif not isinstance(network, Network):
+        raise SpecError(
+            f"derive: expected a Network or a compact spec like '2 -> 1 sigmoid : bce', got {network!r:.60}"
+        )
     equations = eq.build_equations(network)
     layers: list[LayerDerivation] = []
     for k in range(network.depth, 0, -1):

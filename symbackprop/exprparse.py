@@ -9,7 +9,8 @@ Grammar; anything else is rejected with an :class:`~symbackprop.errors.Expressio
 
     expr   := number | "x" | "pi" | "e" | "(" expr ")" | ("+" | "-") expr
             | expr ("+" | "-" | "*" | "/" | "**" | "^") expr | name "(" expr ["," expr] ")"
-    number := int or float literal with |value| <= 1e6, converted exactly (0.1 -> Rational(1, 10))
+    number := decimal digits, an optional fraction and exponent (2, 0.5, .5, 1e-3), |value| <= 1e6,
+              converted exactly (0.1 -> Rational(1, 10)); no 0x10, 0o7, 0b1 or 1_000
     name   := a key of ALLOWED_FUNCTIONS, called with exactly its number of arguments
 
 ``^`` means power with the precedence of ``**``, as in math: ``x^2+1`` is ``x**2 + 1``.
@@ -52,6 +53,7 @@ MAX_NUMBER_BITS = 1024
 _MAX_LITERAL_EXPONENT = 300
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _EXPONENT_RE = re.compile(r"[eE]([+-]?\d+)")
+_DECIMAL_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _max(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
@@ -89,6 +91,9 @@ ARITY: Mapping[str, int] = MappingProxyType(
     {name: len(inspect.signature(fn).parameters) for name, fn in ALLOWED_FUNCTIONS.items()}
 )
 _CONSTANTS: Mapping[str, sympy.Expr] = MappingProxyType({"x": X, "pi": sympy.pi, "e": sympy.E})
+#: The names an expression can use (the variable, the constants, the functions): no activation may
+#: take one, or "exp" would mean two things in the documents and code made from the expressions.
+RESERVED_NAMES: frozenset[str] = frozenset({*_CONSTANTS, *ALLOWED_FUNCTIONS})
 
 _BINARY: dict[type[ast.operator], Callable[[sympy.Expr, sympy.Expr], sympy.Expr]] = {
     ast.Add: lambda a, b: sympy.Add(a, b),
@@ -275,14 +280,14 @@ class _Parser:
         if type(value) not in (int, float):  # type(), not isinstance(): bool is an int
             self.fail_at(node, f"{_LITERALS.get(type(value), 'this is')} not allowed: {{piece}}")
         stop = node.end_col_offset or node.col_offset + 1
-        literal = self.full[self.index[node.col_offset] : self.index[stop - 1] + 1].replace("_", "")
-        if isinstance(value, int):
-            exact = Fraction(value)  # hex, octal and binary literals are exact already
-        else:
-            power = _EXPONENT_RE.search(literal)
-            if power and abs(int(power.group(1))) > _MAX_LITERAL_EXPONENT:
-                self.fail_at(node, "number out of range {piece} (exponent too large)")
-            exact = Fraction(literal)  # from the text, not the float, so that 0.1 is exactly 1/10
+        literal = self.full[self.index[node.col_offset] : self.index[stop - 1] + 1]
+        if not _DECIMAL_RE.fullmatch(literal):
+            # Python would read 0x10 as 16 and 1_0 as 10; in a formula they are more likely typos.
+            self.fail_at(node, "{piece} is not a decimal number (write numbers like 16, 0.5 or 1e-3)")
+        power = _EXPONENT_RE.search(literal)
+        if power and abs(int(power.group(1))) > _MAX_LITERAL_EXPONENT:
+            self.fail_at(node, "number out of range {piece} (exponent too large)")
+        exact = Fraction(literal)  # from the text, not the float, so that 0.1 is exactly 1/10
         if abs(exact) > MAX_LITERAL:
             self.fail_at(node, f"number too large {{piece}} (at most {MAX_LITERAL:.0e})")
         return self.checked(node, lambda: sympy.Rational(exact.numerator, exact.denominator))

@@ -32,7 +32,7 @@ import sympy as sp
 
 from .admission import admit
 from .errors import SpecError
-from .exprparse import ALLOWED_FUNCTIONS, parse_expression
+from .exprparse import ALLOWED_FUNCTIONS, RESERVED_NAMES, parse_expression
 from .kinds import BINARY, DIAGONAL, GLOROT, HE, NORMALISED, ONE_HOT, REAL, InitRule, Jacobian, TargetKind
 from .naming import ALPHA, N_OUT, YHAT, A, X, Y
 
@@ -434,8 +434,13 @@ def custom_activation(
     every real prediction (sse, half_sse, mse, huber) only; its derivative comes from differentiation
     like every other entry's.
     """
+    if not isinstance(name, str):
+        raise SpecError(f"{where}: the name must be a string, got {name!r:.60}")
     if name in ACTIVATIONS:
         raise SpecError(f"{where}: '{name}' is a built-in activation; choose another name")
+    if name in RESERVED_NAMES:
+        what = "the variable" if name == "x" else "a function" if name in ALLOWED_FUNCTIONS else "a constant"
+        raise SpecError(f"{where}: '{name}' is {what} of the expression grammar; choose another name")
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
         raise SpecError(f"{where}: '{name}' is not a valid name (lower-case letters, digits, _)")
     from .printing.text import source_text

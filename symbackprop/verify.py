@@ -25,6 +25,7 @@ element, the rule's value and the true one, or the shapes that do not match).
 from __future__ import annotations
 
 import functools
+import numbers
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import naming
 from .contract import canonical, contract_deltas, is_zero
 from .derive import _apply_target_facts
-from .errors import SymbackpropError
+from .errors import SpecError, SymbackpropError
 from .naming import N_OUT, YHAT, X, Y
 from .printing.text import layer_superscript, plain
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet, layer_targets
@@ -167,7 +168,22 @@ def _textbook_report(derivation: Derivation) -> VerificationReport:
 
 def verify(derivation: Derivation, rules: RuleSet | None = None, *, seed: int = 0) -> VerificationReport:
     """Check ``derivation`` against ``rules`` (the textbook rules by default); the textbook report
-    at seed 0 is computed once per derivation."""
+    at seed 0 is computed once per derivation. ``seed`` (any integer) draws the composed witness's point."""
+    from .derive import Derivation
+
+    if not isinstance(derivation, Derivation):
+        raise SpecError(
+            "verify: expected a Derivation (from symbackprop.derive(network) or network.derive()),"
+            f" got {derivation!r:.60}"
+        )
+    if rules is not None and not isinstance(rules, RuleSet):
+        raise SpecError(
+            "verify: rules must be a RuleSet (symbackprop.TEXTBOOK, symbackprop.TUTORIAL_MISTAKES) or None,"
+            f" got {rules!r:.60}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SpecError(f"verify: seed must be an integer, got {seed!r:.60}")
+    seed = int(seed)  # random.Random takes no NumPy integers
     rules = rules or TEXTBOOK
     if rules is TEXTBOOK and seed == 0:
         return _textbook_report(derivation)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError
+from symbackprop import ACTIVATIONS, LOSSES, Network, SpecError, derive
 from symbackprop import equations as eq
 from symbackprop.contract import canonical
 
@@ -138,3 +138,29 @@ def test_derivation_is_inspectable_and_printable() -> None:
     for k in (1, 2, 3):
         assert f"Layer {k}:" in text
         assert f"∂L/∂w⁽{'¹²³'[k - 1]}⁾[p, q]" in text
+
+
+@pytest.mark.parametrize(
+    ("k", "message"),
+    [
+        (0, "layer: expected a layer number from 1 to 2 (2 -> 3 tanh -> 1 sigmoid : bce), got 0"),
+        (3, "layer: expected a layer number from 1 to 2"),
+        (-1, "got -1"),
+        ("1", "got '1'"),
+        (1.0, "got 1.0"),
+        (True, "got True"),
+    ],
+)
+def test_a_layer_outside_1_to_L_is_a_spec_error(k: object, message: str) -> None:
+    derivation = Network([2, 3, 1], ["tanh", "sigmoid"], "bce").derive()
+    with pytest.raises(SpecError) as error:
+        derivation.layer(k)  # type: ignore[arg-type]
+    assert message in str(error.value)
+
+
+def test_derive_takes_a_network_or_its_compact_form_and_nothing_else() -> None:
+    network = Network([2, 1], "sigmoid", "bce")
+    assert derive("2 -> 1 sigmoid : bce") == derive(network)
+    for given in (5, None, b"2 -> 1 sigmoid : bce"):
+        with pytest.raises(SpecError, match=r"derive: expected a Network or a compact spec"):
+            derive(given)  # type: ignore[arg-type]

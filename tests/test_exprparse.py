@@ -29,6 +29,7 @@ x = X
         ("x^2^3", x**8),  # right-associative, as in math
         ("0.1*x", sympy.Rational(1, 10) * x),
         ("x*1e-3", x / 1000),
+        (".5*x + 2.*x + 1E+2*x", x / 2 + 2 * x + 100 * x),
         ("3*x", 3 * x),
         ("+x - -x", 2 * x),
         ("sigmoid(x)", 1 / (1 + sympy.exp(-x))),
@@ -141,6 +142,11 @@ def test_max_tie_takes_first_branch_so_relu_derivative_at_zero_is_zero() -> None
         ("x + sqrt(-1)", "'sqrt(-1)' is not real"),
         ("2+3", "does not depend on x"),
         ("x - x", "does not depend on x"),
+        ("0x10*x", "'0x10' is not a decimal number (write numbers like 16, 0.5 or 1e-3) at column 1"),
+        ("x + 0o17", "'0o17' is not a decimal number"),
+        ("0b101*x", "'0b101' is not a decimal number"),
+        ("1_000*x", "'1_000' is not a decimal number"),
+        ("x*1_0.5", "'1_0.5' is not a decimal number"),
     ],
 )
 def test_rejected_expressions(text: str, fragment: str) -> None:

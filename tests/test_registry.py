@@ -190,6 +190,13 @@ def test_custom_activation_from_text_and_from_sympy() -> None:
     ("name", "expression", "fragment"),
     [
         ("relu", "x", "is a built-in activation"),
+        ("x", "x", "'x' is the variable of the expression grammar; choose another name"),
+        ("exp", "x", "'exp' is a function of the expression grammar; choose another name"),
+        ("max", "x", "'max' is a function of the expression grammar"),
+        ("pi", "x", "'pi' is a constant of the expression grammar"),
+        ("e", "x", "'e' is a constant of the expression grammar"),
+        (None, "x", "the name must be a string, got None"),
+        (5, "x", "the name must be a string, got 5"),
         ("Soft", "x", "is not a valid name"),
         ("c", sp.Symbol("x") ** 2, "must depend on x and nothing else"),
         ("c", X * sp.Symbol("t", real=True), "must depend on x and nothing else"),

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import numpy as np
 import pytest
 import sympy as sp
 
-from symbackprop import ACTIVATIONS, LOSSES, TEXTBOOK, TUTORIAL_MISTAKES, Network, Rule, RuleSet, SpecError
+from symbackprop import ACTIVATIONS, LOSSES, TEXTBOOK, TUTORIAL_MISTAKES, Network, Rule, RuleSet, SpecError, verify
 
 PAIRS = list(itertools.product(ACTIVATIONS, LOSSES))
 
@@ -262,3 +263,28 @@ def test_the_composed_witness_uses_high_precision_numbers(mutant_derivation) -> 
     concrete = ConcreteNetwork(mutant_derivation, seed=0)
     values = [v for v in concrete.true_weight_gradients[0] if isinstance(v, sp.Float)]
     assert values and all(v._prec >= DIGITS * 3 for v in values)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda d: d.verify(seed="a"), "verify: seed must be an integer, got 'a'"),
+        (lambda d: d.verify(seed=1.5), "verify: seed must be an integer, got 1.5"),
+        (lambda d: d.verify(seed=True), "verify: seed must be an integer, got True"),
+        (lambda d: d.verify(rules=5), "verify: rules must be a RuleSet (symbackprop.TEXTBOOK,"),
+        (lambda d: d.verify(rules="textbook"), "verify: rules must be a RuleSet"),
+        (lambda d: verify(5), "verify: expected a Derivation (from symbackprop.derive(network) or network.derive())"),
+        (lambda d: verify(d.network), "verify: expected a Derivation"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_spec_errors(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    derivation = Network([2, 1], "sigmoid", "bce").derive()
+    with pytest.raises(SpecError) as error:
+        call(derivation)
+    assert str(error.value).startswith(message)
+
+
+def test_any_integer_is_a_seed() -> None:
+    derivation = Network([2, 1], "sigmoid", "bce").derive()
+    assert derivation.verify(seed=-1).ok
+    assert derivation.verify(seed=np.int64(7)).seed == 7
