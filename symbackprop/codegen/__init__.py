@@ -3,7 +3,10 @@
 Layout (one job per module):
 
 * :mod:`.target`: what a target is, a printer, a template and a typed context;
-* :mod:`.numpy_module`: the NumPy target (:data:`~.numpy_module.NUMPY`), today's only one;
+* :mod:`.numpy_module`: the NumPy target (:data:`~.numpy_module.NUMPY`), the default;
+* :mod:`.framework_module`: the context the PyTorch and JAX targets share; :mod:`.torch_module`
+  (:data:`~.torch_module.TORCH`) and :mod:`.jax_module` (:data:`~.jax_module.JAX`);
+* :mod:`.targets`: every target by name (:data:`~.targets.TARGETS`, :func:`.targets.target`);
 * :mod:`.batch_math`: the mathematics every target shares (concrete widths, the batch loss, the
   loss in the output pre-activation);
 * :mod:`.formatting`: ruff formatting and comment wrapping of the generated source;
@@ -26,6 +29,7 @@ from ..lazy import lazy_exports
 if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at run time
     from .batch_math import loss_from_preactivation, substitute_widths  # noqa: F401
     from .formatting import LINE_LIMIT, REBUILD_COMMENT, format_source, wrap_long_comments  # noqa: F401
+    from .jax_module import JAX  # noqa: F401
     from .loading import load_module  # noqa: F401
     from .modules import (  # noqa: F401
         generate_module,
@@ -42,6 +46,8 @@ if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at ru
         regenerate_reference_modules,
     )
     from .target import CodeTarget  # noqa: F401
+    from .targets import TARGET_NAMES, TARGETS  # noqa: F401
+    from .torch_module import TORCH  # noqa: F401
 
 #: The public name → the module that defines it.
 _PUBLIC = {
@@ -52,6 +58,10 @@ _PUBLIC = {
     "REFERENCE_NETWORKS": "reference",
     "REGENERATE_COMMAND": "reference",
     "CodeTarget": "target",
+    "JAX": "jax_module",
+    "TARGETS": "targets",
+    "TARGET_NAMES": "targets",
+    "TORCH": "torch_module",
     "LayerCode": "numpy_module",
     "NumpyModule": "numpy_module",
     "format_source": "formatting",
