@@ -127,10 +127,17 @@ def _generate(arguments: argparse.Namespace) -> int:
     from .codegen import generate_module, write_module
 
     network = network_from_arguments(arguments)
-    output = Path(arguments.output)
+    output = Path(_file_name(arguments.output))
     write_module(output, generate_module(network, output_name=output.name), force=arguments.force)
     print(f"wrote {output}")
     return 0
+
+
+def _file_name(text: str) -> str:
+    """The -o/--output file name, refused when empty (Path("") is the current folder)."""
+    if not text.strip():
+        raise SymbackpropError("-o/--output: the file name is empty; give one like mlp.py or derivation.tex")
+    return text
 
 
 def _add_regenerate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -276,13 +283,15 @@ def _latex(arguments: argparse.Namespace) -> int:
 
     derivation = network_from_arguments(arguments).derive()
     options = {"notation": arguments.notation, "sections": arguments.sections}
+    if arguments.output is not None:
+        _file_name(arguments.output)
     if arguments.pdf and (arguments.format != "latex" or not arguments.standalone or not arguments.output):
         raise LatexError("--pdf needs --format latex, a standalone document and -o FILE.tex")
     if arguments.format == "markdown":
         text = render_markdown(derivation, **options)
     else:
         text = render_latex(derivation, standalone=arguments.standalone, **options)
-    if not arguments.output:
+    if arguments.output is None:
         sys.stdout.write(text)
         return 0
     path = write_document(arguments.output, text)
@@ -433,11 +442,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(words: list[str]) -> int:
-    if words == ["--version"]:
-        # Before the parser, whose help texts import the registry and with it SymPy.
-        print(VERSION_LINE)
-        return 0
     try:
+        if words == ["--version"]:
+            # Before the parser, whose help texts import the registry and with it SymPy.
+            print(VERSION_LINE)
+            return 0
         # Imported here, inside the try, as everything else: Ctrl-C while this module loads
         # (before main runs) ends in a traceback, so it imports as little as it can.
         from .files import interrupts_deferred

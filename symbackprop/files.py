@@ -110,6 +110,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 
 def make_folder(path: str | Path, option: str = "--out") -> Path:
     """The folder at path, created with its parents when missing; ``option`` names it in errors."""
+    if not str(path).strip():  # Path("") is the current folder, which nobody means by an empty name
+        raise GenerationError(f"{option}: the folder name is empty")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise GenerationError(f"{option}: {folder} exists and is not a folder")

@@ -301,7 +301,17 @@ def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activa
 
 
 def load_toml(path: str | Path) -> Network:
-    """A network from a TOML file with ``sizes``, ``activations``, ``loss`` (or ``spec``)."""
+    """A network from a TOML file. Its keys:
+
+    * ``sizes``: an array of positive integers, the input width then each layer's: ``[2, 4, 1]``;
+    * ``activations``: one name for every layer (``"relu"``) or an array of one name per layer,
+      a parameter in parentheses (``["leaky_relu(0.2)", "sigmoid"]``);
+    * ``loss``: a loss name, ``"bce"``;
+    * or, instead of those three, ``spec``: the compact form as one string;
+    * ``[custom_activations]`` (optional): a table of ``name = "expression in x"``.
+
+    A missing or unknown key, or a value of another type, is a SpecError naming the file and the key.
+    """
     if not isinstance(path, (str, Path)):
         raise SpecError(f"load_toml: expected the path of a TOML file (a str or Path), got {_shown(path)}")
     where = str(path)

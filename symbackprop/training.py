@@ -78,7 +78,7 @@ def load_csv(path: str | Path, targets: Sequence[str]) -> tuple[numpy.ndarray, n
             try:
                 value = float(cell)
             except ValueError:
-                raise TrainingError(f"{where}: '{cell.strip()}' is not a number") from None
+                raise TrainingError(f"{where}: {cell.strip()!r} is not a number") from None
             if not math.isfinite(value):
                 raise TrainingError(f"{where}: {cell.strip()} is not finite")
             values[line - 2, column] = value

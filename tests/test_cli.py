@@ -237,3 +237,14 @@ def test_a_toml_value_of_the_wrong_type_names_the_key_and_file(
         assert err.startswith(f"symbackprop: error: {path}: {message}")
         assert err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.toml"]
+
+
+@pytest.mark.parametrize("command", ["generate", "latex"])
+def test_an_empty_output_file_name_is_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(capsys, command, *CLASSIFIER, "-o", "")
+    assert (status, out) == (2, "")
+    assert err == "symbackprop: error: -o/--output: the file name is empty; give one like mlp.py or derivation.tex\n"
+    assert list(tmp_path.iterdir()) == []

@@ -495,3 +495,17 @@ def test_a_replaced_output_keeps_its_permissions(tmp_path, capsys, umask, mlp):
     assert modes == {"weights.npz": 0o640, "history.csv": 0o640, "history.png": 0o640}
     assert stat.S_IMODE((tmp_path / "own.npz").stat().st_mode) == 0o604
     assert not [path.name for path in tmp_path.rglob(".*")]
+
+
+@pytest.mark.parametrize("command", ["train", "demo", "regenerate"])
+def test_an_empty_output_folder_name_is_refused(tmp_path, capsys, monkeypatch, command):
+    # Path("") is the current folder: an empty --out would write there.
+    monkeypatch.chdir(tmp_path)
+    arguments = {
+        "train": train_arguments(points_csv(tmp_path), ""),
+        "demo": ["demo", "--out", "", "--quiet"],
+        "regenerate": ["regenerate", "--out", " "],
+    }[command]
+    assert main(arguments) == 2
+    assert capsys.readouterr().err == "symbackprop: error: --out: the folder name is empty\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["points.csv"]
