@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 MAX_WIDTH = 1_000_000
 #: Depths above this are refused for the same reason: the derivation grows with every layer.
 MAX_LAYERS = 1000
+#: A TOML spec file larger than this is refused before it is parsed (parsing 4 MB takes seconds).
+MAX_TOML_BYTES = 1_000_000
 _SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
 
 
@@ -317,13 +319,19 @@ def load_toml(path: str | Path) -> Network:
     where = str(path)
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            content = handle.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(f"{where}: no such file") from None
     except OSError as error:
         raise SpecError(f"{where}: cannot read it ({error.strerror})") from None
+    if len(content) > MAX_TOML_BYTES:
+        raise SpecError(f"{where}: larger than {MAX_TOML_BYTES} bytes; a network spec takes a few lines")
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SpecError(f"{where}: not valid TOML ({error})") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise SpecError(f"{where}: not valid TOML (arrays or tables nested too deeply)") from None
     known = {"sizes", "activations", "loss", "spec", "custom_activations"}
     unknown = sorted(set(data) - known)
     if unknown:

@@ -12,7 +12,7 @@ import sympy as sp
 
 import symbackprop.exprparse
 from symbackprop import ACTIVATIONS, LOSSES, ExpressionError, Network, SpecError, load_toml, parse_compact
-from symbackprop.spec import MAX_WIDTH, from_cli, parse_sizes
+from symbackprop.spec import MAX_TOML_BYTES, MAX_WIDTH, from_cli, parse_sizes
 
 SOFTSIGN = {"softsign": "x/(1+abs(x))"}
 
@@ -332,3 +332,12 @@ def test_the_text_and_the_path_of_a_spec_must_be_strings(call: object, message: 
     with pytest.raises(SpecError) as error:
         call()  # type: ignore[operator]
     assert str(error.value).startswith(message)
+
+
+def test_a_deeply_nested_or_huge_toml_file_is_a_spec_error(tmp_path: Path) -> None:
+    nested = _toml(tmp_path, "sizes = " + "[" * 50_000 + "]" * 50_000 + '\nactivations = "relu"\nloss = "mse"\n')
+    with pytest.raises(SpecError, match=r"not valid TOML \(arrays or tables nested too deeply\)$"):
+        load_toml(nested)
+    huge = _toml(tmp_path, "sizes = [" + "2, " * 400_000 + '1]\nactivations = "relu"\nloss = "mse"\n', "huge.toml")
+    with pytest.raises(SpecError, match=f"huge.toml: larger than {MAX_TOML_BYTES} bytes"):
+        load_toml(huge)
