@@ -5,10 +5,12 @@ clear CheckError line. Never a pass, never the end of the process; Ctrl-C still 
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import textwrap
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -485,3 +487,142 @@ def test_a_module_that_fails_to_import_is_one_line_naming_its_file_and_line(modu
         load_target(form)
     assert str(caught.value).startswith(message), caught.value
     assert "\n" not in str(caught.value) and "frozen" not in str(caught.value)
+
+
+@pytest.mark.parametrize("form", ["loops_at_import:grads", "loops_at_import.py:grads"])
+def test_a_module_that_hangs_at_import_is_stopped_and_a_check_error(modules, form):
+    (modules / "loops_at_import.py").write_text("while True:\n    pass\n", encoding="utf-8")
+    module = form.partition(":")[0]
+    with pytest.raises(CheckError) as caught:
+        load_target(form, timeout=0.5)
+    assert str(caught.value).startswith(
+        f"{module} did not finish importing within 0.5 s (stopped at loops_at_import.py:"
+    )
+    assert "loops_at_import" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: load_target(5),
+            "load_target: expected 'module:attribute' as a string (like 'my_backprop:grads'), got 5",
+        ),
+        (lambda: load_target(None), "load_target: expected 'module:attribute' as a string"),
+        (lambda: load_target("json:dumps", timeout=0), "timeout: must be a positive number of seconds"),
+    ],
+)
+def test_load_target_refuses_arguments_of_the_wrong_kind(call, message):
+    with pytest.raises(CheckError) as caught:
+        call()
+    assert str(caught.value).startswith(message)
+
+
+# os._exit, warnings and parameters changed to NaN
+
+
+def exits_now(params, X, Y):
+    os._exit(0)
+
+
+def test_code_that_calls_os_exit_fails_and_os_exit_is_restored():
+    real = os._exit
+    report = check_gradients(NET, exits_now)
+    assert no_gradients(
+        report,
+        f"exits_now called os._exit(0) (at {HERE}:{line_of(exits_now, 1)}, in exits_now) while computing gradients,"
+        " under every layout tried: the checker needs the gradients returned, not the process ended",
+    )
+    assert os._exit is real
+
+
+def overflows(params, X, Y):
+    np.exp(np.full(2, 1000.0))
+    return correct(params, X, Y)
+
+
+def test_warnings_of_the_code_are_a_note_and_nothing_is_printed(capsys):
+    before = np.geterr()
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        report = check_gradients(NET, overflows)
+    assert report.verdict == "pass"
+    assert report.notes == (
+        f"your code warned: RuntimeWarning: overflow encountered in exp (at {HERE}:{line_of(overflows, 1)},"
+        " in overflows)",
+    )
+    assert escaped == [] and capsys.readouterr().err == ""
+    assert np.geterr() == before
+
+
+def test_a_warning_the_filters_make_an_error_is_raised_in_the_code():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckError, match=r"^overflows raised RuntimeWarning: overflow encountered in exp"):
+            check_gradients(NET, overflows)
+
+
+def test_the_checkers_own_arithmetic_on_huge_gradients_prints_nothing(capsys):
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        report = check_gradients(NET, with_gradient("W1", lambda value: np.sign(value) * 1e308))
+    assert escaped == [] and capsys.readouterr().err == ""
+    assert report.row("dW1").diagnosis == (
+        "dW1 has elements up to 1e+308, near the largest float64 (1.8e+308): an overflow?"
+    )
+    assert report.notes == ()
+
+
+def test_code_that_sets_the_parameters_to_nan_after_correct_gradients_fails():
+    def poisons(params, X, Y):
+        gradients = correct(params, X, Y)
+        params["b2"][...] = np.nan
+        return gradients
+
+    report = check_gradients(NET, poisons)
+    assert all(row.verdict == "pass" for row in report.rows) and report.verdict == "fail"
+    assert report.findings == (
+        "your code changed b2 (setting elements to NaN) while computing the gradients: it must leave the"
+        " parameters as they were (is there an update step inside, or an in-place operation?)",
+    )
+
+
+# Options of the wrong kind
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"names": 5}, "names: expected a dict like {'W1': 'w_hidden'}, got 5"),
+        ({"names": "W1=a"}, "names: expected a dict like {'W1': 'w_hidden'}, got 'W1=a'"),
+        ({"names": {"W1": 5}}, "names: expected a dict of strings like {'W1': 'w_hidden'}, got the entry 'W1': 5"),
+        ({"grad_names": {"W1": 5}}, "grad_names: expected a dict of strings like {'W1': 'dw_hidden'}"),
+        ({"params": 5}, "params: expected a dict of your parameters like {'W1': array, ...}, got 5"),
+        ({"params": {"W1": "a"}}, "params['W1'] is a str ('a'); expected an array of real numbers"),
+        ({"params": {1: np.zeros(2)}}, "params: the names of the parameters must be strings, got 1"),
+        ({"forward": 5}, "forward: expected a function forward(params, X) or None, got 5"),
+        ({"loss": "mse"}, "loss: expected a function loss(params, X, Y) or None, got 'mse'"),
+        ({"samples": "x"}, "samples: 'x' is not one of rows, columns (or None: detected)"),
+        ({"weight_layout": 5}, "weight_layout: 5 is not one of out_in, in_out (or None: detected)"),
+        ({"bias_shape": "x"}, "bias_shape: 'x' is not one of flat, column, row"),
+        ({"targets": ["one-hot"]}, "targets: ['one-hot'] is not one of one-hot, indices"),
+        ({"reduction": "avg"}, "reduction: 'avg' is not one of mean, sum (or None: detected)"),
+        ({"finite_differences": "yes"}, "finite_differences: expected True or False, got 'yes'"),
+        (
+            {"finite_differences": True, "finite_difference_elements": -1},
+            "finite_difference_elements: expected a positive integer or None (every element), got -1",
+        ),
+        ({"finite_differences": True, "finite_difference_elements": "a"}, "finite_difference_elements: expected a"),
+        ({"finite_differences": True, "finite_difference_elements": 0}, "finite_difference_elements: expected a"),
+        ({"finite_difference_elements": 3}, "finite_difference_elements: given without finite_differences=True"),
+        ({"seed": "x"}, "seed: must be a non-negative integer, got 'x'"),
+        ({"seed": 1.5}, "seed: must be a non-negative integer, got 1.5"),
+        ({"dtype": "float16"}, "dtype: 'float16' is not float32 or float64"),
+        ({"dtype": "bogus"}, "dtype: 'bogus' is not float32 or float64"),
+        ({"timeout": "x"}, "timeout: must be a positive number of seconds, or None for no limit; got 'x'"),
+    ],
+)
+def test_options_of_the_wrong_kind_are_check_errors_naming_the_option(options, message):
+    with pytest.raises(CheckError) as caught:
+        check_gradients(NET, correct, **options)
+    assert str(caught.value).startswith(message), caught.value

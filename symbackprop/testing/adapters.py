@@ -24,15 +24,17 @@ Contract
   numbers) is a :class:`CheckError` naming it and what it is. Integer and boolean arrays are
   read, and judged (see :mod:`.diagnosis`), in their own dtype.
 * :func:`load_target` imports ``module:attribute`` (a module name or a path to a .py file),
-  with the working directory on ``sys.path``; paths are parsed, never evaluated. A module that
-  fails to import (a syntax error, an exception, a ``sys.exit`` at import) is one
-  :class:`CheckError` line naming its file and line.
+  with the working directory on ``sys.path``; paths are parsed, never evaluated. The import runs
+  as the user's code is called (see :mod:`.calls`): within ``timeout`` seconds, an exit an error.
+  A module that fails to import (a syntax error, an exception, a ``sys.exit`` or ``os._exit``, an
+  import still running after ``timeout``) is one :class:`CheckError` line naming its file and line.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import numbers
 import os
 import re
@@ -48,7 +50,7 @@ from typing import Any
 import numpy
 
 from ..errors import SymbackpropError
-from .calls import Exited, TimedOut, call_limited
+from .calls import DEFAULT_TIMEOUT, Exited, TimedOut, Warned, call_limited
 from .reference import Array, Params
 
 SAMPLES = ("rows", "columns")
@@ -96,6 +98,21 @@ def describe_raised(error: BaseException) -> str:
     text = str(error) if isinstance(error, Exited) else f"{type(error).__name__}: {error}"
     line = _user_line(traceback.extract_tb(error.__traceback__))
     return f"{text} ({line})" if line else text
+
+
+def describe_warnings(warned: Sequence[Warned], shown: int = 3) -> list[str]:
+    """The note of the warnings the user's code issued: each different one once, with the user's
+    line that issued it (``RuntimeWarning: overflow encountered in reduce (at mine.py:12, in grads)``)."""
+    distinct = list(
+        dict.fromkeys(
+            f"{warning.category}: {warning.message}" + (f" ({line})" if (line := _user_line(warning.frames)) else "")
+            for warning in warned
+        )
+    )
+    if not distinct:
+        return []
+    more = f"; and {len(distinct) - shown} more" if len(distinct) > shown else ""
+    return [f"your code warned: {'; '.join(distinct[:shown])}{more}"]
 
 
 def _user_line(frames: Sequence[traceback.FrameSummary]) -> str:
@@ -321,6 +338,41 @@ def known_layout_of(network_sizes: Sequence[int], W1: Array | None, b1: Array | 
     return KnownLayout(weights, biases, dtype)
 
 
+def _key_table(table: Mapping[str, str] | None, option: str, example: str) -> dict[str, str]:
+    """``names`` or ``grad_names``: a dict of strings to strings, like ``example``."""
+    if table is None:
+        return {}
+    if not isinstance(table, Mapping):
+        raise CheckError(f"{option}: expected a dict like {example}, got {table!r:.60}")
+    for key, value in table.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise CheckError(
+                f"{option}: expected a dict of strings like {example}, got the entry {key!r:.30}: {value!r:.30}"
+            )
+    return dict(table)
+
+
+def _example_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params``: a dict of the user's parameter names to arrays of real numbers."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise CheckError(f"params: expected a dict of your parameters like {{'W1': array, ...}}, got {params!r:.60}")
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise CheckError(f"params: the names of the parameters must be strings, got {key!r:.60}")
+        _numbers(value, f"params[{key!r}]")
+    return dict(params)
+
+
+def check_timeout(timeout: float | None) -> None:
+    """``timeout``: a positive number of seconds, or None."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < float(timeout) < math.inf:
+        raise CheckError(f"timeout: must be a positive number of seconds, or None for no limit; got {timeout!r:.60}")
+
+
 def _label(function: Callable[..., Any]) -> str:
     # "grads", not "make.<locals>.grads": the name the user gave the function.
     return str(getattr(function, "__qualname__", repr(function))).rpartition("<locals>.")[2]
@@ -344,12 +396,18 @@ class FunctionAdapter:
                 f"{grads!r:.60} is neither a function grads(params, X, Y) nor an object with forward"
                 " and backward methods"
             )
+        for option, function, signature in (
+            ("forward", forward, "forward(params, X)"),
+            ("loss", loss, "loss(params, X, Y)"),
+        ):
+            if function is not None and not callable(function):
+                raise CheckError(f"{option}: expected a function {signature} or None, got {function!r:.60}")
         self.grads_function = grads
         self.forward_function = forward
         self.loss_function = loss
-        self.names = dict(names or {})
-        self.grad_names = dict(grad_names or {})
-        self.example = dict(params or {})
+        self.names = _key_table(names, "names", "{'W1': 'w_hidden'}")
+        self.grad_names = _key_table(grad_names, "grad_names", "{'W1': 'dw_hidden'}")
+        self.example = _example_params(params)
         self.label = _label(grads)
 
     def known_layout(self, sizes: Sequence[int]) -> KnownLayout:
@@ -535,14 +593,20 @@ class ObjectAdapter:
         return Outcome(grads, prediction, loss, after, strays)
 
 
-def load_target(target: str) -> Any:
-    """The object named by ``module:attribute`` (a dotted module name or a path to a .py file)."""
+def load_target(target: str, *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+    """The object named by ``module:attribute`` (a dotted module name or a path to a .py file),
+    whose import must finish within ``timeout`` seconds (None: no limit)."""
+    if not isinstance(target, str):
+        raise CheckError(
+            f"load_target: expected 'module:attribute' as a string (like 'my_backprop:grads'), got {target!r:.60}"
+        )
     module_text, colon, attribute = target.rpartition(":")
     if not colon or not module_text or not attribute:
         raise CheckError(f"'{target}' is not module:attribute (like my_backprop:grads or path/to/net.py:Net)")
+    check_timeout(timeout)
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
-    module = _import(module_text)
+    module = _import(module_text, timeout)
     holder: Any = module
     for part in attribute.split("."):
         if not hasattr(holder, part):
@@ -564,17 +628,24 @@ def load_target(target: str) -> Any:
     return holder
 
 
-def _import(module_text: str) -> ModuleType:
-    """The module ``module_text`` (a dotted name or a .py file); whatever stops its import, a
-    :class:`CheckError` line naming the file and line."""
+def _import(module_text: str, timeout: float | None) -> ModuleType:
+    """The module ``module_text`` (a dotted name or a .py file), imported as the user's code is
+    called (see :mod:`.calls`); whatever stops its import, a :class:`CheckError` line naming the
+    file and line."""
     try:
         if module_text.endswith(".py"):
-            return _import_file(Path(module_text))
-        return importlib.import_module(module_text)
+            return call_limited(_import_file, (Path(module_text),), timeout)  # type: ignore[no-any-return]
+        return call_limited(importlib.import_module, (module_text,), timeout)  # type: ignore[no-any-return]
     except CheckError:
         raise
-    except SystemExit as exit:
-        exited = Exited(exit.code).with_traceback(exit.__traceback__)
+    except TimedOut as error:
+        line = _user_line(error.frames)
+        where = f" (stopped {line})" if error.stopped and line else f" ({line})" if line else ""
+        raise CheckError(
+            f"{module_text} did not finish importing within {error.seconds:g} s{where}: does it run a long job"
+            ' or wait for something when imported? (put its script part under if __name__ == "__main__":)'
+        ) from None
+    except Exited as exited:
         raise CheckError(
             f"{module_text} called {describe_raised(exited)} at import: a module to check must not exit when"
             ' imported (put its script part under if __name__ == "__main__":)'

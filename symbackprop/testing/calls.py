@@ -1,12 +1,21 @@
-"""Calling the user's code: under a time limit, and with an exit turned into an error.
+"""Calling the user's code: under a time limit, with an exit turned into an error, and its
+warnings recorded.
 
 Contract
 --------
 * :func:`call_limited` calls one function of the user's and returns what it returns, or raises
   what it raises, with two exceptions. A ``sys.exit`` inside it (``SystemExit``) becomes
   :class:`Exited`, an ordinary exception with the exit code and the user's traceback, so that it
-  ends a trial like any crash instead of ending the process. ``KeyboardInterrupt`` is left alone:
-  Ctrl-C stops the check.
+  ends a trial like any crash instead of ending the process. While the call runs, ``os._exit`` is
+  replaced by a function that raises ``SystemExit`` too (so it becomes :class:`Exited` saying
+  ``os._exit``), and restored afterwards; code that holds its own reference to ``os._exit``, or a
+  call left running in a thread (below) that exits later, still ends the process.
+  ``KeyboardInterrupt`` is left alone: Ctrl-C stops the check.
+* Inside :func:`watching_user_code` (the span of one check), the checker's own NumPy work runs
+  under ``numpy.errstate(all="ignore")`` (its report says what is infinite or NaN), each call of
+  the user's code under the NumPy error settings its caller had, and the warnings the user's code
+  issues (as the active warning filters let through, so ``-W error`` still raises) are recorded
+  as :class:`Warned`, with the stack where they were issued, instead of printed.
 * With a limit of ``seconds`` (None: no limit), a call that has not returned by then raises
   :class:`TimedOut`, with the user's frames where it was. In the main thread where there is
   ``SIGALRM`` (POSIX), an interval timer interrupts the call between two Python bytecodes: a loop
@@ -22,25 +31,104 @@ Nothing here knows the checker; :mod:`.adapters` turns both exceptions into its 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import os
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TextIO
+
+import numpy
+
+#: Seconds each call of the user's code may take, by default (the checker's ``timeout`` option).
+DEFAULT_TIMEOUT = 60.0
 
 
 class Exited(Exception):
-    """The user's code called ``sys.exit`` (or raised ``SystemExit``)."""
+    """The user's code called ``sys.exit`` or ``os._exit`` (or raised ``SystemExit``); ``how`` says which."""
 
-    def __init__(self, code: object) -> None:
+    def __init__(self, code: object, how: str = "sys.exit") -> None:
         super().__init__(code)
         self.code = code
+        self.how = how
 
     def __str__(self) -> str:
-        return "sys.exit()" if self.code is None else f"sys.exit({self.code!r})"
+        return f"{self.how}()" if self.code is None else f"{self.how}({self.code!r})"
+
+
+class _ProcessExit(SystemExit):
+    """What ``os._exit`` raises while the user's code runs: a ``SystemExit``, which the user's
+    ``except Exception`` does not catch, as nothing catches the real one."""
+
+
+def _os_exit(status: int) -> NoReturn:
+    raise _ProcessExit(status)
+
+
+@dataclass(frozen=True)
+class Warned:
+    """A warning the user's code issued: its category, its text and the stack where it was issued."""
+
+    category: str
+    message: str
+    frames: list[traceback.FrameSummary] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class _Watch:
+    numpy_errors: dict[str, Any]
+    warned: list[Warned]
+
+    def record(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        """A replacement of ``warnings.showwarning`` that keeps the warning instead of printing it."""
+        self.warned.append(Warned(category.__name__, str(message), traceback.extract_stack()[:-1]))
+
+
+_WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("symbackprop_watch", default=None)
+
+
+@contextlib.contextmanager
+def watching_user_code() -> Iterator[list[Warned]]:
+    """The span of one check: yields the list in which the warnings of the user's calls are
+    recorded, and silences NumPy's floating-point warnings outside those calls."""
+    warned: list[Warned] = []
+    token = _WATCH.set(_Watch(dict(numpy.geterr()), warned))
+    try:
+        with numpy.errstate(all="ignore"):
+            yield warned
+    finally:
+        _WATCH.reset(token)
+
+
+@contextlib.contextmanager
+def _as_user_code() -> Iterator[None]:
+    """``os._exit`` raising, and within a watch, the caller's NumPy settings and warnings recorded."""
+    real_exit = os._exit
+    os._exit = _os_exit
+    try:
+        watch = _WATCH.get()
+        if watch is None:
+            yield
+            return
+        with warnings.catch_warnings(), numpy.errstate(**watch.numpy_errors):
+            warnings.showwarning = watch.record
+            yield
+    finally:
+        os._exit = real_exit
 
 
 class TimedOut(Exception):
@@ -60,15 +148,18 @@ class _Alarm(BaseException):
 
 
 def call_limited(function: Callable[..., Any], arguments: Sequence[Any], seconds: float | None) -> Any:
-    """``function(*arguments)``, within ``seconds`` (None: no limit), a ``sys.exit`` as :class:`Exited`."""
+    """``function(*arguments)``, within ``seconds`` (None: no limit), a ``sys.exit`` or
+    ``os._exit`` as :class:`Exited`."""
     try:
-        if seconds is None:
-            return function(*arguments)
-        if _alarm_available():
-            return _under_alarm(function, arguments, seconds)
-        return _in_thread(function, arguments, seconds)
+        with _as_user_code():
+            if seconds is None:
+                return function(*arguments)
+            if _alarm_available():
+                return _under_alarm(function, arguments, seconds)
+            return _in_thread(function, arguments, seconds)
     except SystemExit as exit:
-        raise Exited(exit.code).with_traceback(exit.__traceback__) from None
+        how = "os._exit" if isinstance(exit, _ProcessExit) else "sys.exit"
+        raise Exited(exit.code, how).with_traceback(exit.__traceback__) from None
 
 
 def _alarm_available() -> bool:

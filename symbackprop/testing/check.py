@@ -2,7 +2,8 @@
 
 Contract
 --------
-:func:`check_gradients` (1) refuses options it cannot honour, wraps the code in its adapter (see
+:func:`check_gradients` (1) refuses options it cannot honour (each a :class:`CheckError` naming the
+option and the values it takes, before any of the code runs), wraps the code in its adapter (see
 :mod:`.adapters`), and builds the reference and the probe of the network (see :mod:`.reference`);
 (2) settles the user's layout (see :mod:`.layout_detection`); (3) calls the code on both batches
 (each call within ``timeout`` seconds, a ``sys.exit`` in it taken as a crash: see :mod:`.calls`),
@@ -18,7 +19,8 @@ the report passes.
 Code that returns no gradients to judge, because it does not return within ``timeout`` or calls
 ``sys.exit`` (under every layout tried, or on the second batch), fails: the report has one
 failing row per parameter ("no gradient returned") and the reason as its finding. Code that
-raises under every layout, like bad options, is a :class:`CheckError`.
+raises under every layout, like bad options, is a :class:`CheckError`. The warnings the code issues
+are a note of the report, not printed; the checker's own arithmetic prints none (see :mod:`.calls`).
 
 Beyond checking the options and choosing the adapter, this module only runs the stages in order
 and turns their judgements and diagnoses into the rows of the report; each decision is made in
@@ -30,13 +32,28 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy
 
 from ..spec import Network, parse_compact
-from .adapters import CheckError, DidNotReturn, FunctionAdapter, Layout, ObjectAdapter, Outcome, describe_raised
-from .calls import Exited
+from .adapters import (
+    BIAS_SHAPES,
+    SAMPLES,
+    TARGETS,
+    WEIGHT_LAYOUTS,
+    CheckError,
+    DidNotReturn,
+    FunctionAdapter,
+    Layout,
+    ObjectAdapter,
+    Outcome,
+    check_timeout,
+    describe_raised,
+    describe_warnings,
+)
+from .calls import DEFAULT_TIMEOUT, Exited, watching_user_code
 from .diagnosis import (
     Evidence,
     broken_step,
@@ -64,9 +81,6 @@ from .judging import (
 from .layout_detection import UserCode, call_under, resolve_layout
 from .reference import Array, Params, Probe, Reference, make_probe, reference_for
 from .report import BrokenStep, GradientMismatch, GradientReport, ParameterRow
-
-#: Seconds each call of the user's code may take (the ``timeout`` option).
-DEFAULT_TIMEOUT = 60.0
 
 
 def check_gradients(
@@ -105,8 +119,9 @@ def check_gradients(
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
     reference by central differences of every element, or of ``finite_difference_elements``
     elements of each parameter, drawn at random. Each call of the code must return within
-    ``timeout`` seconds (None: no limit); a ``sys.exit`` in it counts as a crash. Code that does
-    not return, or exits wherever it is called, gets a failing report saying so.
+    ``timeout`` seconds (None: no limit); a ``sys.exit`` or ``os._exit`` in it counts as a crash.
+    Code that does not return, or exits wherever it is called, gets a failing report saying so. The
+    warnings it issues are listed in a note of the report instead of printed.
     """
     net = _network(network)
     user = _adapter(
@@ -115,13 +130,40 @@ def check_gradients(
     reference = reference_for(net)
     _check_names(user, reference.parameter_names())
     input_dtype = _input_dtype(dtype, user.known_layout(net.sizes).dtype)
-    _check_reduction_and_seed(reduction, seed)
-    _check_timeout(timeout)
+    asked = (samples, weight_layout, bias_shape, targets)
+    _check_options(asked, reduction, finite_differences, finite_difference_elements, seed, timeout)
+    with watching_user_code() as warned:
+        report = _checked(
+            reference,
+            user,
+            input_dtype,
+            asked,
+            reduction,
+            finite_differences,
+            finite_difference_elements,
+            seed,
+            timeout,
+        )
+    return replace(report, notes=(*report.notes, *describe_warnings(warned)))
+
+
+def _checked(
+    reference: Reference,
+    user: UserCode,
+    input_dtype: numpy.dtype,
+    asked: tuple[str | None, str | None, str | None, str | None],
+    reduction: str | None,
+    finite_differences: bool,
+    finite_difference_elements: int | None,
+    seed: int,
+    timeout: float | None,
+) -> GradientReport:
+    """Steps (2) to (5) of the check, on options already checked."""
+    net = reference.network
     probe = make_probe(net, seed=seed, dtype=input_dtype)
     correct = [reference.gradients(probe.params, batch) for batch in probe.batches]  # the batch means
     layout: Layout | None = None
     try:
-        asked = (samples, weight_layout, bias_shape, targets)
         layout, first, guessed = resolve_layout(user, net, probe, correct[0], *asked, timeout)
         outcomes = [first, _outcome_on_second_batch(user, layout, probe, timeout)]
     except DidNotReturn as error:
@@ -219,19 +261,38 @@ def _input_dtype(dtype: numpy.typing.DTypeLike | None, known: numpy.dtype | None
     return chosen
 
 
-def _check_reduction_and_seed(reduction: str | None, seed: int) -> None:
-    if reduction is not None and reduction not in REDUCTIONS:
-        raise CheckError(f"reduction: '{reduction}' is not one of {', '.join(REDUCTIONS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+def _check_options(
+    asked: tuple[str | None, str | None, str | None, str | None],
+    reduction: str | None,
+    finite_differences: bool,
+    elements: int | None,
+    seed: int,
+    timeout: float | None,
+) -> None:
+    """The options that are not the adapter's (which checks its own) nor ``dtype``, each refused
+    with its name and the values it takes."""
+    choices = zip(
+        ("samples", "weight_layout", "bias_shape", "targets", "reduction"),
+        (*asked, reduction),
+        (SAMPLES, WEIGHT_LAYOUTS, BIAS_SHAPES, TARGETS, REDUCTIONS),
+        strict=True,
+    )
+    for option, value, allowed in choices:
+        if value is not None and (not isinstance(value, str) or value not in allowed):
+            raise CheckError(f"{option}: {value!r:.60} is not one of {', '.join(allowed)} (or None: detected)")
+    if not isinstance(finite_differences, bool):
+        raise CheckError(f"finite_differences: expected True or False, got {finite_differences!r:.60}")
+    if elements is not None:
+        if isinstance(elements, bool) or not isinstance(elements, numbers.Integral) or elements < 1:
+            raise CheckError(
+                f"finite_difference_elements: expected a positive integer or None (every element), got {elements!r:.60}"
+            )
+        if not finite_differences:
+            raise CheckError("finite_difference_elements: given without finite_differences=True, it would do nothing")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         # NumPy's generators refuse negative seeds with a message that names neither the option nor its value.
-        raise CheckError(f"seed: must be a non-negative integer, got {seed!r}")
-
-
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < float(timeout) < math.inf:
-        raise CheckError(f"timeout: must be a positive number of seconds, or None for no limit; got {timeout!r}")
+        raise CheckError(f"seed: must be a non-negative integer, got {seed!r:.60}")
+    check_timeout(timeout)
 
 
 def _outcome_on_second_batch(code: UserCode, layout: Layout, probe: Probe, timeout: float | None) -> Outcome:

@@ -141,7 +141,11 @@ class Evidence:
             if user[name].shape != correct.shape:
                 return None
             c = float(numpy.vdot(user[name], correct) / max(float(numpy.vdot(correct, correct)), 1e-300))
-            if relative_error(user[name], c * correct, floor)[0] > self.tolerance.passes * 10:
+            # "not <=": an overflowing product (values near the float's limit) gives NaN, which fits no factor.
+            if (
+                not numpy.isfinite(c)
+                or not relative_error(user[name], c * correct, floor)[0] <= self.tolerance.passes * 10
+            ):
                 return None
             ratios.append(c)
         return ratios
@@ -167,6 +171,12 @@ def diagnose_gradient(name: str, judgement: Judgement, evidence: Evidence) -> tu
     not_finite = describe_not_finite(label, judgement.got)
     if not_finite:
         return "", not_finite
+    got = judgement.got
+    if got.shape == judgement.expected.shape and not numpy.isfinite(judgement.error):
+        # Finite, but so large that the difference from the correct gradient overflows.
+        kind = got.dtype if got.dtype.kind == "f" else numpy.dtype(numpy.float64)
+        largest, limit = float(numpy.max(numpy.abs(got))), float(numpy.finfo(kind).max)
+        return "", f"{label} has elements up to {largest:.3g}, near the largest {kind} ({limit:.3g}): an overflow?"
     returned = evidence.runs[judgement.run].outcome.grads[name].dtype
     if returned.kind == "b":
         return "", f"{label} is an array of bool, not of real numbers (a comparison, as A > 0, in its place?)"
@@ -460,22 +470,25 @@ def changed_parameters_finding(layout: Layout, probe: Probe, outcomes: Sequence[
         changes = [
             _change(numpy.asarray(outcome.params_after[name], dtype=numpy.float64), given) for outcome in outcomes
         ]
-        if max(changes) > 0:
-            changed[name] = max(changes)
+        if any(change != 0 for change in changes):  # NaN, a parameter set to NaN, counts
+            changed[name] = numpy.nan if any(numpy.isnan(changes)) else max(changes)
     if not changed:
         return []
+    finite = [change for change in changed.values() if not numpy.isnan(change)]
+    how = [f"by up to {max(finite):.3g}"] if finite else []
+    how += ["setting elements to NaN"] if len(finite) < len(changed) else []
     return [
-        f"your code changed {', '.join(changed)} (by up to {max(changed.values()):.3g}) while computing the"
-        " gradients: it must leave the parameters as they were (is there an update step inside, or an in-place"
-        " operation?)"
+        f"your code changed {', '.join(changed)} ({'; '.join(how)}) while computing the gradients: it must leave the"
+        " parameters as they were (is there an update step inside, or an in-place operation?)"
     ]
 
 
 def _change(after: Array, given: Array) -> float:
-    """The largest change of a parameter from ``given`` to ``after`` (infinite for another shape);
-    compared first, which is cheaper when, as in most code, nothing changed."""
+    """The largest change of a parameter from ``given`` to ``after``: infinite for another shape,
+    NaN when an element became NaN; compared first, which is cheaper when, as in most code, nothing
+    changed."""
     if after.shape != given.shape:
         return numpy.inf
     if numpy.array_equal(after, given):
         return 0.0
-    return float(numpy.max(numpy.abs(after - given)))
+    return float(numpy.max(numpy.abs(after - given)))  # NaN if any difference is NaN
