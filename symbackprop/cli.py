@@ -6,6 +6,15 @@ Each sub-command is a :class:`Command`: a name, a help line, a function that add
 and a function that runs it and returns the exit status. Bad input of any kind (a spec, a file,
 an option) ends with one ``symbackprop: error: ...`` line on stderr and status 2, never a
 traceback; ``verify`` returns 1 when a rule fails, ``check`` when a gradient does not pass.
+A malformed command line (an unknown option, ``--epochs 1e3``) is such a line too, naming the
+sub-command and the option, not argparse's usage block; every message names the option (``--names``,
+``--sections``, ``--spec``), never the Python keyword behind it.
+
+Outputs (``-o``) are regular files: a folder, a device, a FIFO or a socket given as ``-o`` is
+refused before any work, and a symbolic link is followed (see :mod:`symbackprop.files`).
+``generate`` refuses to replace a file that symbackprop did not write (``--force`` replaces it),
+since ``-o mine.py`` may name hand-written code; ``latex`` replaces its output as compilers do,
+a document having no such marker to tell its own files from others.
 
 ``symbackprop`` alone prints the help (status 0), ``symbackprop --version`` the release, without
 importing SymPy: this module imports the pipeline inside the functions that use it.
@@ -18,17 +27,21 @@ back while a file is renamed into place, and while C extensions are imported).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from .errors import SymbackpropError
 from .version import __version__
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .spec import Network
 
 #: The network ``demo`` uses: the classifier of the first reference tutorial.
@@ -42,6 +55,52 @@ VERSION_LINE = f"symbackprop {__version__}"
 RULE_SET_NAMES = ("textbook", "tutorial-mistakes")
 #: The forms ``check`` prints its report in.
 REPORT_FORMATS = ("text", "markdown", "latex")
+
+
+class UsageError(SymbackpropError):
+    """The command line itself is malformed: an unknown option or command, a value of the wrong type."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``<command>: <argparse's message>``, raised as
+    :class:`UsageError` (argparse would print its usage block, then exit)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("symbackprop").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see symbackprop {command + ' ' if command else ''}--help)")
+
+
+#: What argparse reads as a negative number rather than an option (its own rule).
+_NEGATIVE_NUMBER = re.compile(r"-\d+|-\d*\.\d+")
+
+
+def _refuse_dashed_values(words: Sequence[str]) -> None:
+    """A word like ``-2-1`` or ``-1e-3`` is read by argparse as an unknown option, which it reports
+    as a missing argument; say what happened instead."""
+    previous = ""
+    for word in words:
+        if word == "--":
+            return
+        if re.match(r"-\d", word) and not _NEGATIVE_NUMBER.fullmatch(word):
+            if previous.startswith("--"):
+                remedy = f"write {previous}={word}"
+            else:
+                remedy = "layer widths are positive integers joined by '-', like 2-4-1"
+            raise UsageError(f"'{word}' starts with '-', so it is read as an option; {remedy}")
+        previous = word
+
+
+@contextlib.contextmanager
+def _named(option: str) -> Iterator[None]:
+    """Errors raised in the body start with ``option``, unless they name an option already."""
+    try:
+        yield
+    except SymbackpropError as error:
+        message = str(error)
+        if message.startswith("-"):
+            raise
+        raise SymbackpropError(f"{option}: {message}") from None
 
 
 class Command(NamedTuple):
@@ -122,22 +181,26 @@ def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(arguments: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .codegen import generate_module, write_module
 
+    output = _output_file(arguments.output)
     network = network_from_arguments(arguments)
-    output = Path(_file_name(arguments.output))
     write_module(output, generate_module(network, output_name=output.name), force=arguments.force)
     print(f"wrote {output}")
     return 0
 
 
-def _file_name(text: str) -> str:
-    """The -o/--output file name, refused when empty (Path("") is the current folder)."""
+def _output_file(text: str) -> Path:
+    """The -o/--output path, checked before any work: a name, a regular file or none yet, in a
+    folder that exists (a symbolic link names the file it leads to; the path printed is as given)."""
+    from pathlib import Path
+
+    from .files import output_file
+
     if not text.strip():
         raise SymbackpropError("-o/--output: the file name is empty; give one like mlp.py or derivation.tex")
-    return text
+    output_file(text, "-o/--output")
+    return Path(text)
 
 
 def _add_regenerate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,7 +243,7 @@ def _train(arguments: argparse.Namespace) -> int:
     targets = [name.strip() for name in arguments.target.split(",") if name.strip()]
     X, Y, features = load_csv(arguments.data, targets)
     check_features(X, network, where=f"--data: {arguments.data}", columns=features)
-    Y = prepare_targets(Y, network, where=f"--target {','.join(targets)}")
+    Y = prepare_targets(Y, network, where=f"--target {','.join(targets)} of {arguments.data}")
     result = run_training(
         network,
         X,
@@ -193,6 +256,7 @@ def _train(arguments: argparse.Namespace) -> int:
         report_every=arguments.report_every,
         history_format=arguments.history_format,
         progress=not arguments.quiet,
+        data=f"--data: {arguments.data}",
     )
     for kind, path in result.files.items():
         print(f"{kind}: {path}")
@@ -211,38 +275,48 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 def _demo(arguments: argparse.Namespace) -> int:
     from .codegen import generate_module, write_module
     from .document import render_latex, write_document
-    from .files import make_folder, write_atomic
+    from .files import outputs_folder, write_atomic
     from .spec import from_cli
     from .training import run_training, two_class_data
 
-    # The folder first: a bad --out should fail before the derivation fills the screen.
-    out = make_folder(arguments.out)
-    network = from_cli(DEFAULT_NETWORK, DEFAULT_ACTIVATIONS, DEFAULT_LOSS)
-    derivation = network.derive()
-    print(derivation.pretty())
-    print()
-    report = derivation.verify()
-    print(report.table())
-    if not report.ok:
-        return 1
-    module_path, derivation_path, latex_path = out / "mlp.py", out / "derivation.txt", out / "derivation.tex"
-    write_module(module_path, generate_module(derivation, output_name=str(module_path)))
-    write_atomic(derivation_path, derivation.pretty() + "\n")
-    write_document(latex_path, render_latex(derivation, report=report))
-    X, Y = two_class_data(400, seed=0)
-    print(f"\ntraining {network.compact} on 400 points of two interleaved half-moons")
-    result = run_training(
-        network, X, Y, epochs=300, lr=0.5, batch_size=32, out=out, seed=0, report_every=50, progress=not arguments.quiet
-    )
-    print(f"accuracy before training: {result.accuracy_before:.3f} (chance is about 0.5)")
-    print(f"accuracy after training:  {result.accuracy_after:.3f}")
-    print(f"\nfiles in {out}/:")
-    written = [("generated module", module_path), ("derivation", derivation_path), ("LaTeX derivation", latex_path)]
-    for label, path in written + list(result.files.items()):
-        print(f"  {label:<17} {path}")
-    pdf_command = f"symbackprop latex {network.cli_arguments} -o {shlex.quote(str(latex_path))} --pdf"
-    print(f"\nfor a PDF of the derivation: {pdf_command}")
-    return 0
+    # The folder first: a bad --out should fail before the derivation fills the screen; a run that
+    # fails (or is interrupted) before writing into it removes it again.
+    with outputs_folder(arguments.out) as out:
+        network = from_cli(DEFAULT_NETWORK, DEFAULT_ACTIVATIONS, DEFAULT_LOSS)
+        derivation = network.derive()
+        print(derivation.pretty())
+        print()
+        report = derivation.verify()
+        print(report.table())
+        if not report.ok:
+            return 1
+        module_path, derivation_path, latex_path = out / "mlp.py", out / "derivation.txt", out / "derivation.tex"
+        write_module(module_path, generate_module(derivation, output_name=str(module_path)))
+        write_atomic(derivation_path, derivation.pretty() + "\n")
+        write_document(latex_path, render_latex(derivation, report=report))
+        X, Y = two_class_data(400, seed=0)
+        print(f"\ntraining {network.compact} on 400 points of two interleaved half-moons")
+        result = run_training(
+            network,
+            X,
+            Y,
+            epochs=300,
+            lr=0.5,
+            batch_size=32,
+            out=out,
+            seed=0,
+            report_every=50,
+            progress=not arguments.quiet,
+        )
+        print(f"accuracy before training: {result.accuracy_before:.3f} (chance is about 0.5)")
+        print(f"accuracy after training:  {result.accuracy_after:.3f}")
+        print(f"\nfiles in {out}/:")
+        written = [("generated module", module_path), ("derivation", derivation_path), ("LaTeX derivation", latex_path)]
+        for label, path in written + list(result.files.items()):
+            print(f"  {label:<17} {path}")
+        pdf_command = f"symbackprop latex {network.cli_arguments} -o {shlex.quote(str(latex_path))} --pdf"
+        print(f"\nfor a PDF of the derivation: {pdf_command}")
+        return 0
 
 
 def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
@@ -280,13 +354,16 @@ def _add_latex_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _latex(arguments: argparse.Namespace) -> int:
     from .document import LatexError, compile_pdf, render_latex, render_markdown, write_document
+    from .document.options import resolve_sections
 
-    derivation = network_from_arguments(arguments).derive()
-    options = {"notation": arguments.notation, "sections": arguments.sections}
+    with _named("--sections"):
+        sections = resolve_sections(arguments.sections)
     if arguments.output is not None:
-        _file_name(arguments.output)
+        _output_file(arguments.output)
     if arguments.pdf and (arguments.format != "latex" or not arguments.standalone or not arguments.output):
         raise LatexError("--pdf needs --format latex, a standalone document and -o FILE.tex")
+    derivation = network_from_arguments(arguments).derive()
+    options = {"notation": arguments.notation, "sections": sections}
     if arguments.format == "markdown":
         text = render_markdown(derivation, **options)
     else:
@@ -315,7 +392,8 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--names",
         metavar="W1=KEY,...",
-        help="your parameters' keys where they are not W1, b1, ... (e.g. W1=w_hidden,b1=b_hidden)",
+        help="your parameters' keys where they are not W1, b1, ... (e.g. W1=w_hidden,b1=b_hidden;"
+        " spaces around a name or key are ignored)",
     )
     parser.add_argument(
         "--grad-names",
@@ -345,39 +423,58 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
-    """``"W1=w1,b1=bias1"`` as ``{"W1": "w1", "b1": "bias1"}``."""
+    """``"W1=w1,b1=bias1"`` as ``{"W1": "w1", "b1": "bias1"}``: each name once, each key once,
+    spaces around them stripped."""
     if text is None:
         return None
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in text.split(","):
         name, equals, key = (part.strip() for part in item.partition("="))
-        if not equals or not name or not key:
+        if not equals or not name or not key or "=" in key:
             raise SymbackpropError(f"{option}: '{item}' is not NAME=KEY (like W1=w_hidden)")
+        if name in pairs:
+            raise SymbackpropError(f"{option}: {name} is given twice; give each parameter once")
+        if key in pairs.values():
+            first = next(given for given, value in pairs.items() if value == key)
+            raise SymbackpropError(f"{option}: both {first} and {name} are given the key '{key}'")
         pairs[name] = key
     return pairs
 
 
+#: The check_gradients keywords that the checker's errors start with, and the options they come from.
+_CHECK_OPTIONS = ("names", "grad_names", "samples", "weight_layout", "bias_shape", "targets", "reduction", "dtype")
+
+
 def _check(arguments: argparse.Namespace) -> int:
     from .spec import from_cli
-    from .testing import check_gradients, load_target
+    from .testing import CheckError, check_gradients, load_target
 
-    network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
+    with _named("--spec"):
+        network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
     names = _key_pairs(arguments.names, "--names")
     grad_names = _key_pairs(arguments.grad_names, "--grad-names")
-    report = check_gradients(
-        network,
-        load_target(arguments.target),
-        names=names,
-        grad_names=grad_names,
-        samples=arguments.samples,
-        weight_layout=arguments.weight_layout,
-        bias_shape=arguments.bias_shape,
-        targets=arguments.targets,
-        reduction=arguments.reduction,
-        dtype=arguments.dtype,
-        finite_differences=arguments.finite_differences,
-        seed=arguments.seed,
-    )
+    target = load_target(arguments.target)
+    try:
+        report = check_gradients(
+            network,
+            target,
+            names=names,
+            grad_names=grad_names,
+            samples=arguments.samples,
+            weight_layout=arguments.weight_layout,
+            bias_shape=arguments.bias_shape,
+            targets=arguments.targets,
+            reduction=arguments.reduction,
+            dtype=arguments.dtype,
+            finite_differences=arguments.finite_differences,
+            seed=arguments.seed,
+        )
+    except CheckError as error:
+        # The checker names its Python keywords (grad_names: ...); the user typed --grad-names.
+        keyword, colon, rest = str(error).partition(": ")
+        if colon and keyword in _CHECK_OPTIONS:
+            raise CheckError(f"--{keyword.replace('_', '-')}: {rest}") from None
+        raise
     print({"text": report.table, "markdown": report.markdown, "latex": report.latex}[arguments.format]().rstrip("\n"))
     return 0 if report.ok else 1
 
@@ -412,7 +509,7 @@ COMMANDS: list[Command] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symbackprop",
         description="Derive back-propagation symbolically, verify it, print it and generate code.",
     )
@@ -458,6 +555,7 @@ def _run(words: list[str]) -> int:
         if not words:
             parser.print_help()
             return 0
+        _refuse_dashed_values(words)
         arguments = parser.parse_args(words)
         status: int = arguments.run(arguments)
         return status

@@ -7,13 +7,22 @@ Contract
   with SIGINT held back (:func:`interrupts_deferred`), so that an interrupt ends the run after the
   file is whole or before it exists. The file gets the permissions of any new file (0666 less the
   umask, applied by the system as it creates it) or, when it replaces one, that file's permissions.
+* What it writes is a regular file. A symbolic link is followed: the file it leads to is written
+  and the link stays (as a shell's ``>`` does); a link that leads to itself is refused. A path
+  that is a folder, a device, a FIFO or a socket is refused, never replaced by a file (the rename
+  would swap ``/dev/null`` or a pipe for a regular file). :func:`output_file` makes those checks
+  before any work, naming the command-line option.
 * :func:`create_beside` is that temporary file, for writers that need a stream (the generated
   modules' ``save`` has its own copy, since a generated module imports nothing of symbackprop).
 * :func:`interrupts_deferred` holds SIGINT back while its body runs and delivers it after, as
   the KeyboardInterrupt it would have been. The command line also wraps in it the imports of C
   extensions (matplotlib, SymPy, NumPy), which crash the interpreter at exit when interrupted
   half-initialised.
-* :func:`make_folder` creates an output folder with its parents.
+* :func:`make_folder` creates an output folder with its parents; :func:`outputs_folder` does so
+  for the body of a ``with`` and, when the body fails, removes the folders it created that are
+  still empty (a failed run leaves no empty ``--out`` behind).
+* :func:`special_kind` says what a path is when it is not a regular file, so that readers refuse
+  a device or a FIFO (``/dev/zero`` would be read forever) instead of reading it.
 
 Errors are :class:`~symbackprop.errors.GenerationError` naming the path and the reason, never
 ``OSError``. A leaf module: every stage that writes a file uses it, and it imports no stage.
@@ -85,12 +94,60 @@ def create_beside(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write a file whole or not at all: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+#: What a path that is no regular file is, in words, by the test of its mode.
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def special_kind(path: str | Path) -> str | None:
+    """What ``path`` is, in words, when it exists and is not a regular file ("a folder", "a FIFO
+    (named pipe)", ...); None for a regular file, and for a path that cannot be examined (the
+    reader's open then says why)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((words for test, words in _SPECIAL_FILES if test(mode)), "not a regular file")
+
+
+def output_file(path: str | Path, option: str = "") -> Path:
+    """The regular file that writing ``path`` creates or replaces: the file a symbolic link leads
+    to, in a folder that exists. Raises GenerationError, prefixed by ``option`` when given, for an
+    empty name, a link that leads to itself, a folder, a device, a FIFO or a socket."""
+    prefix = f"{option}: " if option else ""
+    if not str(path).strip():  # Path("") is the current folder, which nobody means by an empty name
+        raise GenerationError(f"{prefix}the file name is empty")
+    given = Path(path)
+    target = given
+    if given.is_symlink():
+        try:
+            target = Path(os.path.realpath(given, strict=True))
+        except FileNotFoundError:  # a link to a file yet to be written: write it
+            target = Path(os.path.realpath(given))
+        except OSError:
+            raise GenerationError(f"{prefix}{given} is a symbolic link that leads to itself") from None
+    kind = special_kind(target)
+    if kind is not None:
+        raise GenerationError(f"{prefix}{given} is {kind}, not a regular file; give a file name")
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise GenerationError(f"{path}: the folder {folder} does not exist")
+        missing = "is not a folder" if folder.exists() else "does not exist"
+        raise GenerationError(f"{prefix}{given}: {folder} {missing}")
+    return target
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write a file whole or not at all: a temporary file in the same folder, then a rename.
+    The checks and the link-following of :func:`output_file` apply."""
+    path = output_file(path)
+    folder = path.parent if str(path.parent) else Path(".")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with interrupts_deferred():
         try:
@@ -120,3 +177,24 @@ def make_folder(path: str | Path, option: str = "--out") -> Path:
     except OSError as error:
         raise GenerationError(f"{option}: cannot create the folder {folder} ({error.strerror})") from None
     return folder
+
+
+@contextlib.contextmanager
+def outputs_folder(path: str | Path, option: str = "--out") -> Iterator[Path]:
+    """:func:`make_folder` for the body of a ``with``: when the body raises (an error, Ctrl-C),
+    the folders made here that are still empty are removed again."""
+    missing = []
+    for folder in (Path(path), *Path(path).parents):
+        if folder.exists() or not str(folder).strip():
+            break
+        missing.append(folder)
+    made = make_folder(path, option)
+    try:
+        yield made
+    except BaseException:
+        for folder in missing:  # deepest first; one that holds a file stays, and so do its parents
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise

@@ -37,6 +37,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .exprparse import parse_activation_definition
+from .files import special_kind
 from .printing.text import interval_text
 from .registry import LOSSES, Activation, Loss, custom_activation, lookup_activation, lookup_loss
 
@@ -49,7 +50,8 @@ MAX_WIDTH = 1_000_000
 MAX_LAYERS = 1000
 #: A TOML spec file larger than this is refused before it is parsed (parsing 4 MB takes seconds).
 MAX_TOML_BYTES = 1_000_000
-_SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$")
+#: Widths are ASCII digits: int() would also read '٢' or '２', which nobody types as a width.
+_SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$", re.ASCII)
 
 
 @dataclass(frozen=True, init=False)
@@ -258,9 +260,14 @@ def _width_from_text(digits: str, index: int, prefix: str) -> int:
     return int(digits)
 
 
-def _is_file(text: str) -> bool:
+def _is_ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether text is a path that exists: a TOML file, or a folder or device that load_toml refuses."""
     try:
-        return Path(text).is_file()
+        return Path(text).exists()
     except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
         return False
 
@@ -276,13 +283,13 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
     parts = [part.strip() for part in body.split("->")]
     if len(parts) < 2:
         raise SpecError(f"{where}: '{body.strip()}' needs at least 'inputs -> width activation'")
-    if not parts[0].isdigit():
+    if not _is_ascii_number(parts[0]):
         raise SpecError(f"{where}: the input width '{parts[0]}' is not a positive integer")
     sizes = [_width_from_text(parts[0], 0, f"{where}: ")]
     activations = []
     for position, part in enumerate(parts[1:], start=1):
         width, _, activation = part.replace("\t", " ").partition(" ")
-        if not width.isdigit() or not activation.strip():
+        if not _is_ascii_number(width) or not activation.strip():
             raise SpecError(f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'")
         sizes.append(_width_from_text(width, position, f"{where}: "))
         activations.append(activation.strip())
@@ -317,6 +324,9 @@ def load_toml(path: str | Path) -> Network:
     if not isinstance(path, (str, Path)):
         raise SpecError(f"load_toml: expected the path of a TOML file (a str or Path), got {_shown(path)}")
     where = str(path)
+    kind = special_kind(path)
+    if kind is not None:  # a device or a FIFO would be read (or waited on) forever
+        raise SpecError(f"{where} is {kind}, not a TOML file")
     try:
         with open(path, "rb") as handle:
             content = handle.read(MAX_TOML_BYTES + 1)
@@ -361,7 +371,7 @@ def from_cli(
     """A network from the command line: ``SIZES --activations ... --loss ...``, a TOML file,
     or the compact form in one argument."""
     custom = parse_activation_definitions(activation_definitions)
-    if network.endswith(".toml") or ("->" not in network and _is_file(network)):
+    if network.endswith(".toml") or ("->" not in network and _names_a_file(network)):
         if activations is not None or loss is not None:
             raise SpecError("--activations/--loss: not allowed with a TOML file, which holds them")
         loaded = load_toml(network)

@@ -3,13 +3,20 @@
 Contract
 --------
 * :func:`load_csv` reads a CSV file with a header into features X and targets Y (the ``target``
-  columns), refusing an empty file, a wrong column count, non-numeric cells and NaN or infinity,
-  and target names that are missing, repeated, absent from the header or all of its columns.
+  columns: a list of names, or one name as a str), refusing what is not a regular file (a device
+  or a FIFO would be read forever), an empty file, a wrong column count, non-numeric cells and
+  NaN or infinity, and target names that are missing, repeated, absent from the header or all of
+  its columns.
 * :func:`prepare_targets` checks the targets against the loss: labels in {0, 1} for bce; one-hot
-  rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others.
+  rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others. A bad
+  value is reported with its data row (1-based, the header not counted).
 * :func:`run_training` generates the module in memory, trains it and writes ``weights.npz``,
   ``history.csv`` (or ``history.json``) and ``history.png`` (loss and accuracy per epoch) into
-  the output folder, each atomically: a Ctrl-C leaves each of them whole or absent. It draws a
+  the output folder, each atomically: a Ctrl-C leaves each of them whole or absent, and a run that
+  fails removes the output folder again when it made it and it is still empty. Data whose loss
+  is not finite at the initial weights (values too large) is refused before training, naming the
+  data; NumPy's floating-point warnings never reach stderr (divergence is detected from the
+  loss, and reported as an error). It draws a
   progress bar only when stderr is a terminal, and otherwise prints the report lines alone. A
   batch larger than the data is an error, not a silent switch to full-batch descent.
 * Every bad input raises :class:`TrainingError` naming the command-line option it came from
@@ -33,7 +40,7 @@ import numpy
 
 from .codegen import generate_module, load_module
 from .errors import SymbackpropError
-from .files import interrupts_deferred, make_folder, write_atomic
+from .files import interrupts_deferred, outputs_folder, special_kind, write_atomic
 from .kinds import TargetsError
 from .spec import Network
 
@@ -42,9 +49,17 @@ class TrainingError(SymbackpropError):
     """Training data, options or the training run itself are not usable."""
 
 
-def load_csv(path: str | Path, targets: Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarray, list[str]]:
-    """(X, Y, feature names) from a CSV file whose header names the columns."""
+def load_csv(path: str | Path, targets: str | Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarray, list[str]]:
+    """(X, Y, feature names) from a CSV file whose header names the columns; ``targets`` names the
+    target columns (a str is one column's name)."""
+    if isinstance(targets, str):
+        targets = [targets]
+    elif not isinstance(targets, Sequence) or not all(isinstance(name, str) for name in targets):
+        raise TrainingError(f"--target: expected column names (a list of str), got {targets!r:.60}")
     path = Path(path)
+    kind = special_kind(path)
+    if kind is not None:
+        raise TrainingError(f"--data: {path} is {kind}, not a CSV file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -105,11 +120,32 @@ def _check_target_names(targets: Sequence[str], header: list[str], path: Path) -
 
 def prepare_targets(Y: numpy.ndarray, network: Network, where: str = "targets") -> numpy.ndarray:
     """Y checked against the loss's kind of targets, class indices one-hot encoded for cce;
-    ``where`` names them in errors (the command line says which --target columns)."""
+    ``where`` names them in errors (the command line says which --target columns of which file)."""
     try:
-        return network.loss.targets.prepare(Y, network.sizes[-1], network.loss.name)
+        return _prepare(Y, network)
     except TargetsError as error:
-        raise TrainingError(f"{where}: {error}") from None
+        raise TrainingError(f"{where}: {error}{_bad_row(Y, network, str(error))}") from None
+
+
+def _prepare(Y: numpy.ndarray, network: Network) -> numpy.ndarray:
+    return network.loss.targets.prepare(Y, network.sizes[-1], network.loss.name)
+
+
+def _bad_row(Y: numpy.ndarray, network: Network, message: str) -> str:
+    """ " (data row N)" for the first row whose targets alone are refused, when the error is about
+    values (no rows at all pass the same checks) and does not name its row already."""
+    if "row" in message:
+        return ""
+    try:
+        _prepare(Y[:0], network)
+    except TargetsError:  # refused without a single value: the columns, not a row
+        return ""
+    for index in range(Y.shape[0]):
+        try:
+            _prepare(Y[index : index + 1], network)
+        except TargetsError:
+            return f" (data row {index + 1})"
+    return ""
 
 
 def check_features(X: numpy.ndarray, network: Network, where: str = "X", columns: Sequence[str] = ()) -> None:
@@ -194,8 +230,10 @@ def run_training(
     history_format: str = "csv",
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    data: str = "",
 ) -> TrainingResult:
-    """Train the generated module of ``network`` on (X, Y) and write its outputs into ``out``."""
+    """Train the generated module of ``network`` on (X, Y) and write its outputs into ``out``;
+    ``data`` names X and Y in errors (the command line: ``--data FILE``)."""
     if epochs < 1:
         raise TrainingError(f"--epochs: must be at least 1, got {epochs}")
     if batch_size is not None and batch_size < 1:
@@ -213,54 +251,63 @@ def run_training(
         raise TrainingError(f"--seed: must be a non-negative integer, got {seed}")
     if history_format not in HISTORY_WRITERS:
         raise TrainingError(f"--history-format: one of {', '.join(HISTORY_WRITERS)}, got {history_format!r}")
-    check_features(X, network)
-    Y = prepare_targets(Y, network)
-    folder = make_folder(out)
-    module = load_module(generate_module(network))
-    classifier = hasattr(module, "accuracy")
-    params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
-    accuracy_before = module.accuracy(params, X, Y) if classifier else None
-    accuracies: list[float] = []
-    bar = _progress(epochs, progress, echo)
+    check_features(X, network, where=data or "X")
+    Y = prepare_targets(Y, network, where=data or "Y")
+    # NumPy's overflow warnings would land on stderr: a loss that is not finite is the signal, and
+    # it becomes an error naming its cause.
+    with outputs_folder(out) as folder, numpy.errstate(all="ignore"):
+        module = load_module(generate_module(network))
+        classifier = hasattr(module, "accuracy")
+        params = module.init_params(seed, X.dtype if numpy.issubdtype(X.dtype, numpy.floating) else numpy.float64)
+        initial_loss = module.loss_and_grads(params, X, Y)[0]
+        if not math.isfinite(initial_loss):
+            raise TrainingError(
+                f"{data or 'X'}: the loss at the initial weights is already {initial_loss}, before any step: values too"
+                f" large for {X.dtype} arithmetic (the largest |x| is {numpy.max(numpy.abs(X)):.3g});"
+                " scale the features, for instance to mean 0 and standard deviation 1"
+            )
+        accuracy_before = module.accuracy(params, X, Y) if classifier else None
+        accuracies: list[float] = []
+        bar = _progress(epochs, progress, echo)
 
-    def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
-        line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
+        def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
+            line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
+            if classifier:
+                accuracies.append(module.accuracy(current, X, Y))
+                line += f"  accuracy {accuracies[-1]:.3f}"
+            bar.update(1)
+            bar.set_postfix_str(line.split("  ", 1)[1])
+            if epoch % report_every == 0 or epoch == epochs:
+                bar.write(line)
+
+        try:
+            params, history = module.train(
+                X, Y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, params=params, callback=report
+            )
+        except module.TrainingDiverged as error:
+            raise TrainingError(f"{error} (--lr)") from None
+        except ValueError as error:
+            raise TrainingError(f"{data or 'data'}: {error}") from None
+        finally:
+            bar.close()
+        history = dict(history)
         if classifier:
-            accuracies.append(module.accuracy(current, X, Y))
-            line += f"  accuracy {accuracies[-1]:.3f}"
-        bar.update(1)
-        bar.set_postfix_str(line.split("  ", 1)[1])
-        if epoch % report_every == 0 or epoch == epochs:
-            bar.write(line)
-
-    try:
-        params, history = module.train(
-            X, Y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, params=params, callback=report
+            history["accuracy"] = accuracies
+        files = {
+            "weights": folder / "weights.npz",
+            "history": folder / f"history.{history_format}",
+            "plot": folder / "history.png",
+        }
+        _save_weights(module, files["weights"], params)
+        HISTORY_WRITERS[history_format](files["history"], history)
+        write_plot(files["plot"], history, network.compact)
+        return TrainingResult(
+            params=params,
+            history=history,
+            files=files,
+            accuracy_before=accuracy_before,
+            accuracy_after=accuracies[-1] if accuracies else None,
         )
-    except module.TrainingDiverged as error:
-        raise TrainingError(f"{error} (--lr)") from None
-    except ValueError as error:
-        raise TrainingError(f"data: {error}") from None
-    finally:
-        bar.close()
-    history = dict(history)
-    if classifier:
-        history["accuracy"] = accuracies
-    files = {
-        "weights": folder / "weights.npz",
-        "history": folder / f"history.{history_format}",
-        "plot": folder / "history.png",
-    }
-    _save_weights(module, files["weights"], params)
-    HISTORY_WRITERS[history_format](files["history"], history)
-    write_plot(files["plot"], history, network.compact)
-    return TrainingResult(
-        params=params,
-        history=history,
-        files=files,
-        accuracy_before=accuracy_before,
-        accuracy_after=accuracies[-1] if accuracies else None,
-    )
 
 
 def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray]) -> None:

@@ -207,7 +207,7 @@ def test_missing_and_unreadable_toml(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no such file"):
         load_toml(tmp_path / "absent.toml")
     (tmp_path / "folder.toml").mkdir()
-    with pytest.raises(SpecError, match="cannot read it"):
+    with pytest.raises(SpecError, match="folder.toml is a folder, not a TOML file"):
         load_toml(tmp_path / "folder.toml")
     path = _toml(tmp_path, 'spec = "2 -> 1 sigmoid : bce"\n')
     with pytest.raises(SpecError, match="not allowed with a TOML file"):
