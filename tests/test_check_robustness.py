@@ -626,3 +626,12 @@ def test_options_of_the_wrong_kind_are_check_errors_naming_the_option(options, m
     with pytest.raises(CheckError) as caught:
         check_gradients(NET, correct, **options)
     assert str(caught.value).startswith(message), caught.value
+
+
+def test_names_that_rename_a_parameter_the_code_looks_up_as_ours_say_so():
+    with pytest.raises(CheckError) as caught:
+        check_gradients(NET, correct, names={"W1": "a"})
+    assert str(caught.value).endswith(
+        "under every layout tried; names (--names) hands W1 to the code as 'a', but the code looks up 'W1'"
+        " (leave W1 out of names if the code calls it W1)"
+    )

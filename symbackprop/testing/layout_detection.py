@@ -248,6 +248,11 @@ def _missing_key_hint(code: UserCode, error: Exception, parameters: Sequence[str
             f"; the parameters come as a dict keyed {', '.join(parameters)}, not as a list:"
             " wrap your function, e.g. lambda params, X, Y: mine([params['W1'], params['b1'], ...], X, Y)"
         )
+    if isinstance(key, str) and code.names.get(key, key) != key:
+        return (
+            f"; names (--names) hands {key} to the code as '{code.names[key]}', but the code looks up '{key}'"
+            f" (leave {key} out of names if the code calls it {key})"
+        )
     if not isinstance(key, str) or key in parameters:
         return ""
     return (
