@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import stat
 import zipfile
@@ -59,7 +60,8 @@ PARAMETER_COUNT = 31
 
 
 class DataError(ValueError):
-    """X or Y do not fit this network (shape, dtype or values)."""
+    """X or Y do not fit this network (shape, dtype or values), or an argument of train() is not
+    usable (epochs, lr, batch_size, seed); the message names which."""
 
 
 class WeightsFileError(ValueError):
@@ -84,17 +86,25 @@ def _views(flat: Array) -> Params:
 
 
 def _pack(params: Params) -> Array:
-    """A new flat array holding a copy of ``params`` (checked against the network's shapes)."""
+    """A new flat array holding a copy of ``params`` (checked against the network's names, shapes
+    and floating-point values)."""
     expected = _views(numpy.empty(PARAMETER_COUNT))
+    if not isinstance(params, dict):
+        raise WeightsFileError(
+            f"params: expected a dict of the arrays {', '.join(PARAMETER_NAMES)}, got {params!r:.60}"
+        )
     if set(params) != set(expected):
-        raise WeightsFileError(f"expected parameters {', '.join(PARAMETER_NAMES)}, got {', '.join(sorted(params))}")
-    dtype = numpy.result_type(*params.values())
-    flat = numpy.empty(PARAMETER_COUNT, dtype)
+        raise WeightsFileError(f"expected parameters {', '.join(PARAMETER_NAMES)}, got {', '.join(map(str, params))}")
+    arrays = {name: numpy.asarray(params[name]) for name in PARAMETER_NAMES}
+    for name, array in arrays.items():
+        if array.dtype.kind != "f":
+            raise WeightsFileError(f"{name} holds {array.dtype} values, not floating-point numbers")
+        if array.shape != expected[name].shape:
+            raise WeightsFileError(f"{name} has shape {array.shape}, expected {expected[name].shape}")
+    flat = numpy.empty(PARAMETER_COUNT, numpy.result_type(*arrays.values()))
     views = _views(flat)
     for name in PARAMETER_NAMES:
-        if params[name].shape != expected[name].shape:
-            raise WeightsFileError(f"{name} has shape {params[name].shape}, expected {expected[name].shape}")
-        views[name][...] = params[name]
+        views[name][...] = arrays[name]
     return flat
 
 
@@ -341,6 +351,16 @@ def make_train_step(params: Params, batch_size: int, lr: float) -> tuple[Callabl
     return _make_step(flat, batch_size, lr), _views(flat)
 
 
+def _finite_numbers(name: str, values: Array) -> None:
+    """Refuse values that are not real numbers, or not finite, naming the first bad row."""
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"{name} holds {values.dtype} values, not real numbers")
+    finite = numpy.isfinite(values).all(axis=1)
+    if not finite.all():
+        row = int(numpy.flatnonzero(~finite)[0])
+        raise DataError(f"{name}[{row}] (row {row}, counting from 0) holds {values[row].tolist()}: NaN or infinity")
+
+
 def _checked(X: Array, Y: Array) -> tuple[Array, Array]:
     X = numpy.asarray(X)
     Y = numpy.asarray(Y)
@@ -352,9 +372,32 @@ def _checked(X: Array, Y: Array) -> tuple[Array, Array]:
         raise DataError(f"Y must have shape ({X.shape[0]}, 1), got {Y.shape}")
     if X.shape[0] == 0:
         raise DataError("X has no rows")
+    _finite_numbers("X", X)
+    _finite_numbers("Y", Y)
     if not numpy.issubdtype(X.dtype, numpy.floating):
         X = X.astype(numpy.float64)
     return X, Y
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _batch_rows(epochs: int, lr: float, batch_size: int | None, seed: int, rows: int) -> int:
+    """The rows of a batch, once train()'s arguments are checked: each error names its argument."""
+    if not _is_integer(epochs) or epochs < 0:
+        raise DataError(f"epochs must be an integer of at least 0, got {epochs!r:.40}")
+    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not (math.isfinite(lr) and lr > 0):
+        raise DataError(f"lr must be a positive, finite number, got {lr!r:.40}")
+    if not _is_integer(seed) or seed < 0:
+        raise DataError(f"seed must be an integer of at least 0, got {seed!r:.40}")
+    if batch_size is None:
+        return rows
+    if not _is_integer(batch_size) or not 1 <= batch_size <= rows:
+        raise DataError(
+            f"batch_size must be None (full batch) or an integer from 1 to the {rows} rows of X, got {batch_size!r:.40}"
+        )
+    return int(batch_size)
 
 
 def train(
@@ -370,20 +413,17 @@ def train(
     callback: Callable[[int, float, Params], None] | None = None,
 ) -> tuple[Params, dict[str, list[float]]]:
     """Gradient descent on (X, Y): ``batch_size=None`` is full-batch, 1 is per-sample SGD, any
-    other size mini-batch (the last batch of an epoch may be smaller; a size above the number of
-    rows is full-batch). Each epoch visits the rows in a fresh random order when ``shuffle``,
+    other size up to the number of rows mini-batch (the last batch of an epoch may be smaller).
+    X and Y must hold finite real numbers. Each epoch visits the rows in a fresh random order when ``shuffle``,
     gathering one batch at a time (the data set is never copied). Float32 data trains float32
     parameters. ``callback(epoch, loss, params)`` runs after each epoch. Returns the parameters
     and the history {"epoch": [...], "loss": [...]}, where an epoch's loss is the mean of its
     batches' losses before their updates.
-    Raises :class:`TrainingDiverged` naming the epoch when the loss becomes NaN or infinite."""
+    Raises :class:`DataError` naming the argument that is not usable, and :class:`TrainingDiverged`
+    naming the epoch when the loss becomes NaN or infinite."""
     X, Y = _checked(X, Y)
     rows = X.shape[0]
-    if epochs < 0:
-        raise ValueError(f"epochs must be at least 0, got {epochs}")
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or at least 1, got {batch_size}")
-    size = rows if batch_size is None else min(batch_size, rows)
+    size = _batch_rows(epochs, lr, batch_size, seed, rows)
     flat = _pack(params) if params is not None else _pack(init_params(seed, X.dtype))
     Y = Y.astype(flat.dtype, copy=False)
     steps: dict[int, Callable[[Array, Array], float]] = {}
@@ -440,20 +480,45 @@ def _create_beside(path: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def _file_path(path: str | os.PathLike[str], action: str) -> str:
+    """path as a str, refused with a WeightsFileError unless it is a str or os.PathLike."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise WeightsFileError(
+            f"{action}: expected the path of a weights file (a str or os.PathLike), got {path!r:.60}"
+        )
+    return os.fspath(path)
+
+
 def save(path: str | os.PathLike[str], params: Params) -> None:
     """Write the parameters to an .npz file atomically: a temporary file beside it, then a rename.
-    A new file gets the usual permissions (0666 less the umask), a replaced one keeps its own."""
+    A new file gets the usual permissions (0666 less the umask), a replaced one keeps its own; a
+    symbolic link is followed (the file it leads to is written); a folder, a device or a FIFO is
+    refused. Every error is a :class:`WeightsFileError` naming the file."""
+    name = _file_path(path, "save")
     flat = _pack(params)
     arrays: dict[str, Any] = {"spec": numpy.array(SPEC), **_views(flat)}
-    handle, temporary = _create_beside(os.fspath(path))
+    target = os.path.realpath(name) if os.path.islink(name) else name
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise WeightsFileError(
+            f"{name}: is {'a folder' if os.path.isdir(target) else 'not a regular file'}; give a file name"
+        )
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise WeightsFileError(f"{name}: the folder {folder} does not exist")
+    try:
+        handle, temporary = _create_beside(target)
+    except OSError as error:
+        raise WeightsFileError(f"{name}: cannot write weights in {folder} ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             numpy.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
+        os.replace(temporary, target)
+    except BaseException as error:
         # A Ctrl-C can arrive after the rename, when there is no temporary file left to remove.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise WeightsFileError(f"{name}: cannot write weights ({error.strerror or error})") from None
         raise
 
 
@@ -480,7 +545,10 @@ def _read_member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: s
     elif declared != shape:
         raise WeightsFileError(f"{path}: {name} has shape {declared}, expected {shape}")
     with archive.open(f"{name}.npy") as member:
-        return numpy.lib.format.read_array(member, allow_pickle=False)
+        array: Array = numpy.lib.format.read_array(member, allow_pickle=False)
+    if name != "spec" and not numpy.isfinite(array).all():
+        raise WeightsFileError(f"{path}: {name} holds NaN or infinite values")
+    return array
 
 
 def load(path: str | os.PathLike[str]) -> Params:
@@ -489,6 +557,8 @@ def load(path: str | os.PathLike[str]) -> Params:
     Every error is a :class:`WeightsFileError` naming the file. The arrays' shapes and dtypes are
     checked from their headers before their data is read: a file declaring an absurd shape is
     refused without allocating it."""
+    if os.path.exists(_file_path(path, "load")) and not os.path.isfile(path):  # a FIFO would block, a device not end
+        raise WeightsFileError(f"{path}: not a symbackprop weights file (not a regular file)")
     expected = {name: view.shape for name, view in _views(numpy.empty(PARAMETER_COUNT)).items()}
     try:
         with open(path, "rb") as stream:

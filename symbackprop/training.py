@@ -315,8 +315,8 @@ def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray]) -> 
         # The module's save() writes a temporary file and renames it: an interrupt waits for it.
         with interrupts_deferred():
             module.save(path, params)
-    except OSError as error:
-        raise TrainingError(f"{path}: cannot write the weights ({error.strerror})") from None
+    except module.WeightsFileError as error:
+        raise TrainingError(str(error)) from None
 
 
 class _Lines:
