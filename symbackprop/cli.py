@@ -556,7 +556,13 @@ def _run(words: list[str]) -> int:
             parser.print_help()
             return 0
         _refuse_dashed_values(words)
-        arguments = parser.parse_args(words)
+        # parse_args would report leftover words from the top parser, without the sub-command.
+        arguments, extras = parser.parse_known_args(words)
+        if extras:
+            command = arguments.command
+            raise UsageError(
+                f"{command}: unrecognized arguments: {' '.join(extras)} (see symbackprop {command} --help)"
+            )
         status: int = arguments.run(arguments)
         return status
     except SymbackpropError as error:

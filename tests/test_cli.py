@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,3 +249,136 @@ def test_an_empty_output_file_name_is_refused(
     assert (status, out) == (2, "")
     assert err == "symbackprop: error: -o/--output: the file name is empty; give one like mlp.py or derivation.tex\n"
     assert list(tmp_path.iterdir()) == []
+
+
+NETWORK = ["2-1", "--activations", "sigmoid", "--loss", "bce"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["train", *NETWORK, "--epochs", "1e3"], "train: argument --epochs: invalid int value: '1e3'"),
+        (["train", *NETWORK, "--lr", "abc"], "train: argument --lr: invalid float value: 'abc'"),
+        (["train", *NETWORK, "--batch-size", "2.5"], "train: argument --batch-size: invalid int value: '2.5'"),
+        (["train", *NETWORK, "--seed", "x"], "train: argument --seed: invalid int value: 'x'"),
+        (["train", *NETWORK, "--history-format", "xml"], "train: argument --history-format: invalid choice: 'xml'"),
+        (["verify", *NETWORK, "--seed", "abc"], "verify: argument --seed: invalid int value: 'abc'"),
+        (["verify", *NETWORK, "--rules", "nope"], "verify: argument --rules: invalid choice: 'nope'"),
+        (["check", "m:f", "--spec", "2-1", "--dtype", "float16"], "check: argument --dtype: invalid choice"),
+        (["latex", *NETWORK, "--fragment", "--standalone"], "latex: argument --standalone: not allowed with"),
+        (["derive", *NETWORK, "--frobnicate"], "derive: unrecognized arguments: --frobnicate"),
+        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+        (["derive", "-2-1", "--activations", "sigmoid"], "'-2-1' starts with '-', so it is read as an option;"),
+        (["train", *NETWORK, "--lr", "-1e-3"], "'-1e-3' starts with '-', so it is read as an option; write --lr=-1e-3"),
+    ],
+)
+def test_a_malformed_command_line_is_one_line_naming_the_option(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = _run(capsys, *arguments)
+    assert (status, out) == (2, "")
+    assert err.startswith(f"symbackprop: error: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda path: path.mkdir(), "is a folder"),
+        (lambda path: os.mkfifo(path), "is a FIFO (named pipe)"),
+    ],
+    ids=["folder", "fifo"],
+)
+@pytest.mark.parametrize("command", ["latex", "generate"])
+def test_an_output_that_is_no_regular_file_is_refused_and_kept(
+    command: str, make: Any, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.tex"
+    make(output)
+    before = output.lstat().st_mode
+    force = ["--force"] if command == "generate" else []
+    status, out, err = _run(capsys, command, *NETWORK, "-o", str(output), *force)
+    assert (status, out) == (2, "")
+    assert err == f"symbackprop: error: -o/--output: {output} {kind}, not a regular file; give a file name\n"
+    assert output.lstat().st_mode == before and sorted(tmp_path.iterdir()) == [output]
+
+
+def test_an_output_through_a_symbolic_link_writes_the_file_it_leads_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = tmp_path / "real.tex"
+    real.write_text("old\n")
+    link = tmp_path / "link.tex"
+    link.symlink_to("real.tex")
+    status, out, _ = _run(capsys, "latex", *NETWORK, "-o", str(link))
+    assert (status, out) == (0, f"wrote {link}\n")
+    assert link.is_symlink() and real.read_text().startswith("\\documentclass")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.tex", "real.tex"]
+
+
+def test_a_symbolic_link_loop_as_output_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.tex").symlink_to("b.tex")
+    (tmp_path / "b.tex").symlink_to("a.tex")
+    status, _, err = _run(capsys, "latex", *NETWORK, "-o", str(tmp_path / "a.tex"))
+    assert status == 2 and err.endswith("a.tex is a symbolic link that leads to itself\n")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["demo", "--out", "", "--quiet"], "--out: the folder name is empty"),
+        (["regenerate", "--out", " "], "--out: the folder name is empty"),
+        (["latex", *NETWORK, "--sections", "nope"], "--sections: unknown section(s) nope"),
+        (["latex", *NETWORK, "--sections", ""], "--sections: no section chosen"),
+        (["latex", *NETWORK, "--sections", ",,"], "--sections: no section chosen"),
+        (["latex", *NETWORK, "-o", "absent/d.tex"], "-o/--output: absent/d.tex: absent does not exist"),
+        (["check", "m:f", "--spec", "2 -> x"], "--spec: compact spec: '2 -> x' has no ': loss'"),
+    ],
+)
+def test_errors_name_the_option_and_write_nothing(
+    arguments: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(capsys, *arguments)
+    assert (status, out) == (2, "")
+    assert err.startswith(f"symbackprop: error: {message}") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+GRADIENTS = """
+def grads(params, X, Y):
+    return {"d" + name: 0 * value for name, value in params.items()}
+"""
+
+
+@pytest.mark.parametrize("option", ["--names", "--grad-names"])
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ("W1", "'W1' is not NAME=KEY"),
+        ("W1=", "'W1=' is not NAME=KEY"),
+        ("=w", "'=w' is not NAME=KEY"),
+        ("W1=a=b", "'W1=a=b' is not NAME=KEY"),
+        (",", "'' is not NAME=KEY"),
+        ("W1=a,W1=b", "W1 is given twice"),
+        ("W1=a,b1=a", "both W1 and b1 are given the key 'a'"),
+        ("W9=w", "'W9' is no parameter of the network"),
+        ("dW1=x", "'dW1' is no parameter of the network"),
+    ],
+)
+def test_names_pairs_are_checked_and_errors_name_the_option(
+    option: str,
+    pairs: str,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.py").write_text(GRADIENTS)
+    status, out, err = _run(capsys, "check", "mine.py:grads", "--spec", "2 -> 1 sigmoid : bce", option, pairs)
+    assert (status, out) == (2, "")
+    assert err.startswith(f"symbackprop: error: {option}: {message}") and err.count("\n") == 1

@@ -103,8 +103,7 @@ def compile_pdf(tex_path: str | Path, *, timeout: float = 300) -> CompiledPdf:
             first = "\n".join(errors[:5]) or finished.stdout[-800:]
             raise LatexError(f"{tex_path}: {command[0]} failed (exit {finished.returncode}):\n{first}")
         target = tex_path.with_suffix(".pdf")
-        staged = tex_path.parent / f".{target.name}.tmp"
-        shutil.copyfile(produced, staged)
-        os.replace(staged, target)
+        # A temporary name of its own (concurrent runs do not collide), removed on Ctrl-C.
+        write_atomic(target, produced.read_bytes())
     overfull = tuple(float(points) for points in _OVERFULL.findall(log))
     return CompiledPdf(pdf=target, overfull_hboxes=overfull, log=log)
