@@ -7,6 +7,7 @@ Layout (one job per module):
 * :mod:`.framework_module`: the context the PyTorch and JAX targets share; :mod:`.torch_module`
   (:data:`~.torch_module.TORCH`) and :mod:`.jax_module` (:data:`~.jax_module.JAX`);
 * :mod:`.targets`: every target by name (:data:`~.targets.TARGETS`, :func:`.targets.target`);
+* :mod:`.module_facts`: what every target's module says about its network, printed once;
 * :mod:`.batch_math`: the mathematics every target shares (concrete widths, the batch loss, the
   loss in the output pre-activation);
 * :mod:`.formatting`: ruff formatting and comment wrapping of the generated source;
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at ru
     from .formatting import LINE_LIMIT, REBUILD_COMMENT, format_source, wrap_long_comments  # noqa: F401
     from .jax_module import JAX  # noqa: F401
     from .loading import load_module  # noqa: F401
+    from .module_facts import GENERATED_MARKER  # noqa: F401
     from .modules import (  # noqa: F401
         generate_module,
         module_context,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at ru
         write_module,
         written_by_symbackprop,
     )
-    from .numpy_module import GENERATED_MARKER, NUMPY, LayerCode, NumpyModule  # noqa: F401
+    from .numpy_module import NUMPY, LayerCode, NumpyModule  # noqa: F401
     from .reference import (  # noqa: F401
         REFERENCE_NETWORKS,
         REGENERATE_COMMAND,
@@ -51,7 +53,7 @@ if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at ru
 
 #: The public name → the module that defines it.
 _PUBLIC = {
-    "GENERATED_MARKER": "numpy_module",
+    "GENERATED_MARKER": "module_facts",
     "LINE_LIMIT": "formatting",
     "NUMPY": "numpy_module",
     "REBUILD_COMMENT": "formatting",

@@ -2,7 +2,7 @@
 
 Contract: :func:`generate_module` returns the source of one module for a code target (NumPy by
 default), deterministic (same spec, same bytes), its first line carrying
-:data:`~symbackprop.codegen.numpy_module.GENERATED_MARKER`. :func:`write_module` writes atomically
+:data:`~symbackprop.codegen.module_facts.GENERATED_MARKER`. :func:`write_module` writes atomically
 and refuses to replace a file symbackprop did not write unless ``force``.
 """
 
@@ -16,7 +16,8 @@ from ..derive import Derivation
 from ..errors import GenerationError
 from ..files import write_atomic
 from ..spec import Network
-from .numpy_module import GENERATED_MARKER, NUMPY
+from .module_facts import GENERATED_MARKER
+from .numpy_module import NUMPY
 from .target import CodeTarget
 
 
