@@ -3,6 +3,8 @@ that names the problem and its place; hostile custom activations never reach an 
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 from pathlib import Path
 
@@ -341,3 +343,33 @@ def test_a_deeply_nested_or_huge_toml_file_is_a_spec_error(tmp_path: Path) -> No
     huge = _toml(tmp_path, "sizes = [" + "2, " * 400_000 + '1]\nactivations = "relu"\nloss = "mse"\n', "huge.toml")
     with pytest.raises(SpecError, match=f"huge.toml: larger than {MAX_TOML_BYTES} bytes"):
         load_toml(huge)
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ("٢-١", "sizes: '٢-١' is not a list of widths"),
+        ("２-１", "sizes: '２-１' is not a list of widths"),
+        ("2-¹", "sizes: '2-¹' is not a list of widths"),
+        ("٢ -> 1 sigmoid : bce", "compact spec: the input width '٢' is not a positive integer"),
+        ("2 -> ١ sigmoid : bce", "compact spec: layer 1 is '١ sigmoid'"),
+    ],
+)
+def test_widths_are_ascii_digits_only(network: str, message: str) -> None:
+    activations, loss = ("sigmoid", "bce") if "->" not in network else (None, None)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        from_cli(network, activations, loss)
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused_as_a_toml_file_without_reading_it(path: str) -> None:
+    with pytest.raises(SpecError, match=f"^{path} is a character device, not a TOML file$"):
+        load_toml(path)
+    with pytest.raises(SpecError, match=f"^{path} is a character device, not a TOML file$"):
+        from_cli(path)
+
+
+def test_a_fifo_is_refused_as_a_toml_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "spec.toml")
+    with pytest.raises(SpecError, match=r"spec.toml is a FIFO \(named pipe\), not a TOML file"):
+        load_toml(tmp_path / "spec.toml")

@@ -15,7 +15,7 @@ import pytest
 from symbackprop import Network
 from symbackprop.cli import main
 from symbackprop.codegen import generate_module, load_module
-from symbackprop.training import TrainingError, loss_text, run_training, two_class_data
+from symbackprop.training import TrainingError, load_csv, loss_text, run_training, two_class_data
 
 
 @pytest.fixture(scope="module")
@@ -510,3 +510,131 @@ def test_an_empty_output_folder_name_is_refused(tmp_path, capsys, monkeypatch, c
     assert main(arguments) == 2
     assert capsys.readouterr().err == "symbackprop: error: --out: the folder name is empty\n"
     assert [path.name for path in tmp_path.iterdir()] == ["points.csv"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"epochs": -1}, r"epochs must be an integer of at least 0, got -1"),
+        ({"epochs": 1.5}, r"epochs must be an integer of at least 0, got 1.5"),
+        ({"epochs": "3"}, r"epochs must be an integer of at least 0, got '3'"),
+        ({"lr": float("nan")}, r"lr must be a positive, finite number, got nan"),
+        ({"lr": float("inf")}, r"lr must be a positive, finite number, got inf"),
+        ({"lr": "a"}, r"lr must be a positive, finite number, got 'a'"),
+        ({"lr": 0}, r"lr must be a positive, finite number, got 0"),
+        ({"batch_size": 0}, r"batch_size must be None \(full batch\) or an integer from 1 to the 10 rows of X, got 0"),
+        ({"batch_size": -1}, r"batch_size must be .* got -1"),
+        ({"batch_size": 11}, r"batch_size must be .* from 1 to the 10 rows of X, got 11"),
+        ({"batch_size": 2.5}, r"batch_size must be .* got 2.5"),
+        ({"seed": "x"}, r"seed must be an integer of at least 0, got 'x'"),
+        ({"seed": -1}, r"seed must be an integer of at least 0, got -1"),
+    ],
+)
+def test_generated_train_names_the_argument_it_refuses(mlp, arguments, message):
+    X, Y = data(10)
+    with pytest.raises(mlp.DataError, match=message):
+        mlp.train(X, Y, **{"epochs": 1, "lr": 0.1, **arguments})
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda X, Y: (np.where(np.arange(10)[:, None] == 3, np.nan, X), Y), r"X\[3\] \(row 3, counting from 0\)"),
+        (lambda X, Y: (np.where(np.arange(10)[:, None] == 0, np.inf, X), Y), r"X\[0\] .*NaN or infinity"),
+        (lambda X, Y: (X, np.where(np.arange(10)[:, None] == 9, np.nan, Y)), r"Y\[9\] \(row 9"),
+        (lambda X, Y: (X.astype(object), Y), "X holds object values, not real numbers"),
+        (lambda X, Y: (X + 1j, Y), "X holds complex128 values, not real numbers"),
+    ],
+)
+def test_generated_train_refuses_data_that_is_no_finite_numbers(mlp, spoil, message):
+    with pytest.raises(mlp.DataError, match=message):
+        mlp.train(*spoil(*data(10)), epochs=1, lr=0.1)
+
+
+def test_generated_save_and_load_refuse_bad_paths_and_values(mlp, tmp_path):
+    params = mlp.init_params(0)
+    with pytest.raises(mlp.WeightsFileError, match=r"nope/w.npz: the folder .*nope does not exist"):
+        mlp.save(tmp_path / "nope" / "w.npz", params)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(mlp.WeightsFileError, match="d: is a folder"):
+        mlp.save(tmp_path / "d", params)
+    with pytest.raises(mlp.WeightsFileError, match="params: expected a dict of the arrays W1, b1"):
+        mlp.save(tmp_path / "w.npz", None)
+    with pytest.raises(mlp.WeightsFileError, match="W1 holds int64 values"):
+        mlp.save(tmp_path / "w.npz", {**params, "W1": np.zeros((4, 2), np.int64)})
+    with pytest.raises(mlp.WeightsFileError, match="save: expected the path of a weights file"):
+        mlp.save(None, params)
+    with pytest.raises(mlp.WeightsFileError, match="load: expected the path of a weights file .* got None"):
+        mlp.load(None)
+    os.mkfifo(tmp_path / "fifo.npz")
+    with pytest.raises(mlp.WeightsFileError, match="fifo.npz: not a symbackprop weights file .not a regular file"):
+        mlp.load(tmp_path / "fifo.npz")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["d", "fifo.npz"]
+    spoiled = {**params, "W2": np.full_like(params["W2"], np.nan)}
+    arrays = {"spec": np.array(mlp.SPEC), **spoiled}
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(mlp.WeightsFileError, match="nan.npz: W2 holds NaN or infinite values"):
+        mlp.load(tmp_path / "nan.npz")
+
+
+def test_generated_save_through_a_symbolic_link_writes_its_file(mlp, tmp_path):
+    (tmp_path / "link.npz").symlink_to("real.npz")
+    mlp.save(tmp_path / "link.npz", mlp.init_params(0))
+    assert (tmp_path / "link.npz").is_symlink() and mlp.load(tmp_path / "real.npz")["W1"].shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("network", "rows", "message"),
+    [
+        (["2-4-1", "--activations", "relu,sigmoid", "--loss", "bce"], ["1,2,0", "2,3,2"], "label 2 is not 0 or 1"),
+        (["2-3", "--activations", "softmax", "--loss", "cce"], ["1,2,0", "1,1,1", "2,3,5"], "class index 5 is not"),
+        (["2-3", "--activations", "softmax", "--loss", "cce"], ["1,2,0", "2,3,-1"], "class index -1 is not"),
+    ],
+)
+def test_a_bad_label_names_the_file_and_its_data_row(tmp_path, capsys, network, rows, message):
+    csv = write_csv(tmp_path / "labels.csv", "x1,x2,y", rows)
+    arguments = ["train", *network, "--data", csv, "--target", "y", "--out", str(tmp_path / "run"), "--quiet"]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"symbackprop: error: --target y of {csv}: {message}")
+    assert err.endswith(f"(data row {len(rows)})\n") and not (tmp_path / "run").exists()
+
+
+def test_data_too_large_for_the_arithmetic_is_refused_without_warnings(tmp_path, capsys):
+    csv = write_csv(tmp_path / "huge.csv", "x1,x2,y", ["1e308,1e308,0", "-1e308,1e308,1", "1e308,-1e308,1"])
+    assert main(train_arguments(csv, tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"symbackprop: error: --data: {csv}: the loss at the initial weights is already nan")
+    assert err.count("\n") == 1 and "Warning" not in err and not (tmp_path / "run").exists()
+
+
+def test_a_diverged_run_removes_the_folders_it_made(tmp_path):
+    X, Y = data(40)
+    network = Network([2, 4, 1], ["identity", "identity"], "mse")
+    out = tmp_path / "made" / "run"
+    with pytest.raises(TrainingError, match=r"training diverged at epoch \d+"):
+        run_training(network, X * 10, Y, epochs=200, lr=10.0, batch_size=None, out=out, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(TrainingError, match="diverged"):
+        run_training(network, X * 10, Y, epochs=200, lr=10.0, batch_size=None, out=tmp_path / "kept", progress=False)
+    assert [path.name for path in tmp_path.iterdir()] == ["kept"]
+
+
+def test_a_fifo_as_data_is_refused_without_reading_it(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.csv")
+    assert main(train_arguments(str(tmp_path / "pipe.csv"), tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert err == f"symbackprop: error: --data: {tmp_path / 'pipe.csv'} is a FIFO (named pipe), not a CSV file\n"
+
+
+@pytest.mark.parametrize(("targets", "columns"), [("y", 1), (["y"], 1), (("x2", "y"), 2)])
+def test_load_csv_takes_one_target_name_as_a_str(tmp_path, targets, columns):
+    X, Y, features = load_csv(points_csv(tmp_path), targets)
+    assert Y.shape == (40, columns) and X.shape == (40, 3 - columns) and len(features) == 3 - columns
+
+
+@pytest.mark.parametrize("targets", [5, None, ["y", 3]])
+def test_load_csv_refuses_targets_that_are_no_names(tmp_path, targets):
+    with pytest.raises(TrainingError, match="--target: expected column names"):
+        load_csv(points_csv(tmp_path), targets)
