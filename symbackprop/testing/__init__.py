@@ -10,9 +10,9 @@ the same way, the reason in the report; bad input is a :class:`CheckError`. ``co
 ``grads(params, X, Y)``, an object with forward/backward methods, or an :class:`ObjectAdapter`.
 
 The stages, one module each: :mod:`.reference` (the generated module as the exact reference, and the
-probe data chosen to make bugs identifiable), :mod:`.calls` (each call of the user's code under a
-time limit, a ``sys.exit`` in it made an ordinary exception), :mod:`.adapters` (the forms and
-layouts of user code), :mod:`.layout_detection` (which layout the user's code is written for),
+probe data chosen to make bugs identifiable; kept across processes by :mod:`.reference_cache`), :mod:`.calls` (each call of the user's code under a
+time limit, a ``sys.exit`` in it made an ordinary exception), :mod:`.loading` (importing
+``module:attribute``), :mod:`.adapters` (the forms and layouts of user code), :mod:`.layout_detection` (which layout the user's code is written for),
 :mod:`.judging` (tolerances, relative errors and verdicts), :mod:`.mutants` (the catalogue of known
 mistakes, built from our own back-propagation), :mod:`.diagnosis` (naming the mistake of a row that
 does not pass), :mod:`.check` (the checker, which runs the stages in order), :mod:`.report` (the
@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at run time
-    from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter, load_target  # noqa: F401
+    from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter  # noqa: F401
     from .check import assert_gradients, check_gradients  # noqa: F401
     from .judging import VERDICTS, Tolerance  # noqa: F401
+    from .loading import load_target  # noqa: F401
     from .mutants import CATALOGUE  # noqa: F401
     from .report import GradientMismatch, GradientReport, ParameterRow  # noqa: F401
 
@@ -50,7 +51,7 @@ _PUBLIC = {
     "Tolerance": "judging",
     "assert_gradients": "check",
     "check_gradients": "check",
-    "load_target": "adapters",
+    "load_target": "loading",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -23,17 +23,12 @@ Contract
   read as real numbers (None, a string, a ragged list, complex numbers, objects that are not
   numbers) is a :class:`CheckError` naming it and what it is. Integer and boolean arrays are
   read, and judged (see :mod:`.diagnosis`), in their own dtype.
-* :func:`load_target` imports ``module:attribute`` (a module name or a path to a .py file),
-  with the working directory on ``sys.path``; paths are parsed, never evaluated. The import runs
-  as the user's code is called (see :mod:`.calls`): within ``timeout`` seconds, an exit an error.
-  A module that fails to import (a syntax error, an exception, a ``sys.exit`` or ``os._exit``, an
-  import still running after ``timeout``) is one :class:`CheckError` line naming its file and line.
+* :func:`user_line` and :func:`describe_raised` say where in the user's code something happened
+  (the checker's, NumPy's and Python's own frames left out); :mod:`.loading` imports the code.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import numbers
 import os
@@ -44,13 +39,12 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy
 
 from ..errors import SymbackpropError
-from .calls import DEFAULT_TIMEOUT, Exited, TimedOut, Warned, call_limited
+from .calls import Exited, TimedOut, Warned, call_limited
 from .reference import Array, Params
 
 SAMPLES = ("rows", "columns")
@@ -96,7 +90,7 @@ def describe_raised(error: BaseException) -> str:
         where = f" (at {Path(error.filename).name}:{error.lineno})" if error.filename else ""
         return f"{type(error).__name__}: {error.msg}{where}"
     text = str(error) if isinstance(error, Exited) else f"{type(error).__name__}: {error}"
-    line = _user_line(traceback.extract_tb(error.__traceback__))
+    line = user_line(traceback.extract_tb(error.__traceback__))
     return f"{text} ({line})" if line else text
 
 
@@ -105,7 +99,7 @@ def describe_warnings(warned: Sequence[Warned], shown: int = 3) -> list[str]:
     line that issued it (``RuntimeWarning: overflow encountered in reduce (at mine.py:12, in grads)``)."""
     distinct = list(
         dict.fromkeys(
-            f"{warning.category}: {warning.message}" + (f" ({line})" if (line := _user_line(warning.frames)) else "")
+            f"{warning.category}: {warning.message}" + (f" ({line})" if (line := user_line(warning.frames)) else "")
             for warning in warned
         )
     )
@@ -115,7 +109,7 @@ def describe_warnings(warned: Sequence[Warned], shown: int = 3) -> list[str]:
     return [f"your code warned: {'; '.join(distinct[:shown])}{more}"]
 
 
-def _user_line(frames: Sequence[traceback.FrameSummary]) -> str:
+def user_line(frames: Sequence[traceback.FrameSummary]) -> str:
     """``at mine.py:12, in grads``: the last of ``frames`` in the user's code, or ""."""
     mine = [
         frame
@@ -134,7 +128,7 @@ def call_user(function: Callable[..., Any], arguments: Sequence[Any], timeout: f
     try:
         return call_limited(function, arguments, timeout)
     except TimedOut as error:
-        line = _user_line(error.frames)
+        line = user_line(error.frames)
         if error.stopped:
             place = f" (stopped {line})" if line else ""
         else:
@@ -591,89 +585,3 @@ class ObjectAdapter:
             returned_loss = self._call(self.loss_method, loss_values, timeout)
             loss = _loss_number(returned_loss, f"what {self.label}.{self.loss_method} returned")
         return Outcome(grads, prediction, loss, after, strays)
-
-
-def load_target(target: str, *, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
-    """The object named by ``module:attribute`` (a dotted module name or a path to a .py file),
-    whose import must finish within ``timeout`` seconds (None: no limit)."""
-    if not isinstance(target, str):
-        raise CheckError(
-            f"load_target: expected 'module:attribute' as a string (like 'my_backprop:grads'), got {target!r:.60}"
-        )
-    module_text, colon, attribute = target.rpartition(":")
-    if not colon or not module_text or not attribute:
-        raise CheckError(f"'{target}' is not module:attribute (like my_backprop:grads or path/to/net.py:Net)")
-    check_timeout(timeout)
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    module = _import(module_text, timeout)
-    holder: Any = module
-    for part in attribute.split("."):
-        if not hasattr(holder, part):
-            # What the module itself defines (not what it imports) that could be the target.
-            offered = sorted(
-                name
-                for name, value in vars(module).items()
-                if getattr(value, "__module__", None) == module.__name__ and not name.startswith("_")
-            )
-            listed = f"; it has {', '.join(offered[:12])}" if offered else ""
-            raise CheckError(f"{module_text} has no '{attribute}'{listed}")
-        holder = getattr(holder, part)
-    has_methods = callable(getattr(holder, "forward", None)) and callable(getattr(holder, "backward", None))
-    if not (callable(holder) or has_methods or isinstance(holder, ObjectAdapter)):
-        raise CheckError(
-            f"{target} is a {type(holder).__name__}, not a function grads(params, X, Y), an object with forward"
-            " and backward methods, or an ObjectAdapter"
-        )
-    return holder
-
-
-def _import(module_text: str, timeout: float | None) -> ModuleType:
-    """The module ``module_text`` (a dotted name or a .py file), imported as the user's code is
-    called (see :mod:`.calls`); whatever stops its import, a :class:`CheckError` line naming the
-    file and line."""
-    try:
-        if module_text.endswith(".py"):
-            return call_limited(_import_file, (Path(module_text),), timeout)  # type: ignore[no-any-return]
-        return call_limited(importlib.import_module, (module_text,), timeout)  # type: ignore[no-any-return]
-    except CheckError:
-        raise
-    except TimedOut as error:
-        line = _user_line(error.frames)
-        where = f" (stopped {line})" if error.stopped and line else f" ({line})" if line else ""
-        raise CheckError(
-            f"{module_text} did not finish importing within {error.seconds:g} s{where}: does it run a long job"
-            ' or wait for something when imported? (put its script part under if __name__ == "__main__":)'
-        ) from None
-    except Exited as exited:
-        raise CheckError(
-            f"{module_text} called {describe_raised(exited)} at import: a module to check must not exit when"
-            ' imported (put its script part under if __name__ == "__main__":)'
-        ) from None
-    except ModuleNotFoundError as error:
-        if error.name is not None and f"{module_text}.".startswith(f"{error.name}."):
-            raise CheckError(
-                f"cannot import '{module_text}' ({error}); give a module name on the path or a .py file"
-            ) from None
-        raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
-    except Exception as error:
-        raise CheckError(f"importing {module_text} raised {describe_raised(error)}") from None
-
-
-def _import_file(path: Path) -> ModuleType:
-    """The module of the file ``path``, under its own name unless that is taken (a user's json.py
-    must not replace json); not left in ``sys.modules`` when its import fails."""
-    if not path.is_file():
-        raise CheckError(f"{path}: no such file")
-    name = path.stem if path.stem not in sys.modules else f"symbackprop_target_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise CheckError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
