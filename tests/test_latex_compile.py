@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import re
 import shutil
+import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from covering import cover, triples
 
 from symbackprop.document import compile_pdf, render_latex
+from symbackprop.errors import GenerationError
 from symbackprop.printing.latex import NOTATIONS
 from symbackprop.registry import ACTIVATIONS, custom_activation
 from symbackprop.spec import Network
@@ -242,3 +245,18 @@ def test_no_display_is_split_across_pages(tmp_path: Path, sizes, activations, lo
     source = render_latex(Network(sizes=sizes, activations=activations, loss=loss).derive())
     assert "\\allowdisplaybreaks" not in source and "\\displaybreak" not in source
     assert _split_displays(source, tmp_path) == []
+
+
+def test_the_pdf_is_moved_into_place_atomically_and_not_onto_a_fifo(tmp_path: Path) -> None:
+    """The PDF takes a temporary name of its own beside the target (no fixed .NAME.pdf.tmp that two
+    runs would share) and leaves none behind; a FIFO where the PDF goes is refused, not replaced."""
+    tex = tmp_path / "doc.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}Hello.\\end{document}\n")
+    assert compile_pdf(tex).pdf == tmp_path / "doc.pdf"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["doc.pdf", "doc.tex"]
+    (tmp_path / "doc.pdf").unlink()
+    os.mkfifo(tmp_path / "doc.pdf")
+    with pytest.raises(GenerationError, match=r"doc.pdf is a FIFO \(named pipe\), not a regular file"):
+        compile_pdf(tex)
+    assert stat.S_ISFIFO((tmp_path / "doc.pdf").lstat().st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["doc.pdf", "doc.tex"]
