@@ -452,7 +452,7 @@ def best_ratio(timings: dict[str, float]) -> str:
     peer = min(peers_of(timings), key=timings.__getitem__, default=None)
     if peer is None:
         return "–"
-    return f"{timings[target] / timings[peer]:.2f} ({target.removeprefix('generated ')} / {peer})"
+    return f"{timings[target] / timings[peer]:.2f} ({target} / {peer})"
 
 
 def verdict(config: Config, timings: dict[str, float]) -> str:
