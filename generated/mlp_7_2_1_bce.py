@@ -330,6 +330,11 @@ def _checked(X: Array, Y: Array) -> tuple[Array, Array]:
         raise DataError("X has no rows")
     _finite_numbers("X", X)
     _finite_numbers("Y", Y)
+    valid = numpy.all((Y >= 0) & (Y <= 1), axis=1)
+    if not valid.all():
+        row = int(numpy.argmin(valid))
+        rule = "the targets are labels between 0 and 1 for bce"
+        raise DataError(f"Y[{row}] (row {row}, counting from 0) is {Y[row]!r:.60}, but {rule}")
     if not numpy.issubdtype(X.dtype, numpy.floating):
         X = X.astype(numpy.float64)
     return X, Y

@@ -334,6 +334,11 @@ def _checked(X: Array, Y: Array) -> tuple[Array, Array]:
         raise DataError("X has no rows")
     _finite_numbers("X", X)
     _finite_numbers("Y", Y)
+    valid = numpy.all(Y >= 0, axis=1) & (numpy.abs(numpy.sum(Y, axis=1) - 1) <= 1e-5)
+    if not valid.all():
+        row = int(numpy.argmin(valid))
+        rule = "each row of Y is one-hot (or probabilities summing to 1) for cce"
+        raise DataError(f"Y[{row}] (row {row}, counting from 0) is {Y[row]!r:.60}, but {rule}")
     if not numpy.issubdtype(X.dtype, numpy.floating):
         X = X.astype(numpy.float64)
     return X, Y

@@ -551,6 +551,18 @@ def test_generated_train_refuses_data_that_is_no_finite_numbers(mlp, spoil, mess
         mlp.train(*spoil(*data(10)), epochs=1, lr=0.1)
 
 
+def test_generated_train_refuses_targets_its_loss_does_not_take(mlp, softmax):
+    X, Y = data(10)
+    with pytest.raises(mlp.DataError, match=r"Y\[4\] \(row 4, counting from 0\) .* labels between 0 and 1 for bce"):
+        mlp.train(X, np.where(np.arange(10)[:, None] == 4, 5.0, Y), epochs=1, lr=0.1)
+    one_hot = np.eye(3)[np.arange(10) % 3]
+    with pytest.raises(softmax.DataError, match=r"Y\[2\] .* one-hot \(or probabilities summing to 1\) for cce"):
+        softmax.train(X, np.where(np.arange(10)[:, None] == 2, 0.5, one_hot), epochs=1, lr=0.1)
+    # Soft labels and probability rows are targets these losses take.
+    mlp.train(X, np.full((10, 1), 0.25), epochs=1, lr=0.1)
+    softmax.train(X, np.full((10, 3), 1 / 3, dtype=np.float32), epochs=1, lr=0.1)
+
+
 def test_generated_save_and_load_refuse_bad_paths_and_values(mlp, tmp_path):
     params = mlp.init_params(0)
     with pytest.raises(mlp.WeightsFileError, match=r"nope/w.npz: the folder .*nope does not exist"):

@@ -23,7 +23,13 @@ import sympy as sp
 from .. import naming
 from ..derive import Derivation
 from ..printing.numpy import BatchNumPyPrinter
-from ..printing.numpy_snippets import SUPPORT_SOURCE, classify_source, prediction_clip, target_classes_source
+from ..printing.numpy_snippets import (
+    SUPPORT_SOURCE,
+    classify_source,
+    prediction_clip,
+    target_classes_source,
+    target_rows_check,
+)
 from ..verify import require_verified
 from .batch_math import batch_loss, loss_from_preactivation, numbers_out_of_sums, substitute_widths
 from .module_facts import (
@@ -124,6 +130,10 @@ class NumpyModule(ModuleFacts):
     step_loss_setup: tuple[str, ...]
     classify: str
     accuracy: str
+    #: A boolean per row of Y, true where it holds targets the loss takes ("" for any reals), and
+    #: that rule in words, for train()'s check of its data.
+    target_rows_valid: str
+    target_rule: str
     #: Support helpers the printouts call: name → source.
     support: Mapping[str, str]
     #: Modules beyond NumPy the printouts use: name → why.
@@ -156,6 +166,7 @@ def numpy_module_context(
     targets = network.loss.targets
     rows = "X.shape[0]"
     imports = dict(sorted({**printer.modules, **step_printer.modules}.items()))
+    target_rows_valid, target_rule = target_rows_check(targets, naming.TARGETS)
     return NumpyModule(
         **fields_of(facts),
         layers=tuple(layers),
@@ -169,6 +180,8 @@ def numpy_module_context(
             if targets.classifies
             else ""
         ),
+        target_rows_valid=target_rows_valid,
+        target_rule=target_rule,
         support={name: SUPPORT_SOURCE[name] for name in sorted(printer.support | step_printer.support)},
         imports=imports,
         needs=f"NumPy and {', '.join(imports)}" if imports else "only NumPy",

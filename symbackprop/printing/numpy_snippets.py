@@ -1,5 +1,6 @@
 """NumPy source that is not printed from an expression: the support helpers stable printouts call,
-the clip of predictions into a loss's domain, and how a kind of targets turns outputs into classes.
+the clip of predictions into a loss's domain, how a kind of targets turns outputs into classes, and
+which targets it takes.
 
 Contract: each function takes the registry's data (a prediction domain, a
 :class:`~symbackprop.kinds.TargetKind`) and returns source for the NumPy target's template; a
@@ -55,3 +56,17 @@ def target_classes_source(kind: TargetKind, targets: str, rows: str) -> str:
     if kind.threshold is not None:
         return f"numpy.asarray({targets}).reshape({rows}, -1)"
     raise NotImplementedError(f"targets of kind '{kind.name}' are no classes")
+
+
+def target_rows_check(kind: TargetKind, targets: str) -> tuple[str, str]:
+    """Source of a boolean per row of ``targets``, true where the row holds targets of this kind,
+    and the rule in words; ``("", "")`` for a kind that takes any real targets."""
+    if kind.by_largest:
+        # One-hot rows, or class probabilities; a float32 row of probabilities sums to 1 within 1e-5.
+        return (
+            f"numpy.all({targets} >= 0, axis=1) & (numpy.abs(numpy.sum({targets}, axis=1) - 1) <= 1e-5)",
+            "each row of Y is one-hot (or probabilities summing to 1)",
+        )
+    if kind.threshold is not None:
+        return f"numpy.all(({targets} >= 0) & ({targets} <= 1), axis=1)", "the targets are labels between 0 and 1"
+    return "", ""
