@@ -202,6 +202,10 @@ class Outcome:
     params_after: Params
     #: Keys of the returned gradients named like gradients of parameters the network lacks (dW3).
     strays: tuple[str, ...] = ()
+    #: The precision of the gradients returned, when the code's framework tells (None: their NumPy dtype).
+    precision: str | None = None
+    #: What the adapter noticed about the call, for the report's notes.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,7 @@ class KnownLayout:
     weights: str | None = None
     biases: str | None = None
     dtype: numpy.dtype | None = None
+    samples: str | None = None
 
 
 def _gradient_keys(name: str, user_name: str) -> tuple[str, ...]:

@@ -22,6 +22,13 @@ failing row per parameter ("no gradient returned") and the reason as its finding
 raises under every layout, like bad options, is a :class:`CheckError`. The warnings the code issues
 are a note of the report, not printed; the checker's own arithmetic prints none (see :mod:`.calls`).
 
+Code written with PyTorch or JAX (``framework``, else detected: see :mod:`.frameworks`) is
+handed the framework's tensors of its precision on its device, or, for a ``torch.nn.Module``,
+has the probe loaded into its parameters (see :mod:`.tensor_adapters`); the probe is rounded to
+that precision (float16 and bfloat16 too), the reference stays float64, and the report names the
+framework, precision and device. A function detected (not said) to be torch or JAX code that
+cannot be checked on its tensors is checked on NumPy arrays, with a note.
+
 Beyond checking the options and choosing the adapter, this module only runs the stages in order
 and turns their judgements and diagnoses into the rows of the report; each decision is made in
 the module named for it.
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -64,6 +72,7 @@ from .diagnosis import (
     stray_gradients_note,
     summed_gradients_note,
 )
+from .frameworks import FRAMEWORKS, PRECISIONS, Precision, detect_framework, probe_in
 from .judging import (
     REDUCTIONS,
     Judgement,
@@ -81,6 +90,7 @@ from .judging import (
 from .layout_detection import UserCode, call_under, resolve_layout
 from .reference import Array, Params, Probe, Reference, make_probe, reference_for
 from .report import BrokenStep, GradientMismatch, GradientReport, ParameterRow
+from .tensor_adapters import framework_adapter
 
 
 def check_gradients(
@@ -97,7 +107,9 @@ def check_gradients(
     bias_shape: str | None = None,
     targets: str | None = None,
     reduction: str | None = None,
-    dtype: numpy.typing.DTypeLike | None = None,
+    dtype: Any = None,
+    framework: str | None = None,
+    device: Any = None,
     finite_differences: bool = False,
     finite_difference_elements: int | None = None,
     seed: int = 0,
@@ -106,7 +118,11 @@ def check_gradients(
     """Judge hand-written gradients of ``network`` against the symbolic reference.
 
     ``code`` is ``grads(params, X, Y)`` (a dict of gradients, or ``(loss, grads)``), an object with
-    ``forward``/``backward`` methods, or an :class:`ObjectAdapter`. ``forward(params, X)`` and
+    ``forward``/``backward`` methods, or an :class:`ObjectAdapter`; for ``framework="torch"`` or
+    ``"jax"`` (detected when not given), a function on tensors, ``grads(params, X, Y)`` or a loss
+    ``loss_fn(params, X, Y)`` that the framework differentiates, or a ``torch.nn.Module`` (its
+    parameters mapped by ``names``, ours to its parameter names, else by its ``nn.Linear`` order;
+    ``loss(output, Y)`` replaces the network's loss). ``forward(params, X)`` and
     ``loss(params, X, Y)`` are judged first when given. ``names`` maps our parameter names (W1, b1)
     to the user's, ``grad_names`` to the user's gradient keys; ``params`` is an example of the
     user's parameters (its shapes and dtype tell the layout). ``samples`` ("rows"/"columns"),
@@ -114,8 +130,10 @@ def check_gradients(
     ("one-hot", or "indices": each sample's class (m,), tried when the code fails on one-hot
     targets) and ``reduction`` ("mean"/"sum") are detected when the shapes (or the loss) tell,
     else asked for.
-    ``dtype`` (default: that of ``params`` or of the object's weights, else float64) is the
-    precision of the parameters and data handed to the code, and sets the tolerances (those of the
+    ``dtype`` (default: that of ``params``, of the object's weights or of the module's parameters,
+    else float64; float32 for JAX without 64-bit mode; float16 and bfloat16 too for torch and JAX)
+    is the precision of the parameters and data handed to the code, ``device`` the device of torch
+    or JAX tensors (default: that of ``params``, or the module's), and sets the tolerances (those of the
     gradients' dtype, if the code returns a lower precision). ``finite_differences`` checks the
     reference by central differences of every element, or of ``finite_difference_elements``
     elements of each parameter, drawn at random. Each call of the code must return within
@@ -124,33 +142,56 @@ def check_gradients(
     warnings it issues are listed in a note of the report instead of printed.
     """
     net = _network(network)
-    user = _adapter(
-        code, {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
-    )
+    kind = _framework(framework, code)
     reference = reference_for(net)
-    _check_names(user, reference.parameter_names())
-    input_dtype = _input_dtype(dtype, user.known_layout(net.sizes).dtype)
+    options = {"forward": forward, "loss": loss, "names": names, "grad_names": grad_names, "params": params}
     asked = (samples, weight_layout, bias_shape, targets)
-    _check_options(asked, reduction, finite_differences, finite_difference_elements, seed, timeout)
+    settings = (asked, reduction, finite_differences, finite_difference_elements, seed, timeout)
+    try:
+        return _check_in(kind, reference, code, options, dtype, device, settings)
+    except CheckError as error:
+        if framework is not None or kind == "numpy" or not isinstance(code, types.FunctionType):
+            raise
+        # Detected, not given: a function that refers to torch or JAX may still compute on NumPy arrays.
+        try:
+            report = _check_in("numpy", reference, code, options, dtype, None, settings)
+        except CheckError:
+            raise error from None
+        note = f"your code did not run on {kind} tensors; it was checked on NumPy arrays"
+        return replace(report, notes=(*report.notes, note))
+
+
+def _check_in(
+    kind: str,
+    reference: Reference,
+    code: Any,
+    options: Mapping[str, Any],
+    dtype: Any,
+    device: Any,
+    settings: tuple[Any, ...],
+) -> GradientReport:
+    """The check of ``code`` as code of the framework ``kind``."""
+    net = reference.network
+    if kind == "numpy":
+        if device is not None:
+            raise CheckError(f"device: NumPy code runs on the CPU; device={device!r:.40} is for torch or JAX code")
+        user: UserCode = _adapter(code, options)
+        precision = PRECISIONS[_input_dtype(dtype, user.known_layout(net.sizes).dtype).name]
+        described = ""
+    else:
+        user, precision = framework_adapter(code, kind, reference, options, dtype, device)
+        described = user.tensors.describe()
+    _check_names(user, reference.parameter_names())
+    _check_options(*settings)
     with watching_user_code() as warned:
-        report = _checked(
-            reference,
-            user,
-            input_dtype,
-            asked,
-            reduction,
-            finite_differences,
-            finite_difference_elements,
-            seed,
-            timeout,
-        )
-    return replace(report, notes=(*report.notes, *describe_warnings(warned)))
+        report = _checked(reference, user, precision, *settings)
+    return replace(report, framework=described, notes=(*report.notes, *describe_warnings(warned)))
 
 
 def _checked(
     reference: Reference,
     user: UserCode,
-    input_dtype: numpy.dtype,
+    precision: Precision,
     asked: tuple[str | None, str | None, str | None, str | None],
     reduction: str | None,
     finite_differences: bool,
@@ -160,15 +201,17 @@ def _checked(
 ) -> GradientReport:
     """Steps (2) to (5) of the check, on options already checked."""
     net = reference.network
-    probe = make_probe(net, seed=seed, dtype=input_dtype)
+    probe = probe_in(reference, make_probe(net, seed=seed, dtype=precision.carrier), precision)
     correct = [reference.gradients(probe.params, batch) for batch in probe.batches]  # the batch means
     layout: Layout | None = None
     try:
         layout, first, guessed = resolve_layout(user, net, probe, correct[0], *asked, timeout)
         outcomes = [first, _outcome_on_second_batch(user, layout, probe, timeout)]
     except DidNotReturn as error:
-        return _no_gradients_report(net, probe, layout, error.reason)
-    tolerance, notes = tolerance_for(input_dtype, first.grads)
+        return _no_gradients_report(net, probe, precision, layout, error.reason)
+    returned = [outcome.precision for outcome in outcomes if outcome.precision is not None]
+    tolerance, notes = tolerance_for(precision.name, first.grads, returned)
+    notes += list(dict.fromkeys(note for outcome in outcomes for note in outcome.notes))
     notes += guessed + stray_gradients_note(outcomes, reference.parameter_names())
     forward_rows = _forward_rows(reference, probe, layout, outcomes, tolerance)
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
@@ -212,6 +255,15 @@ def _network(network: Network | str) -> Network:
     if isinstance(network, str):
         return parse_compact(network)
     raise CheckError(f"expected a Network or a compact spec like '2 -> 1 sigmoid : bce', got {network!r}")
+
+
+def _framework(framework: str | None, code: Any) -> str:
+    """The framework given (one of :data:`FRAMEWORKS`), else the one the code is written for."""
+    if framework is None:
+        return detect_framework(code)
+    if not isinstance(framework, str) or framework not in FRAMEWORKS:
+        raise CheckError(f"framework: {framework!r:.60} is not one of {', '.join(FRAMEWORKS)} (or None: detected)")
+    return framework
 
 
 def _adapter(code: Any, options: Mapping[str, Any]) -> UserCode:
@@ -313,7 +365,9 @@ def _outcome_on_second_batch(code: UserCode, layout: Layout, probe: Probe, timeo
         ) from error
 
 
-def _no_gradients_report(net: Network, probe: Probe, layout: Layout | None, reason: str) -> GradientReport:
+def _no_gradients_report(
+    net: Network, probe: Probe, precision: Precision, layout: Layout | None, reason: str
+) -> GradientReport:
     """The failing report of code that returned no gradients: a row per parameter (its shape in
     ``layout``, when that was settled) and ``reason`` as the finding."""
     shown = layout or Layout()  # not settled: the shapes in the canonical layout
@@ -337,7 +391,7 @@ def _no_gradients_report(net: Network, probe: Probe, layout: Layout | None, reas
     return GradientReport(
         network=net.compact,
         layout=layout.describe() if layout is not None else "layout not settled (no gradients returned)",
-        tolerance=Tolerance.for_dtype(probe.dtype),
+        tolerance=Tolerance.for_dtype(precision.name),
         batch_sizes=tuple(batch.size for batch in probe.batches),
         margin=probe.margin,
         rows=tuple(rows),

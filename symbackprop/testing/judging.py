@@ -5,9 +5,11 @@ Contract
 * :class:`Tolerance` fits the user's dtype: with ε its machine epsilon, a quantity passes when its
   relative error is at most 10·√ε (1.5e-7 in float64, 3.5e-3 in float32) and fails above ε^¼
   (1.2e-4, 1.9e-2); in between the verdict is ``inconclusive``, as it is when the
-  finite-difference witness disagrees with the reference. A verdict is one of :data:`VERDICTS`,
-  never a bare bool. :func:`tolerance_for` takes the tolerances of the dtype handed to the code,
-  or of the gradients it returns when their precision is lower.
+  finite-difference witness disagrees with the reference. The half precisions (float16,
+  bfloat16), where 10·√ε would pass errors of order one, pass at most 32ε (3.1e-2, 0.25) and fail
+  above 64ε (6.3e-2, 0.5). A verdict is one of :data:`VERDICTS`, never a bare bool.
+  :func:`tolerance_for` takes the tolerances of the precision handed to the code, or of the
+  gradients it returns when their precision is lower.
 * :func:`relative_error` is the error of an array: its largest element error over its largest
   reference element, or over a floor when that is larger (for the gradients, 1/1000 of the
   network's largest gradient: :func:`scale_floors`), so that a near-zero gradient does not
@@ -16,7 +18,10 @@ Contract
   forward pass is judged the same way by :func:`judge`. :class:`Losses` judges the loss under a
   reduction and tells a summed loss from an averaged one.
 * :func:`with_finite_differences` checks the reference itself by central differences in float64;
-  where they disagree a passing row becomes ``inconclusive``, with a note.
+  where they disagree a passing row becomes ``inconclusive``, with a note. The differences are
+  taken of the float64 reference, never of the user's code, so their step never meets the
+  resolution of a lower precision (the probe's values are exact in the code's precision and in
+  float64 alike).
 
 Nothing here names a mistake (that is :mod:`.diagnosis`) or builds the report (:mod:`.check`).
 """
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy
 
 from .adapters import Layout, Outcome
+from .frameworks import precision_of
 from .reference import Array, Batch, Params, Probe, Reference
 
 if TYPE_CHECKING:  # report imports Tolerance from here: at run time the rows are only replaced
@@ -43,6 +49,11 @@ SCALE_FLOOR = 1e-3
 #: The finite-difference witness's step (relative to max(1, |θ|)) and its agreement threshold.
 FD_STEP = 1e-6
 FD_TOLERANCE = 1e-5
+#: Precisions with at least this machine epsilon (float16, bfloat16) pass below HALF_PASS·ε and
+#: fail above HALF_FAIL·ε: a correct network's gradient in them carries a few dozen roundings.
+HALF_EPSILON = 2.0**-10
+HALF_PASS = 32
+HALF_FAIL = 64
 
 
 @dataclass(frozen=True)
@@ -54,10 +65,16 @@ class Tolerance:
     fails: float
 
     @classmethod
-    def for_dtype(cls, dtype: numpy.typing.DTypeLike) -> Tolerance:
-        info = numpy.finfo(numpy.dtype(dtype))
-        epsilon = float(info.eps)
-        return cls(dtype=numpy.dtype(dtype).name, passes=10 * epsilon**0.5, fails=epsilon**0.25)
+    def for_dtype(cls, dtype: numpy.typing.DTypeLike | str) -> Tolerance:
+        """The tolerances of a NumPy dtype, or of a precision's name (float16, bfloat16)."""
+        precision = precision_of(dtype)
+        if precision is None:
+            raise ValueError(f"no tolerances for {dtype!r}")
+        epsilon = precision.epsilon
+        if epsilon >= HALF_EPSILON:
+            # 10·√ε would pass errors of order one: half precisions pass a few dozen roundings.
+            return cls(dtype=precision.name, passes=HALF_PASS * epsilon, fails=HALF_FAIL * epsilon)
+        return cls(dtype=precision.name, passes=10 * epsilon**0.5, fails=epsilon**0.25)
 
     def verdict(self, relative_error: float) -> str:
         if not numpy.isfinite(relative_error) or relative_error > self.fails:
@@ -65,15 +82,21 @@ class Tolerance:
         return "pass" if relative_error <= self.passes else "inconclusive"
 
 
-def tolerance_for(input_dtype: numpy.dtype, grads: Mapping[str, Array]) -> tuple[Tolerance, list[str]]:
-    """The tolerance of ``input_dtype``, or of the returned ``grads`` when their precision is
-    lower (code may compute in float32 whatever it is given), with a note saying so."""
-    returned = [kind for kind in {numpy.asarray(grad).dtype for grad in grads.values()} if kind.kind == "f"]
-    lowest = max(returned, key=lambda kind: numpy.finfo(kind).eps, default=input_dtype)
-    if numpy.finfo(lowest).eps > numpy.finfo(input_dtype).eps:
-        note = f"your code returned {lowest} gradients from {input_dtype} inputs: judged with its tolerances"
-        return Tolerance.for_dtype(lowest), [note]
-    return Tolerance.for_dtype(input_dtype), []
+def tolerance_for(
+    handed: numpy.dtype | str, grads: Mapping[str, Array], returned: Sequence[str] = ()
+) -> tuple[Tolerance, list[str]]:
+    """The tolerance of the precision ``handed`` to the code, or of the gradients it returned
+    (their NumPy dtypes, or the precisions named in ``returned`` when a framework tells) when their
+    precision is lower (code may compute in float32 whatever it is given), with a note saying so."""
+    given = precision_of(handed)
+    assert given is not None, handed
+    kinds = [kind for kind in {numpy.asarray(grad).dtype for grad in grads.values()} if kind.kind == "f"]
+    candidates = [precision_of(kind) for kind in (*(returned or kinds),)]
+    lowest = max((c for c in candidates if c is not None), key=lambda c: c.epsilon, default=given)
+    if lowest.epsilon > given.epsilon:
+        note = f"your code returned {lowest.name} gradients from {given.name} inputs: judged with its tolerances"
+        return Tolerance.for_dtype(lowest.name), [note]
+    return Tolerance.for_dtype(given.name), []
 
 
 def relative_error(got: Array, expected: Array, floor: float) -> tuple[float, tuple[int, ...]]:

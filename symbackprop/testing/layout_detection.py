@@ -68,8 +68,9 @@ from .adapters import (
 )
 from .calls import Exited
 from .reference import Array, Batch, Params, Probe
+from .tensor_adapters import ModuleAdapter
 
-UserCode = FunctionAdapter | ObjectAdapter
+UserCode = FunctionAdapter | ObjectAdapter | ModuleAdapter
 #: The bias shapes in the order tried for each sample layout when neither the options nor the
 #: user's parameters tell: the shape that broadcasts against Z of that layout first.
 NATURAL_BIAS_SHAPES = {"rows": ("flat", "row", "column"), "columns": ("column", "flat", "row")}
@@ -179,7 +180,7 @@ def _try_layouts(
     timeout: float | None,
 ) -> _Trials:
     known = code.known_layout(network.sizes)
-    sample_choices = _choice(samples, SAMPLES, "samples")
+    sample_choices = _choice(samples or known.samples, SAMPLES, "samples")
     weight_choices = _choice(weights or known.weights, WEIGHT_LAYOUTS, "weight_layout")
     trials = _Trials()
     # Both weight layouts hand a square layer's W in one shape: its trials cannot be skipped.

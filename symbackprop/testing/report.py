@@ -99,6 +99,9 @@ class GradientReport:
     notes: tuple[str, ...] = field(default=())
     #: The derivation steps the diagnosed mistakes break, nearest the output first.
     broken_steps: tuple[BrokenStep, ...] = ()
+    #: The framework, precision and device of code written with torch or JAX ("torch float32",
+    #: "torch float32 on cuda:0"); "" for NumPy code.
+    framework: str = ""
 
     @property
     def ok(self) -> bool:
@@ -219,8 +222,11 @@ class GradientReport:
     def _settings(self) -> list[str]:
         """The lines under the title: the dtype and layout, then the batches and the tolerances."""
         sizes = " and ".join(str(size) for size in self.batch_sizes)
+        judged = (
+            self.tolerance.dtype if not self.framework else f"{self.framework} code, judged in {self.tolerance.dtype}"
+        )
         return [
-            f"{self.tolerance.dtype}; {self.layout}",
+            f"{judged}; {self.layout}",
             f"batches of {sizes} samples, every |z| ≥ {self.margin:.2g};"
             f" pass ≤ {self.tolerance.passes:.1e} < inconclusive ≤ {self.tolerance.fails:.1e} < fail",
         ]
