@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import shlex
@@ -175,17 +176,30 @@ def _verify(arguments: argparse.Namespace) -> int:
 
 
 def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .codegen.targets import DEFAULT_TARGET, TARGET_NAMES
+
     add_network_arguments(parser)
     parser.add_argument("-o", "--output", required=True, help="the Python module to write, e.g. mlp.py")
+    parser.add_argument(
+        "--target",
+        choices=TARGET_NAMES,
+        default=DEFAULT_TARGET,
+        help=f"the framework of the module: {', '.join(TARGET_NAMES)} (default: {DEFAULT_TARGET})",
+    )
     parser.add_argument("--force", action="store_true", help="replace a file that symbackprop did not write")
 
 
 def _generate(arguments: argparse.Namespace) -> int:
     from .codegen import generate_module, write_module
+    from .codegen.targets import DEFAULT_TARGET, target
 
     output = _output_file(arguments.output)
     network = network_from_arguments(arguments)
-    write_module(output, generate_module(network, output_name=output.name), force=arguments.force)
+    # The rebuild command written into the module names --target only where it is not the default.
+    chosen = "" if arguments.target == DEFAULT_TARGET else f" --target {arguments.target}"
+    command = f"symbackprop generate {network.cli_arguments}{chosen} -o {shlex.quote(output.name)}"
+    source = generate_module(network, command=command, target=target(arguments.target))
+    write_module(output, source, force=arguments.force)
     print(f"wrote {output}")
     return 0
 
@@ -382,6 +396,8 @@ def _latex(arguments: argparse.Namespace) -> int:
 
 
 def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    from .testing.calls import DEFAULT_TIMEOUT
+
     parser.add_argument("target", help="your code as module:name (a module on the path or a .py file), e.g. mine:grads")
     parser.add_argument(
         "--spec",
@@ -410,6 +426,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"the longest your code may take to import or per call (default {DEFAULT_TIMEOUT:g}; 'none': no limit)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--format",
@@ -442,7 +465,30 @@ def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
 
 
 #: The check_gradients keywords that the checker's errors start with, and the options they come from.
-_CHECK_OPTIONS = ("names", "grad_names", "samples", "weight_layout", "bias_shape", "targets", "reduction", "dtype")
+_CHECK_OPTIONS = (
+    "names",
+    "grad_names",
+    "samples",
+    "weight_layout",
+    "bias_shape",
+    "targets",
+    "reduction",
+    "dtype",
+    "timeout",
+)
+
+
+def _seconds(text: str) -> float | None:
+    """A --timeout value: a positive number of seconds, or none."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (or none)") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds (or none)")
+    return seconds
 
 
 def _check(arguments: argparse.Namespace) -> int:
@@ -453,7 +499,7 @@ def _check(arguments: argparse.Namespace) -> int:
         network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
     names = _key_pairs(arguments.names, "--names")
     grad_names = _key_pairs(arguments.grad_names, "--grad-names")
-    target = load_target(arguments.target)
+    target = load_target(arguments.target, timeout=arguments.timeout)
     try:
         report = check_gradients(
             network,
@@ -468,6 +514,7 @@ def _check(arguments: argparse.Namespace) -> int:
             dtype=arguments.dtype,
             finite_differences=arguments.finite_differences,
             seed=arguments.seed,
+            timeout=arguments.timeout,
         )
     except CheckError as error:
         # The checker names its Python keywords (grad_names: ...); the user typed --grad-names.

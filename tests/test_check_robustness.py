@@ -295,7 +295,7 @@ def test_a_loop_that_never_ends_is_stopped_and_fails_naming_where():
     # Stopped on the loop's test or on its body, whichever was running.
     reasons = [
         f"hangs did not return within 0.5 s (stopped at {HERE}:{line_of(hangs, offset)}, in hangs): does it loop"
-        " forever, or wait for something? (the timeout option sets the limit in seconds, None lifts it)"
+        " forever, or wait for something? (timeout= or --timeout sets the limit in seconds; None, or none, lifts it)"
         for offset in (1, 2)
     ]
     assert report.findings[0] in reasons

@@ -382,3 +382,35 @@ def test_names_pairs_are_checked_and_errors_name_the_option(
     status, out, err = _run(capsys, "check", "mine.py:grads", "--spec", "2 -> 1 sigmoid : bce", option, pairs)
     assert (status, out) == (2, "")
     assert err.startswith(f"symbackprop: error: {option}: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("target", "framework_line"), [("numpy", "numpy"), ("torch", "PyTorch"), ("jax", "JAX")])
+def test_generate_writes_the_module_of_the_chosen_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, framework_line: str
+) -> None:
+    output = tmp_path / f"net_{target}.py"
+    arguments = ["generate", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce", "-o", str(output)]
+    status, _, _ = _run(capsys, *arguments, "--target", target)
+    assert status == 0
+    source = output.read_text()
+    rebuild = source.splitlines()[1]
+    # The rebuild command names the target only where it is not the default.
+    assert ("--target" in rebuild) == (target != "numpy")
+    assert f"import {'torch' if target == 'torch' else 'jax' if target == 'jax' else 'numpy'}" in source
+    assert framework_line in source.splitlines()[0] or target == "numpy"
+    compile(source, str(output), "exec")
+
+
+def test_check_stops_code_that_does_not_return_within_the_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "looping.py").write_text("def grads(params, X, Y):\n    while True:\n        pass\n")
+    monkeypatch.chdir(tmp_path)
+    spec = ["--spec", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce"]
+    status, out, _ = _run(capsys, "check", "looping.py:grads", *spec, "--timeout", "0.3")
+    assert status == 1
+    assert "grads did not return within 0.3 s (stopped at looping.py:" in out
+    for bad, message in (("0", "not a positive, finite number"), ("abc", "'abc' is not a number of seconds")):
+        status, _, err = _run(capsys, "check", "looping.py:grads", *spec, "--timeout", bad)
+        assert status == 2
+        assert err.startswith("symbackprop: error: check: argument --timeout:") and message in err

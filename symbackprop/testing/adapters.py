@@ -134,8 +134,8 @@ def call_user(function: Callable[..., Any], arguments: Sequence[Any], timeout: f
         else:
             place = f" (still running{' ' + line if line else ''}; it runs on in the background)"
         raise DidNotReturn(
-            f"{where} {error}{place}: does it loop forever, or wait for something? (the timeout option"
-            " sets the limit in seconds, None lifts it)"
+            f"{where} {error}{place}: does it loop forever, or wait for something? (timeout= or"
+            " --timeout sets the limit in seconds; None, or none, lifts it)"
         ) from None
 
 
