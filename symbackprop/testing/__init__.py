@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the names for type checkers; __getattr__ imports them at ru
     from .adapters import CheckError, FunctionAdapter, Layout, ObjectAdapter  # noqa: F401
     from .check import assert_gradients, check_gradients  # noqa: F401
     from .judging import VERDICTS, Tolerance  # noqa: F401
+    from .layer_check import check_layer  # noqa: F401
     from .loading import load_target  # noqa: F401
     from .mutants import CATALOGUE  # noqa: F401
     from .report import GradientMismatch, GradientReport, ParameterRow  # noqa: F401
@@ -57,6 +58,7 @@ _PUBLIC = {
     "Tolerance": "judging",
     "assert_gradients": "check",
     "check_gradients": "check",
+    "check_layer": "layer_check",
     "load_target": "loading",
 }
 

@@ -328,7 +328,8 @@ def _other_layer_derivatives(
     seen = {own.label}
     for j in range(1, reference.depth + 1):
         other = reference.derivation.layer(j).activation
-        if not other.jacobian.diagonal or other.label in seen:
+        # identity′ = 1: that mutant is the missing f′, which the catalogue names as such.
+        if not other.jacobian.diagonal or other.label in seen or other.name == "identity":
             continue
         seen.add(other.label)
 

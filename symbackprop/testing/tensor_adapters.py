@@ -25,6 +25,7 @@ Contract
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ import numpy
 from .. import naming
 from .adapters import (
     CheckError,
+    DidNotReturn,
     FunctionAdapter,
     KnownLayout,
     Layout,
@@ -91,10 +93,10 @@ class TensorFunctionAdapter(FunctionAdapter):
         if self.tensors.framework == "jax":
             import jax
 
-            return call_user(jax.value_and_grad(function), (dict(given), X, Y), timeout, self.label)  # type: ignore[no-any-return]
+            return run_backward(jax.value_and_grad(function), (dict(given), X, Y), timeout, self.label)  # type: ignore[no-any-return]
         leaves = {key: value.detach().clone().requires_grad_(True) for key, value in given.items()}
         loss = call_user(function, (leaves, X, Y), timeout, self.label)
-        call_user(loss.backward, (), timeout, f"the backward pass of {self.label}")
+        run_backward(loss.backward, (), timeout, self.label)
         grads = {key: leaf.grad if leaf.grad is not None else leaf.detach() * 0 for key, leaf in leaves.items()}
         return loss, grads
 
@@ -267,11 +269,11 @@ class ModuleAdapter:
             if self.loss_function is not None:
                 value = call_user(self.loss_function, (output, data[1]), timeout, _label(self.loss_function))
                 loss = _loss_number(tensors.array(value), "the loss function's result")
-                call_user(value.backward, (), timeout, f"the backward pass of {self.label}")
+                run_backward(value.backward, (), timeout, self.label)
                 prediction: Array | None = _numbers(tensors.array(output), f"what {self.label} returned")
             else:
                 seed, prediction, notes = self._seed(params, X, Y, output)
-                call_user(output.backward, (tensors.tensor(seed),), timeout, f"the backward pass of {self.label}")
+                run_backward(output.backward, (tensors.tensor(seed),), timeout, self.label)
             grads = {}
             for name, value in params.items():
                 grad = self.parameters[self.mapping[name]].grad
@@ -289,31 +291,76 @@ class ModuleAdapter:
         return Outcome(grads, prediction, loss, after, precision=self.precision.name, notes=notes)
 
     def _seed(self, params: Params, X: Array, Y: Array, output: Any) -> tuple[Array, Array | None, tuple[str, ...]]:
-        """The gradient to seed the module's output with (∂L/∂ŷ of the batch mean, or δ⁽ᴸ⁾ when the
-        output is z⁽ᴸ⁾), the output as the forward pass to judge (None for z⁽ᴸ⁾), and a note."""
-        reference = self.reference
-        got = _numbers(self.tensors.array(output), f"what {self.label} returned").astype(numpy.float64)
-        sizes = reference.network.sizes
         layout = self._layout()
+        sizes = self.reference.network.sizes
         canonical = {name: layout.from_user(name, value, sizes[int(name[1:])]) for name, value in params.items()}
-        targets = numpy.eye(sizes[-1])[Y] if Y.ndim == 1 else Y
-        cache = reference.forward(canonical, Batch(numpy.asarray(X, dtype=numpy.float64), targets))
-        L = reference.depth
-        if got.size != cache.A[L].size:
-            raise CheckError(f"{self.label} returned shape {got.shape}; the network's output is {cache.A[L].shape}")
-        got = got.reshape(cache.A[L].shape)
-        from_a, from_z = (float(numpy.max(numpy.abs(got - value), initial=0.0)) for value in (cache.A[L], cache.Z[L]))
-        if from_z < from_a:
-            note = (
-                f"{self.label} returns z⁽{L}⁾ (logits), not ŷ: the network's loss was applied to"
-                f" {reference.network.activations[-1].name}(z⁽{L}⁾)"
-            )
-            return reference.output_delta(cache).reshape(numpy.shape(output)), None, (note,)
-        return reference.loss_gradient(cache).reshape(numpy.shape(output)), got, ()
+        got = _numbers(self.tensors.array(output), f"what {self.label} returned")
+        return output_seed(self.reference, canonical, X, Y, got, self.label)
 
     def _layout(self) -> Layout:
         known = self.known_layout(self.reference.network.sizes)
         return Layout("rows", known.weights or "out_in", known.biases or "flat")
+
+
+def output_seed(
+    reference: Reference, params: Params, X: Array, Y: Array, got: Array, label: str
+) -> tuple[Array, Array | None, tuple[str, ...]]:
+    """What to seed the backward pass of code whose output is ``got`` with, on the batch X, Y and
+    the canonical ``params``: ∂L/∂ŷ of the batch mean by the reference, or δ⁽ᴸ⁾ when ``got`` is
+    the output's pre-activation z⁽ᴸ⁾ (logits); also the output as the forward pass to judge
+    (None for z⁽ᴸ⁾) and the note that says so."""
+    sizes = reference.network.sizes
+    targets = numpy.eye(sizes[-1])[Y] if Y.ndim == 1 else Y
+    cache = reference.forward(params, Batch(numpy.asarray(X, dtype=numpy.float64), targets))
+    L = reference.depth
+    if got.size != cache.A[L].size:
+        raise CheckError(f"{label} returned shape {got.shape}; the network's output is {cache.A[L].shape}")
+    shape = got.shape
+    got = got.astype(numpy.float64).reshape(cache.A[L].shape)
+    from_a, from_z = (float(numpy.max(numpy.abs(got - value), initial=0.0)) for value in (cache.A[L], cache.Z[L]))
+    if from_z < from_a:
+        note = (
+            f"{label} returns z⁽{L}⁾ (logits), not ŷ: the network's loss was applied to"
+            f" {reference.network.activations[-1].name}(z⁽{L}⁾)"
+        )
+        return reference.output_delta(cache).reshape(shape), None, (note,)
+    return reference.loss_gradient(cache).reshape(shape), got, ()
+
+
+#: What torch and JAX say when a hand-written backward returns a gradient of the wrong shape.
+_WRONG_SHAPE = ("returned an invalid gradient", "Custom VJP bwd rule must produce", "custom_vjp bwd")
+
+
+def run_backward(backward: Callable[..., Any], arguments: Sequence[Any], timeout: float | None, label: str) -> Any:
+    """``backward(*arguments)``, the framework's backward pass through the user's code; a gradient
+    of the wrong shape, refused by the framework, ends the check as code that returned no
+    gradient (:class:`~.adapters.DidNotReturn`), with the framework's words."""
+    try:
+        return call_user(backward, arguments, timeout, f"the backward pass of {label}")
+    except (RuntimeError, TypeError, ValueError) as error:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if any(pattern in str(error) for pattern in _WRONG_SHAPE):
+            raise DidNotReturn(
+                f"the backward pass of {label} returned a gradient of the wrong shape{_shape_hint(text)}: {text}"
+            ) from None
+        raise
+
+
+_SHAPES = re.compile(r"got \[([\d, ]*)\] but expected shape compatible with \[([\d, ]*)\]")
+
+
+def _shape_hint(text: str) -> str:
+    """What torch's words on a gradient of the wrong shape suggest: a transposed gradient, or a
+    bias gradient summed over the wrong axis (or not summed over the batch)."""
+    match = _SHAPES.search(text)
+    if match is None:
+        return ""
+    got, expected = ([int(n) for n in group.split(",") if n.strip()] for group in match.groups())
+    if len(got) == 2 and got == expected[::-1]:
+        return " (transposed)"
+    if len(expected) == 1 and got != expected:
+        return " (a bias gradient summed over the wrong axis, or not over the batch)"
+    return ""
 
 
 def _is_module(code: Any) -> bool:
