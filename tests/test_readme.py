@@ -8,7 +8,8 @@ file an earlier one wrote), with a copy of ``examples/`` beside it. Every pasted
 in the command's output, in order. Each ``python`` block runs on its own, in a fresh Python
 process started in that folder (as a reader pasting that one block into a new session there):
 it imports what it uses and names no variable of another block; it may read a file an earlier
-command wrote. A command whose program (``pdftoppm``) or option (``--pdf``)
+command wrote. A block that imports an optional framework (torch, jax) this machine lacks is not
+run, and the test then skips naming it, after running every other block. A command whose program (``pdftoppm``) or option (``--pdf``)
 needs a tool this machine lacks skips the test, naming the tool; CI installs them.
 
 The two set-up commands install the package, which CI has already done in a fresh environment:
@@ -154,6 +155,17 @@ def run_shell(command: Command, where: str, workspace: Path) -> None:
     assert_printed_in_order(command.output, result.stdout, where)
 
 
+#: Optional frameworks a python block may import: where one is missing, that block is not run.
+OPTIONAL_FRAMEWORKS = ("torch", "jax")
+
+
+def missing_framework(block: Block) -> str | None:
+    for name in OPTIONAL_FRAMEWORKS:
+        if re.search(rf"^import {name}\b", block.body, re.MULTILINE) and importlib.util.find_spec(name) is None:
+            return name
+    return None
+
+
 def run_python_block(block: Block, where: str, workspace: Path) -> None:
     """The block alone in a new interpreter reading it from stdin: the folder is on its import path."""
     result = subprocess.run(
@@ -168,16 +180,23 @@ def test_every_readme_command_runs_and_prints_what_the_readme_shows(tmp_path):
     shutil.copytree(REPOSITORY / "benchmarks", tmp_path / "benchmarks")
     blocks = readme_blocks()
     assert blocks, "README.md has no console or python blocks"
+    not_run = []
     for block in blocks:
         where = f"README.md line {block.line_number}"
         if block.language == "python":
-            run_python_block(block, where, tmp_path)
+            missing = missing_framework(block)
+            if missing:
+                not_run.append(f"{where} (needs {missing})")
+            else:
+                run_python_block(block, where, tmp_path)
             continue
         for command in block.commands():
             if "pip install" in command.line or command.line == "python -m pytest":
                 run_setup_command(command, where, tmp_path)
             else:
                 run_shell(command, where, tmp_path)
+    if not_run:
+        pytest.skip(f"every other block ran; not run, for a framework this machine lacks: {', '.join(not_run)}")
 
 
 def test_the_first_screen_gives_the_two_setup_commands():
