@@ -11,7 +11,8 @@ Contract
   as the loss.
 * :class:`ModuleAdapter` wraps a ``torch.nn.Module``. Its parameters map to ours (W1, b1, ...) by
   ``names`` (ours → the module's parameter names), else by the order of its ``nn.Linear`` layers,
-  else by the order of its parameters when they alternate weight, bias. Each call loads the
+  else by the order of its parameters when they alternate weight, bias (taken as (out, in) where
+  the shapes do not tell). Each call loads the
   probe's parameters into it, runs its forward on X, then ``backward``: of ``loss(output, Y)``
   when a loss is given (its value judged as the loss), else of the network's loss, by seeding the
   output with ∂L/∂ŷ of the reference (or δ⁽ᴸ⁾ when the module returns the output's
@@ -222,7 +223,9 @@ class ModuleAdapter:
             return KnownLayout("out_in", "flat", None, samples="rows")
         W1, b1 = (self.tensors.array(self.parameters[self.mapping[name]]) for name in ("W1", "b1"))
         known = known_layout_of(sizes, W1, b1)
-        return KnownLayout(known.weights, known.biases, None, samples="rows")
+        # A square layer's shape tells no layout: a module's weight is (out, in), as nn.Linear's,
+        # unless weight_layout says otherwise.
+        return KnownLayout(known.weights or "out_in", known.biases, None, samples="rows")
 
     def _saved(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, bool], bool]:
         state = {key: value.detach().clone() for key, value in self.module.state_dict(keep_vars=True).items()}
