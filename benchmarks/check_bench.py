@@ -4,8 +4,10 @@ checker, against peers measured in the same run on the same code, weights and ba
 Peers: a central finite-difference check of every parameter in float64 (two loss evaluations per
 parameter; ``--fd-sample N`` times N parameters per array instead and extrapolates, which the
 table then says), and ``torch.autograd.gradcheck`` (full and ``fast_mode``) when torch is
-installed (``pip install -e .[bench]``; skipped with a message otherwise). Ours is timed three
-ways, each a full check of every parameter with diagnosis, after the imports:
+installed (``pip install -e .[bench]``; skipped with a message otherwise). The same network as a
+``torch.nn.Module`` is checked warm by ours and by ``torch.autograd.gradcheck`` (full and
+``fast_mode``) on the same module, weights and batch. Ours is timed three ways, each a full
+check of every parameter with diagnosis, after the imports:
 
 * first ever: the first check of the network in a fresh process with an empty cache folder
   (derivation, verification, code generation, probe, check);
@@ -146,6 +148,53 @@ def torch_gradcheck(params, X, Y, fast: bool) -> float | None:  # type: ignore[n
     return time.perf_counter() - start
 
 
+def torch_module(sizes: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """The same network as a ``torch.nn.Module`` (nn.Linear layers, ReLU, logits out), float64;
+    None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    layers: list[torch.nn.Module] = []
+    for k in range(1, len(sizes)):
+        layers.append(torch.nn.Linear(sizes[k - 1], sizes[k], dtype=torch.float64))
+        if k < len(sizes) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def ours_module(network: Network, module, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    """Median seconds of a warm check of the torch module (its backward is autograd's)."""
+    assert check_gradients(network, module).ok
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        check_gradients(network, module)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def module_gradcheck(module, params, X, Y, fast: bool) -> float:  # type: ignore[no-untyped-def]
+    """Seconds of ``torch.autograd.gradcheck`` of the module's mean cross-entropy with respect to
+    its parameters (loaded with the probe's), in float64."""
+    import torch
+    from torch.func import functional_call
+
+    names = [name for name, _ in module.named_parameters()]
+    ours = [f"{kind}{k}" for k in range(1, len(names) // 2 + 1) for kind in "Wb"]
+    tensors = tuple(torch.tensor(params[name], dtype=torch.float64, requires_grad=True) for name in ours)
+    Xt, Yt = torch.tensor(X, dtype=torch.float64), torch.tensor(Y, dtype=torch.float64)
+
+    def loss(*values: torch.Tensor) -> torch.Tensor:
+        logits = functional_call(module, dict(zip(names, values, strict=True)), (Xt,))
+        return -(Yt * torch.log_softmax(logits, dim=1)).sum() / Xt.shape[0]
+
+    start = time.perf_counter()
+    assert torch.autograd.gradcheck(loss, tensors, eps=1e-6, atol=1e-5, fast_mode=fast)
+    return time.perf_counter() - start
+
+
 def row(label: str, seconds: float, cold: float, warm: float, note: str = "") -> str:
     return f"{label:<44} {seconds:>9.3f} s {seconds / cold:>9.1f}x {seconds / warm:>9.1f}x  {note}"
 
@@ -203,6 +252,15 @@ def main() -> None:
             print(f"{label:<44} skipped: torch is not installed")
         else:
             print(row(label, seconds, cold, warm))
+    module = torch_module(sizes)
+    if module is None:
+        print(f"{'torch module rows':<44} skipped: torch is not installed")
+    else:
+        seconds = ours_module(network, module, arguments.repeats)
+        print(row("symbackprop check_gradients, torch module", seconds, cold, warm, "warm; .backward() of nn.Linear"))
+        for fast in (False, True):
+            label = f"gradcheck on the same module{' (fast_mode)' if fast else ''}"
+            print(row(label, module_gradcheck(module, params, X, Y, fast), cold, warm))
     print(
         f"goals: a first check ever at least 100x faster than every-parameter differences ({fd_seconds / cold:.0f}x);"
         f" a first check in a process with the cache filled under 30 ms ({first * 1000:.1f} ms);"
