@@ -126,6 +126,11 @@ class FrameworkPrinter(BatchNumPyPrinter):
         """The attribute of a floating-point type's limits (``numpy.finfo(d).epsneg``)."""
         return ast.Attribute(value=finfo, attr=attribute, ctx=ast.Load())
 
+    def operation(self, node: ast.BinOp) -> ast.expr:
+        """A binary operation whose operands are translated already, in the framework's fastest
+        form of the same arithmetic (NumPy's, ``a @ b + c``, unless a subclass fuses it)."""
+        return node
+
 
 class _Translation(ast.NodeTransformer):
     """Rewrites a NumPy printout's names into a framework's, innermost calls first."""
@@ -147,6 +152,10 @@ class _Translation(ast.NodeTransformer):
         if isinstance(func, ast.Attribute) and func.attr == "astype":
             return self.printer.cast(func.value, args[0])
         return ast.Call(func=func, args=args, keywords=keywords)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        node.left, node.right = self.visit(node.left), self.visit(node.right)
+        return self.printer.operation(node)
 
     def _reduce(self, name: str, args: list[ast.expr]) -> ast.expr:
         """``numpy.f.reduce([a, b, c])`` as ``f(f(a, b), c)``."""

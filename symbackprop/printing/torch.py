@@ -16,7 +16,10 @@ with the same batch forms and stable forms, in ``torch`` calls (see
   float32 in a float64 network, and nothing is made on another device;
 * log Σⱼ exp(uⱼ) is ``torch.logsumexp(U, dim=1, keepdim=True)``, which shifts by the maximum;
 * erf and erfc are ``torch.special.erf``/``torch.special.erfc``; the limits of a dtype are
-  ``torch.finfo``, whose largest number below one is ``1 - eps/2`` (it has no ``epsneg``).
+  ``torch.finfo``, whose largest number below one is ``1 - eps/2`` (it has no ``epsneg``);
+* a product plus a bias, ``A @ W.T + b``, is ``torch.addmm(b, A, W.T)``, one fused call as in
+  ``nn.Linear`` (no temporary for the product), and the square of an array, ``A**2``, is ``A * A``
+  (``torch.pow`` is slower for it; NumPy squares ``**2`` itself).
 
 Numbers print as Python floats, which torch treats as weak scalars: they keep the tensors' dtype
 and device, so the same printout runs in float32 and float64, on the CPU and on CUDA devices.
@@ -71,6 +74,20 @@ class TorchPrinter(FrameworkPrinter):
             ast.keyword(arg="keepdim", value=ast.Constant(True)),
         ]
         return call("torch.logsumexp", [argument], keywords)
+
+    def operation(self, node: ast.BinOp) -> ast.expr:
+        product, bias = node.left, node.right
+        if (
+            isinstance(node.op, ast.Add)
+            and isinstance(product, ast.BinOp)
+            and isinstance(product.op, ast.MatMult)
+            and isinstance(bias, ast.Name)
+        ):
+            return call("torch.addmm", [bias, product.left, product.right])
+        squared = isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Constant) and node.right.value == 2
+        if squared and isinstance(node.left, ast.Name | ast.Attribute):  # an array read twice, nothing recomputed
+            return ast.BinOp(left=node.left, op=ast.Mult(), right=node.left)
+        return node
 
     def finfo_attribute(self, finfo: ast.expr, attribute: str) -> ast.expr:
         if attribute == "epsneg":  # the gap below one, half the gap above it
