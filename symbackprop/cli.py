@@ -423,7 +423,17 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "--targets", choices=("one-hot", "indices"), help="cce targets one-hot or as class indices (default: detect)"
     )
     parser.add_argument("--reduction", choices=("mean", "sum"), help="gradients averaged (default) or summed")
-    parser.add_argument("--dtype", choices=("float64", "float32"), help="precision handed to your code")
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32", "float16", "bfloat16"),
+        help="precision handed to your code (bfloat16: torch and JAX only)",
+    )
+    parser.add_argument(
+        "--framework",
+        choices=("numpy", "torch", "jax"),
+        help="what your code computes with: NumPy arrays, torch tensors or JAX arrays (default: detect)",
+    )
+    parser.add_argument("--device", help="the torch or JAX device to run your code on, e.g. cuda:0 (default: the CPU)")
     parser.add_argument("--finite-differences", action="store_true", help="also check the reference by differences")
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
     parser.add_argument(
@@ -475,6 +485,8 @@ _CHECK_OPTIONS = (
     "reduction",
     "dtype",
     "timeout",
+    "framework",
+    "device",
 )
 
 
@@ -515,6 +527,8 @@ def _check(arguments: argparse.Namespace) -> int:
             finite_differences=arguments.finite_differences,
             seed=arguments.seed,
             timeout=arguments.timeout,
+            framework=arguments.framework,
+            device=arguments.device,
         )
     except CheckError as error:
         # The checker names its Python keywords (grad_names: ...); the user typed --grad-names.

@@ -219,3 +219,30 @@ def test_a_cuda_module_is_checked_on_its_device():
     module = make_module([3, 5, 2], ["tanh", "sigmoid"]).to("cuda")
     report = check_gradients("3 -> 5 tanh -> 2 sigmoid : bce", module)
     assert report.ok and "on cuda" in report.table()
+
+
+TORCH_GRADS = """
+import torch
+
+
+def grads(params, X, Y):
+    A1 = torch.tanh(X @ params["W1"].T + params["b1"])
+    A2 = torch.sigmoid(A1 @ params["W2"].T + params["b2"])
+    D2 = (A2 - Y) / X.shape[0]
+    D1 = (D2 @ params["W2"]) * (1 - A1**2)
+    return {"dW1": D1.T @ X, "db1": D1.sum(0), "dW2": D2.T @ A1, "db2": D2.sum(0)}
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_command_line_checks_torch_code_in_the_precision_asked(tmp_path, monkeypatch, capsys, dtype):
+    pytest.importorskip("torch")
+    from symbackprop.cli import main
+
+    (tmp_path / "torch_grads.py").write_text(TORCH_GRADS)
+    monkeypatch.chdir(tmp_path)
+    spec = ["--spec", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce"]
+    status = main(["check", "torch_grads.py:grads", *spec, "--framework", "torch", "--dtype", dtype])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"torch {dtype} code, judged in {dtype}" in out
