@@ -150,12 +150,18 @@ def add_layer_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=EXPR",
         help="define a custom activation in x, e.g. 'softsign=x/(1+abs(x))' (repeatable)",
     )
+    parser.add_argument(
+        "--l2",
+        metavar="LAMBDA",
+        help="add the L2 term (LAMBDA/2) * sum of the squared weights to the loss (biases not regularised;"
+        " PyTorch's weight_decay=LAMBDA for plain SGD); 0 or absent for none",
+    )
 
 
 def network_from_arguments(arguments: argparse.Namespace) -> Network:
     from .spec import from_cli
 
-    return from_cli(arguments.network, arguments.activations, arguments.loss, arguments.activation_def)
+    return from_cli(arguments.network, arguments.activations, arguments.loss, arguments.activation_def, arguments.l2)
 
 
 def _derive(arguments: argparse.Namespace) -> int:

@@ -8,7 +8,10 @@ followed by :func:`~symbackprop.contract.contract_deltas`, through the intermedi
 
 * ∂L/∂a⁽ᴸ⁾_p from the loss; ∂L/∂a⁽ᵏ⁾_p = Σᵢ δ⁽ᵏ⁺¹⁾ᵢ ∂z⁽ᵏ⁺¹⁾ᵢ/∂a⁽ᵏ⁾_p for the hidden layers;
 * δ⁽ᵏ⁾_p = Σᵢ ∂L/∂a⁽ᵏ⁾ᵢ ∂a⁽ᵏ⁾ᵢ/∂z⁽ᵏ⁾_p (the full Jacobian for softmax);
-* ∂L/∂w⁽ᵏ⁾_pq = Σᵢ δ⁽ᵏ⁾ᵢ ∂z⁽ᵏ⁾ᵢ/∂w⁽ᵏ⁾_pq and ∂L/∂b⁽ᵏ⁾_p = Σᵢ δ⁽ᵏ⁾ᵢ ∂z⁽ᵏ⁾ᵢ/∂b⁽ᵏ⁾_p.
+* ∂L/∂w⁽ᵏ⁾_pq = Σᵢ δ⁽ᵏ⁾ᵢ ∂z⁽ᵏ⁾ᵢ/∂w⁽ᵏ⁾_pq + ∂R/∂w⁽ᵏ⁾_pq and ∂L/∂b⁽ᵏ⁾_p = Σᵢ δ⁽ᵏ⁾ᵢ ∂z⁽ᵏ⁾ᵢ/∂b⁽ᵏ⁾_p,
+  where R is the L2 term of the equations (0 without one): a weight enters the loss through z⁽ᵏ⁾
+  and, directly, through R, whose derivative sympy.diff gives as λ w⁽ᵏ⁾_pq once contracted. R
+  holds no a, z or b, so δ and ∂L/∂b are those of the network without it.
 
 Layer k refers to layer k + 1 only through the symbol δ⁽ᵏ⁺¹⁾ and the widths are symbols, so the
 cost does not depend on the widths and grows linearly with depth. Every stage (the chain before
@@ -158,7 +161,7 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     I, P, Q = naming.I, naming.P, naming.Q  # noqa: E741 (the equations' own index names)
 
     if is_output:
-        output_gradient_chain = sp.diff(equations.loss.rhs, a[P])
+        output_gradient_chain = sp.diff(equations.objective.rhs, a[P])
     else:
         following = equations.layer(k + 1)
         output_gradient_chain = sp.Sum(
@@ -179,7 +182,9 @@ def _derive_layer(equations: eq.Equations, k: int) -> LayerDerivation:
     delta = _substitute_output_gradient(delta_local, dLda, output_gradient, network.loss)
     delta_output_form = _output_form(delta, delta_local, dLda[P], layer.activation, derivative, a[P], output_gradient)
 
-    weight_chain = sp.Sum(naming.delta(k)[I] * sp.diff(layer.z.rhs, naming.weight(k)[P, Q]), (I, 1, n))
+    weight = naming.weight(k)[P, Q]
+    weight_chain = sp.Sum(naming.delta(k)[I] * sp.diff(layer.z.rhs, weight), (I, 1, n))
+    weight_chain += sp.diff(equations.regularizer, weight)
     bias_chain = sp.Sum(naming.delta(k)[I] * sp.diff(layer.z.rhs, naming.bias(k)[P]), (I, 1, n))
     return LayerDerivation(
         k=k,

@@ -10,15 +10,16 @@ target                    textbook rule (column vectors)           shape
 ``loss_gradient``         ∇ₐL = ∂L/∂ŷ                                (n_L, 1)
 ``output_delta``          δᴸ = ∇ₐL ⊙ f′(zᴸ)                          (n_L, 1)
 ``hidden_delta``          δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ)                   (n_l, 1)
-``weight``                ∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ                          (n_l, n_{l-1})
+``weight``                ∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ + λWˡ                    (n_l, n_{l-1})
 ``bias``                  ∂L/∂bˡ = δˡ                                 (n_l, 1)
 ========================  =======================================  ===================
 
 A view hands out the same names in two modes: symbolic (``MatrixSymbol`` objects with symbolic
 widths, compared element by element with the derivation) and concrete (explicit matrices of
 high-precision numbers from a small copy of the network, compared with SymPy's derivative of
-the composed loss). A rule is a plain function of the view and the layer number, so a user can
-hand in a :class:`RuleSet` of their own; :data:`TEXTBOOK` is the correct one, and
+the composed loss). λ is the network's L2 coefficient (``view.l2``: the symbol λ, its number,
+or 0 for a network without the term, which removes it). A rule is a plain function of the view
+and the layer number, so a user can hand in a :class:`RuleSet` of their own; :data:`TEXTBOOK` is the correct one, and
 :data:`TUTORIAL_MISTAKES` carries two errors found in a popular tutorial.
 """
 
@@ -77,6 +78,8 @@ class MatrixView(Protocol):
     def grad_a(self) -> MatrixLike: ...
     @property
     def loss_derivative(self) -> MatrixLike: ...
+    @property
+    def l2(self) -> sp.Expr: ...
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,12 @@ TEXTBOOK = RuleSet(
             lambda v, k: v.hadamard(v.W(k + 1).T * v.delta(k + 1), v.fprime(k)),
         ),
         Rule(LABELS["bias"], "bias", "∂L/∂bˡ = δˡ", lambda v, k: v.delta(k)),
-        Rule(LABELS["weight"], "weight", "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ", lambda v, k: v.delta(k) * v.a(k - 1).T),
+        Rule(
+            LABELS["weight"],
+            "weight",
+            "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ + λWˡ",
+            lambda v, k: v.delta(k) * v.a(k - 1).T + v.l2 * v.W(k),
+        ),
     ),
 )
 
@@ -146,6 +154,11 @@ TEXTBOOK = RuleSet(
 #: L = Σᵢ(yᵢ − ŷᵢ)², and aᵏ where aᵏ⁻¹ belongs in ∂L/∂Wᵏ.
 TUTORIAL_MISTAKES = TEXTBOOK.replacing(
     Rule("∇ₐL (sign slip)", "loss_gradient", "∂L/∂ŷᵢ = 2(yᵢ − ŷᵢ)", lambda v, k: 2 * (v.y - v.a(k))),
-    Rule(f"{LABELS['weight']} (a_k for a_k-1)", "weight", "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ", lambda v, k: v.delta(k) * v.a(k).T),
+    Rule(
+        f"{LABELS['weight']} (a_k for a_k-1)",
+        "weight",
+        "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ + λWₖ",
+        lambda v, k: v.delta(k) * v.a(k).T + v.l2 * v.W(k),
+    ),
     name="tutorial mistakes",
 )

@@ -9,14 +9,28 @@ objects:
   (``activations`` may be one name for every layer);
 * the command line: ``2-4-3-1 --activations relu,relu,sigmoid --loss bce`` (:func:`from_cli`);
 * a TOML file (:func:`load_toml`) with ``sizes``, ``activations`` and ``loss`` (or one ``spec``
-  string in the compact form) and an optional ``[custom_activations]`` table of
-  ``name = "expression in x"``;
+  string in the compact form), an optional ``l2`` and an optional ``[custom_activations]`` table
+  of ``name = "expression in x"``;
 
 and the compact one-string form (:func:`parse_compact`)::
 
-    network    := width ("->" width activation)+ ":" loss
+    network    := width ("->" width activation)+ ":" loss ["+" "l2(" number ")"]
     activation := name | name "(" number ("," number)* ")"
     e.g.          "2 -> 4 relu -> 3 relu -> 1 sigmoid : bce"
+                  "2 -> 4 relu -> 1 sigmoid : bce + l2(0.01)"
+
+L2 regularisation
+-----------------
+A network may carry ``l2 = λ`` (``Network(..., l2=0.01)``, ``+ l2(0.01)`` in the compact form,
+``l2 = 0.01`` in TOML, ``--l2 0.01`` on the command line): a non-negative finite number, 0 (the
+default) meaning no term. The loss is then the mean of the per-sample losses plus
+
+    (λ/2) Σₖ ‖W⁽ᵏ⁾‖²   (the squared Frobenius norm of every weight matrix; biases are not regularised)
+
+so that ∂/∂W⁽ᵏ⁾ gains λW⁽ᵏ⁾ and ∂/∂b⁽ᵏ⁾ nothing. For plain SGD this is PyTorch's
+``torch.optim.SGD(..., weight_decay=λ)`` (which adds λ·p to the gradient of every parameter it is
+given: pass it the weights only to leave the biases out), and the term is not divided by the
+batch size m.
 
 Invalid input raises :class:`~symbackprop.errors.SpecError` with one message that names the
 problem and its place (``activations[2] (layer 3)``), and a close match for a misspelt name.
@@ -24,6 +38,7 @@ problem and its place (``activations[2] (layer 3)``), and a close match for a mi
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import shlex
@@ -52,6 +67,10 @@ MAX_LAYERS = 1000
 MAX_TOML_BYTES = 1_000_000
 #: Widths are ASCII digits: int() would also read '٢' or '２', which nobody types as a width.
 _SIZES = re.compile(r"^\s*\d+(\s*-\s*\d+)+\s*$", re.ASCII)
+#: The number of an L2 coefficient: ASCII decimal digits, an optional fraction and exponent.
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$", re.ASCII)
+#: The regularisation term after the loss of the compact form: "+ l2(0.01)".
+_L2_TERM = re.compile(r"^l2\s*\((.*)\)$", re.ASCII)
 
 
 @dataclass(frozen=True, init=False)
@@ -61,6 +80,8 @@ class Network:
     sizes: tuple[int, ...]
     activations: tuple[Activation, ...]
     loss: Loss
+    #: λ of the L2 term (λ/2) Σₖ ‖W⁽ᵏ⁾‖² added to the loss; 0 for none (see the module docstring).
+    l2: float
 
     def __init__(
         self,
@@ -69,6 +90,7 @@ class Network:
         loss: str | Loss,
         *,
         custom_activations: Mapping[str, str | Activation] | None = None,
+        l2: float = 0.0,
         where: str = "",
     ) -> None:
         prefix = f"{where}: " if where else ""
@@ -100,6 +122,7 @@ class Network:
         object.__setattr__(self, "sizes", checked_sizes)
         object.__setattr__(self, "activations", resolved)
         object.__setattr__(self, "loss", resolved_loss)
+        object.__setattr__(self, "l2", _check_l2(l2, prefix))
 
     @property
     def depth(self) -> int:
@@ -108,9 +131,10 @@ class Network:
 
     @property
     def compact(self) -> str:
-        """The compact one-string form, e.g. ``2 -> 4 relu -> 1 sigmoid : bce``."""
+        """The compact one-string form, e.g. ``2 -> 4 relu -> 1 sigmoid : bce + l2(0.01)``."""
         layers = " -> ".join(f"{n} {f.label}" for n, f in zip(self.sizes[1:], self.activations, strict=True))
-        return f"{self.sizes[0]} -> {layers} : {self.loss.name}"
+        penalty = f" + l2({self.l2!r})" if self.l2 else ""
+        return f"{self.sizes[0]} -> {layers} : {self.loss.name}{penalty}"
 
     @property
     def cli_arguments(self) -> str:
@@ -123,6 +147,8 @@ class Network:
             "--loss",
             self.loss.name,
         ]
+        if self.l2:
+            words += ["--l2", repr(self.l2)]
         for custom in dict.fromkeys(f for f in self.activations if f.definition is not None):
             words += ["--activation-def", f"{custom.name}={custom.definition}"]
         return shlex.join(words)
@@ -148,6 +174,24 @@ def _is_list(value: Any) -> bool:
     """Whether value is a list of entries (a list, tuple, array or iterator), not one value: a
     string, bytes, or a table, whose iteration would give its characters or keys."""
     return isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping))
+
+
+def _check_l2(value: Any, prefix: str, name: str = "l2", shown: str | None = None) -> float:
+    # numbers.Real takes NumPy's floats too; bool is an int to Python, never a coefficient.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(f"{prefix}{name}: expected a non-negative number like 0.01, got {_shown(value)}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise SpecError(f"{prefix}{name}: must be a finite number >= 0 (0 for no L2 term), got {shown or repr(value)}")
+    return number + 0.0  # -0.0 is 0.0, so that the two networks are equal and print alike
+
+
+def parse_l2(text: str, *, prefix: str = "", name: str = "--l2") -> float:
+    """λ from its text (``0.01``, ``1e-4``): a plain decimal number, never evaluated."""
+    if not _NUMBER.match(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise SpecError(f"{prefix}{name}: '{shown}' is not a number; write it like 0.01 or 1e-4")
+    return _check_l2(float(text), prefix, name, shown=text.strip())
 
 
 def _custom_table(definitions: Any, prefix: str) -> dict[str, Activation]:
@@ -293,7 +337,16 @@ def parse_compact(text: str, *, custom_activations: Mapping[str, str | Activatio
             raise SpecError(f"{where}: layer {position} is '{part}'; write it as 'width activation', like '4 relu'")
         sizes.append(_width_from_text(width, position, f"{where}: "))
         activations.append(activation.strip())
-    return Network(sizes, activations, loss.strip(), custom_activations=custom_activations, where=where)
+    loss_name, *terms = (term.strip() for term in loss.split("+"))
+    l2 = 0.0
+    for term in terms:
+        match = _L2_TERM.match(term)
+        if match is None:
+            raise SpecError(f"{where}: '{term}' after the loss is not a regularisation term; write '+ l2(0.01)'")
+        if l2:
+            raise SpecError(f"{where}: l2 given twice; write one '+ l2(λ)'")
+        l2 = parse_l2(match.group(1), prefix=f"{where}: ", name="l2")
+    return Network(sizes, activations, loss_name, custom_activations=custom_activations, l2=l2, where=where)
 
 
 def parse_activation_definitions(definitions: Iterable[str]) -> dict[str, Activation]:
@@ -317,6 +370,7 @@ def load_toml(path: str | Path) -> Network:
       a parameter in parentheses (``["leaky_relu(0.2)", "sigmoid"]``);
     * ``loss``: a loss name, ``"bce"``;
     * or, instead of those three, ``spec``: the compact form as one string;
+    * ``l2`` (optional): λ of the L2 term, a number >= 0 (0, the default, for none);
     * ``[custom_activations]`` (optional): a table of ``name = "expression in x"``.
 
     A missing or unknown key, or a value of another type, is a SpecError naming the file and the key.
@@ -342,24 +396,36 @@ def load_toml(path: str | Path) -> Network:
         raise SpecError(f"{where}: not valid TOML ({error})") from None
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise SpecError(f"{where}: not valid TOML (arrays or tables nested too deeply)") from None
-    known = {"sizes", "activations", "loss", "spec", "custom_activations"}
+    known = {"sizes", "activations", "loss", "spec", "l2", "custom_activations"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
     custom = _custom_table(data.get("custom_activations", {}), f"{where}: ")
+    l2 = _check_l2(data.get("l2", 0.0), f"{where}: ")
     if "spec" in data:
-        if set(data) - {"spec", "custom_activations"}:
+        if set(data) - {"spec", "l2", "custom_activations"}:
             raise SpecError(f"{where}: give either 'spec' or 'sizes'/'activations'/'loss', not both")
         if not isinstance(data["spec"], str):
             raise SpecError(f'{where}: spec: expected a string like "2 -> 1 sigmoid : bce", got {_shown(data["spec"])}')
         try:
-            return parse_compact(data["spec"], custom_activations=custom)
+            network = parse_compact(data["spec"], custom_activations=custom)
         except SpecError as error:
             raise SpecError(f"{where}: {error}") from None
+        return with_l2(network, l2 if "l2" in data else None, where=f"{where}: l2")
     missing = [key for key in ("sizes", "activations", "loss") if key not in data]
     if missing:
         raise SpecError(f"{where}: missing key(s) {', '.join(missing)}")
-    return Network(data["sizes"], data["activations"], data["loss"], custom_activations=custom, where=where)
+    return Network(data["sizes"], data["activations"], data["loss"], custom_activations=custom, l2=l2, where=where)
+
+
+def with_l2(network: Network, l2: float | None, *, where: str) -> Network:
+    """``network`` with the L2 coefficient ``l2`` (unchanged for ``None``); a network that already
+    carries one may not be given another."""
+    if l2 is None:
+        return network
+    if network.l2:
+        raise SpecError(f"{where}: given twice; the network already carries l2 = {network.l2!r}")
+    return Network(network.sizes, network.activations, network.loss, l2=l2, where=where)
 
 
 def from_cli(
@@ -367,28 +433,30 @@ def from_cli(
     activations: str | None = None,
     loss: str | None = None,
     activation_definitions: Iterable[str] = (),
+    l2: str | None = None,
 ) -> Network:
-    """A network from the command line: ``SIZES --activations ... --loss ...``, a TOML file,
-    or the compact form in one argument."""
+    """A network from the command line: ``SIZES --activations ... --loss ... [--l2 λ]``, a TOML
+    file, or the compact form in one argument; ``--l2`` may complete any of them that has no l2."""
     custom = parse_activation_definitions(activation_definitions)
+    coefficient = None if l2 is None else parse_l2(l2)
     if network.endswith(".toml") or ("->" not in network and _names_a_file(network)):
         if activations is not None or loss is not None:
             raise SpecError("--activations/--loss: not allowed with a TOML file, which holds them")
         loaded = load_toml(network)
         if custom:
             raise SpecError("--activation-def: put custom activations in the TOML file's [custom_activations]")
-        return loaded
+        return with_l2(loaded, coefficient, where="--l2")
     if "->" in network:
         if activations is not None or loss is not None:
             raise SpecError("--activations/--loss: not allowed with the compact form, which holds them")
-        return parse_compact(network, custom_activations=custom)
+        return with_l2(parse_compact(network, custom_activations=custom), coefficient, where="--l2")
     sizes = parse_sizes(network)
     if activations is None:
         raise SpecError("--activations: missing; give one name per layer (relu,relu,sigmoid) or one for all")
     if loss is None:
         raise SpecError(f"--loss: missing; one of {', '.join(LOSSES)}")
     names = [name.strip() for name in _split_activations(activations)]
-    return Network(sizes, names if len(names) > 1 else names[0], loss, custom_activations=custom)
+    return Network(sizes, names if len(names) > 1 else names[0], loss, custom_activations=custom, l2=coefficient or 0.0)
 
 
 def _split_activations(text: str) -> list[str]:

@@ -8,15 +8,16 @@ layer, for each layer from the output back, and returns a :class:`VerificationRe
 (a) **symbolic**: the rule's element (p) or (p, q), computed from ``MatrixSymbol`` objects with
     symbolic widths, equals the contracted index form of the derivation (with the next layer's
     δ and the derivation's ∂L/∂ŷ as inputs, so each rule is judged on its own);
-(b) **composed**: in a small concrete copy of the network (same depth, activations and loss,
-    widths capped at :data:`CAP`), the derivative of the composed loss with respect to every
+(b) **composed**: in a small concrete copy of the network (same depth, activations, loss and
+    L2 term, widths capped at :data:`CAP`), the derivative of the composed loss with respect to every
     weight, bias and a perturbation of every z (which gives δ) is taken at a random point with
     :data:`DIGITS` significant digits, and the rule evaluated on the same numbers must agree to
     :data:`RELATIVE_TOLERANCE`. SymPy differentiates each layer's activation a⁽ᵏ⁾(z) and its
     affine map z(a⁽ᵏ⁻¹⁾, W, b, shift) into their full Jacobians, and the chain rule multiplies
     those Jacobians, evaluated at the point, from the loss back: that is the derivative of the
     composition, without building the composed expression (whose size grows with depth) and
-    without any of the rules' formulas (no Jacobian is assumed diagonal, no product transposed).
+    without any of the rules' formulas (no Jacobian is assumed diagonal, no product transposed);
+    SymPy's derivative of the L2 term (λ/2) Σ w², which reads the weights directly, is added.
 
 A rule fails when either witness disagrees, and its row says which, with a counterexample (an
 element, the rule's value and the true one, or the shapes that do not match).
@@ -37,6 +38,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import naming
 from .contract import canonical, contract_deltas, is_zero
 from .derive import _apply_target_facts
+from .equations import L2
 from .errors import SpecError, SymbackpropError
 from .naming import N_OUT, YHAT, X, Y
 from .printing.text import layer_superscript, plain
@@ -308,6 +310,10 @@ class SymbolicView:
     def loss_derivative(self) -> MatrixLike:
         return self._vector(naming.LOSS_DERIVATIVE, self.depth)
 
+    @property
+    def l2(self) -> sp.Expr:
+        return L2 if self.derivation.network.l2 else sp.Integer(0)
+
     def check(self, rule: Rule, k: int) -> Witness:
         matrix, problem = _rule_matrix(rule, self, k)
         if matrix is None:
@@ -477,6 +483,12 @@ class ConcreteNetwork:
         for k in range(self.depth, 0, -1):
             gradient.update(zip(self._parameters(k), through * parameter_jacobians[k - 1], strict=True))
             through = through * inputs_jacobians[k - 1]
+        # The L2 term reads the weights directly: SymPy's derivative of it, added to the chain's.
+        self.l2 = sp.Float(network.l2, DIGITS)
+        weights = [s for m in self.weights for s in m]
+        penalty = self.l2 / 2 * sp.Add(*(s**2 for s in weights))
+        for symbol in weights:
+            gradient[symbol] += sp.diff(penalty, symbol).xreplace(values)
         self.true_weight_gradients = [m.applyfunc(gradient.__getitem__) for m in self.weights]
         self.true_bias_gradients = [m.applyfunc(gradient.__getitem__) for m in self.biases]
         self.true_deltas = [m.applyfunc(gradient.__getitem__) for m in self.shifts]
@@ -577,6 +589,10 @@ class ConcreteView:
         term = loss.scale.xreplace({N_OUT: n}) * loss.term_derivative()
         outputs = self.a(self.depth)
         return sp.Matrix([term.xreplace({YHAT: outputs[i], Y: self.y[i]}).evalf(DIGITS) for i in range(n)])
+
+    @property
+    def l2(self) -> sp.Expr:
+        return self._network.l2
 
 
 def _real_symbols(pattern: str, rows: int, columns: int = 1) -> sp.Matrix:

@@ -20,6 +20,7 @@ import sympy as sp
 
 from .. import naming
 from ..contract import contract_deltas
+from ..equations import L2, squared_weights
 from ..naming import A
 from ..printing.latex import layer_function_derivative
 from ..printing.linebreak import FormulaWriter
@@ -153,11 +154,20 @@ def _parameter_blocks(layer: LayerDerivation, write: FormulaWriter) -> list[dict
     weight = sp.Sum(derivative(naming.LOSS, z[I]) * derivative(z[I], w[P, Q]), (I, 1, naming.width(k)))
     bias = sp.Sum(derivative(naming.LOSS, z[I]) * derivative(z[I], b[P]), (I, 1, naming.width(k)))
     source = write(naming.activation_output(k - 1)[Q])
+    note = f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$"
+    if layer.weight_gradient.has(L2):
+        # The L2 term holds the weight directly; of its sum over the layers only layer k's part does.
+        own = L2 / 2 * squared_weights(k)
+        weight = sp.Add(weight, derivative(own, w[P, Q]), evaluate=False)
+        note += (
+            f"; it also enters the L2 term directly, through layer {k}'s part ${write(own)}$, whose"
+            f" derivative is ${write(L2 * w[P, Q])}$ for every sample (biases are not regularised)"
+        )
     return [
         _block(
             write(derivative(naming.LOSS, w[P, Q])),
             write.steps(weight, layer.weight_chain, layer.weight_gradient),
-            f"the weight ${write(w[P, Q])}$ enters unit $p$ of layer {k} only, multiplied by the input ${source}$",
+            note,
         ),
         _block(
             write(derivative(naming.LOSS, b[P])),

@@ -4,8 +4,9 @@ Contract
 --------
 :func:`forward` gives, for every layer, the index-form equations of z⁽ᵏ⁾ᵢ and a⁽ᵏ⁾ᵢ from
 :mod:`symbackprop.equations`, the same as column vectors, the batch form
-Z⁽ᵏ⁾ = A⁽ᵏ⁻¹⁾W⁽ᵏ⁾ᵀ + 1ₘb⁽ᵏ⁾ᵀ, and the per-sample loss with the batch loss J, their mean. Each
-equation is a pair of printed sides, for the templates to align at the equals sign.
+Z⁽ᵏ⁾ = A⁽ᵏ⁻¹⁾W⁽ᵏ⁾ᵀ + 1ₘb⁽ᵏ⁾ᵀ, and the per-sample loss (with the network's L2 term, if it has
+one) with the batch loss J, their mean. Each equation is a pair of printed sides, for the
+templates to align at the equals sign; ``l2`` is λ printed and its value ("" without the term).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .. import naming
+from ..equations import L2
 from ..naming import BATCH_LOSS, BATCH_SIZE, X
 from ..printing.latex import batch_matrix, layer_function
 from ..printing.linebreak import FormulaWriter
@@ -50,7 +52,8 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
             }
         )
     sample = sp.Symbol("s", integer=True, positive=True)
-    loss = derivation.equations.loss
+    loss = derivation.equations.objective
+    l2 = derivation.network.l2
     return {
         "layers": layers,
         "loss": [
@@ -60,6 +63,7 @@ def forward(derivation: Derivation, write: FormulaWriter) -> dict[str, Any]:
             ),
         ],
         "loss_name": derivation.network.loss.latex_name,
+        "l2": {"symbol": write(L2), "value": repr(l2)} if l2 else None,
     }
 
 

@@ -37,6 +37,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .. import naming
+from ..equations import L2
 from ..naming import BATCH_LOSS, BATCH_SIZE, parse_name
 
 _FUNCTION_NAME = re.compile(r"^(f|fprime)(\d+)$")
@@ -51,7 +52,7 @@ _FACTOR_RANK = {"y": 1, "delta": 2, "dLda": 3, "w": 4, "b": 5, "z": 6, "a": 6}
 def _factor_rank(factor: sp.Expr) -> tuple[int, bool]:
     """Numbers, then targets, δ, ∂L/∂a, weights, activations; a plain factor before a bracket."""
     bracketed = factor.is_Add
-    if factor.is_Number:
+    if factor.is_Number or factor == L2:  # a coefficient first: λ w, not w λ
         return 0, bracketed
     if factor.has(sp.KroneckerDelta) and not factor.has(sp.Indexed, sp.Sum):
         return 9, bracketed
@@ -450,9 +451,11 @@ class BackpropLatexPrinter(LatexPrinter):
         return " ".join(self._print(f) for f in [*gradients, rest, *kroneckers])
 
     def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
-        """SymPy's order, then the bias last (Σ w x + b) and a positive term first (y − ŷ, not −ŷ + y)."""
+        """SymPy's order, then the bias last (Σ w x + b), the L2 term after the loss's (δ aᵀ + λ W)
+        and a positive term first (y − ŷ, not −ŷ + y)."""
         terms = list(super()._as_ordered_terms(expr, order=order))
         terms = [t for t in terms if not _is_bias(t)] + [t for t in terms if _is_bias(t)]
+        terms = [t for t in terms if not t.has(L2)] + [t for t in terms if t.has(L2)]
         if terms and terms[0].could_extract_minus_sign():
             positive = next((t for t in terms if not t.could_extract_minus_sign()), None)
             if positive is not None:

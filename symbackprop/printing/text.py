@@ -24,6 +24,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from .. import naming
+from ..equations import L2
 from ..naming import parse_name
 
 if TYPE_CHECKING:
@@ -52,9 +53,11 @@ def _base_name(name: str, superscripts: bool) -> str:
 
 def _for_display(expr: sp.Basic) -> sp.Basic:
     bases = {b for b in expr.atoms(sp.IndexedBase)}
-    return expr.xreplace({b: sp.IndexedBase(_base_name(b.label.name, True)) for b in bases})
+    return expr.xreplace({L2: _DISPLAYED_L2, **{b: sp.IndexedBase(_base_name(b.label.name, True)) for b in bases}})
 
 
+#: λ as messages show it.
+_DISPLAYED_L2 = sp.Symbol("λ", nonnegative=True)
 _SUBSCRIPT_LETTERS = str.maketrans("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _RELATIONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 _WIDTH = re.compile(r"^n_\d+$")
@@ -145,7 +148,11 @@ class ReadablePrinter(StrPrinter):
 
     def _as_ordered_terms(self, expr: sp.Basic, order: str | None = None) -> list[sp.Basic]:
         terms = super()._as_ordered_terms(expr, order=order)
-        return sorted(terms, key=lambda term: (not term.has(sp.Sum), bool(term.could_extract_minus_sign())))
+        # The L2 term last, after the loss's own terms it is added to: δ⋅a + λ⋅w.
+        return sorted(
+            terms,
+            key=lambda term: (_has_l2(term), not term.has(sp.Sum), bool(term.could_extract_minus_sign())),
+        )
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         coefficient, rest = expr.as_coeff_Mul()
@@ -243,10 +250,15 @@ def _strictness(inequality: sp.Rel) -> str:
     return "<" if isinstance(inequality, (sp.StrictLessThan, sp.StrictGreaterThan)) else "≤"
 
 
+def _has_l2(expr: sp.Basic) -> bool:
+    """Whether expr holds λ, the L2 coefficient (as the equations write it, or as displayed)."""
+    return expr.has(L2, _DISPLAYED_L2)
+
+
 def _factor_kind(factor: sp.Basic) -> int:
     """Where a factor goes in a product (see :data:`_NUMBER` ... :data:`_BACKPROPAGATED`)."""
-    if factor.is_number:
-        return _NUMBER
+    if factor.is_number or _has_l2(factor) and factor.is_Symbol:
+        return _NUMBER  # a coefficient, λ included, before the quantities: λ⋅w
     kinds = {parsed[0] for base in factor.atoms(sp.IndexedBase) if (parsed := parse_name(base.label.name))}
     if kinds & {"delta", "dLda"}:
         return _BACKPROPAGATED
@@ -330,7 +342,7 @@ def pretty_derivation(derivation: Derivation) -> str:
     def equation(label: str, expr: sp.Expr) -> str:
         return f"{label} = {printer.doprint(expr)}"
 
-    lines = [f"Network {network.compact}", "", equation(str(naming.LOSS), derivation.equations.loss.rhs), ""]
+    lines = [f"Network {network.compact}", "", equation(str(naming.LOSS), derivation.equations.objective.rhs), ""]
     for layer_equations, layer in zip(derivation.equations.layers, derivation.layers, strict=True):
         k = layer.k
         role = "output layer" if layer.is_output else "hidden layer"
