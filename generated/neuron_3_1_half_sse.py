@@ -17,12 +17,14 @@ Underflow to zero is the intended result of the stable forms (exp of a large neg
 the functions here ignore underflow and only underflow (the training step leaves that to train()).
 
 Functions: init_params, forward, loss, loss_from_preactivation, loss_gradient, backward,
-loss_and_grads, sgd_step, predict, make_train_step, train, save, load.
+loss_and_grads, sgd_step, predict, make_train_step, validation_split, train,
+save, load.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 import os
@@ -30,7 +32,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy
 import numpy.lib.format
@@ -191,11 +193,15 @@ def predict(params: Params, X: Array, chunk: int = 65536) -> Array:
     return numpy.concatenate(parts) if parts else numpy.empty((0, 1))
 
 
-def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Array], float]:
+def _make_step(
+    flat: Array, batch_size: int, lr: float, update: Callable[[Array], None] | None = None
+) -> Callable[[Array, Array], float]:
     """One training step on batches of ``batch_size`` rows, updating ``flat`` in place.
 
-    The same printed expressions as forward/backward, run into buffers allocated once: the
-    output delta has -lr/m folded in, so the gradients are the updates and one call applies them.
+    The same printed expressions as forward/backward, run into buffers allocated once. Plain SGD
+    (no ``update``): the output delta has -lr/m folded in, so the gradients are the updates and one
+    add applies them. With an optimizer's ``update``, the delta has 1/m folded in and update(g)
+    applies the optimizer's rule to the mean gradient g.
     """
     params = _views(flat)
     W1 = params["W1"]
@@ -210,7 +216,8 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
     A1 = Z1  # the activation runs in place: nothing later reads Z1
     D1 = numpy.empty((m, 1), dtype)
     ones = numpy.ones(m, dtype)
-    scale = -lr / m
+    scale = -lr / m if update is None else 1 / m
+    apply = functools.partial(numpy.add, flat, out=flat) if update is None else update
 
     def step(A0: Array, Y: Array) -> float:
         # No errstate here (entering one costs more than a small layer): train() runs every step
@@ -222,16 +229,16 @@ def _make_step(flat: Array, batch_size: int, lr: float) -> Callable[[Array, Arra
         EXP_NEG_ABS_Z1 = numpy.exp(-numpy.abs(Z1))
         numpy.divide(numpy.exp(numpy.minimum(Z1, 0.0)), 1.0 + EXP_NEG_ABS_Z1, out=A1)
         batch_loss = 0.5 * (numpy.sum((A1 - Y) ** 2) / m)
-        # BP1, times -lr/m: δ1[p] = a1[p]⋅(1 - a1[p])⋅(a1[p] - y[p])
+        # BP1, times scale (-lr/m or 1/m): δ1[p] = a1[p]⋅(1 - a1[p])⋅(a1[p] - y[p])
         numpy.subtract(1, A1, out=D1)
         numpy.multiply(D1, A1 - Y, out=D1)
         numpy.multiply(D1, A1, out=D1)
         numpy.multiply(D1, scale, out=D1)
-        # BP4 (times -lr): ∂L/∂w1[p, q] = x[q]⋅δ1[p]
+        # BP4 (times -lr, or the mean): ∂L/∂w1[p, q] = x[q]⋅δ1[p]
         numpy.matmul(A0.T, D1, out=dW1.T)
-        # BP3 (times -lr): ∂L/∂b1[p] = δ1[p]
+        # BP3 (times -lr, or the mean): ∂L/∂b1[p] = δ1[p]
         numpy.matmul(ones, D1, out=db1)
-        numpy.add(flat, updates_flat, out=flat)
+        apply(updates_flat)
         return float(batch_loss)
 
     return step
@@ -296,6 +303,197 @@ def _batch_rows(epochs: int, lr: float, batch_size: int | None, seed: int, rows:
     return int(batch_size)
 
 
+#: The optimizers of train(), as torch.optim defines them, and the buffers of their state.
+OPTIMIZERS: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("momentum_buffer",),
+    "nesterov": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+}
+#: The learning-rate schedules of train(), as torch.optim.lr_scheduler's StepLR and CosineAnnealingLR.
+SCHEDULES = ("step", "cosine")
+
+
+def _number(name: str, value: object, low: float, high: float = math.inf, low_open: bool = False) -> float:
+    """value as a float, refused with a DataError naming ``name`` unless it is a real number in the range."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low < value if low_open else low <= value) or not value < high:  # type: ignore[operator]
+        bounds = f"{'above' if low_open else 'at least'} {low:g}" + (f" and below {high:g}" if high < math.inf else "")
+        raise DataError(f"{name} must be a finite number {bounds}, got {value!r:.40}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _optimizer_settings(
+    optimizer: str, lr: float, momentum: float | None, betas: Any, eps: float | None, weight_decay: float | None
+) -> dict[str, Any]:
+    """The optimizer's settings, PyTorch's defaults filled in: momentum 0.9 (momentum, nesterov),
+    betas (0.9, 0.999) and eps 1e-8 (adam, adamw), weight_decay 0 (0.01 for adamw). An option the
+    optimizer does not take is refused, as is any value out of range; each error names its argument."""
+    if optimizer not in OPTIMIZERS:
+        raise DataError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r:.40}")
+    heavy_ball, adaptive = optimizer in ("momentum", "nesterov"), optimizer in ("adam", "adamw")
+    for name, value, applies, where in (
+        ("momentum", momentum, heavy_ball, "'momentum' or 'nesterov'"),
+        ("betas", betas, adaptive, "'adam' or 'adamw'"),
+        ("eps", eps, adaptive, "'adam' or 'adamw'"),
+    ):
+        if value is not None and not applies:
+            raise DataError(f"{name} applies to the optimizer {where}, not to {optimizer!r}")
+    if betas is None:
+        betas = (0.9, 0.999)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise DataError(f"betas must be a pair of numbers (beta1, beta2), got {betas!r:.40}")
+    return {
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": _number("momentum", 0.9 if momentum is None else momentum, 0.0, 1.0, low_open=True),
+        "beta1": _number("betas[0]", betas[0], 0.0, 1.0),
+        "beta2": _number("betas[1]", betas[1], 0.0, 1.0),
+        "eps": _number("eps", 1e-8 if eps is None else eps, 0.0, low_open=True),
+        "weight_decay": _number(
+            "weight_decay", (0.01 if optimizer == "adamw" else 0.0) if weight_decay is None else weight_decay, 0.0
+        ),
+        "step": 0,
+    }
+
+
+def _optimizer(flat: Array, buffers: dict[str, Array], settings: dict[str, Any]) -> Callable[[Array], None]:
+    """update(g): one step of settings["optimizer"] on the parameters p (``flat``) from their mean
+    gradient g, which it overwrites, as torch.optim defines it (SGD with dampening 0; Adam and AdamW
+    without amsgrad). lr = settings["lr"] is read at each call, since a schedule sets it per epoch;
+    t = settings["step"] counts the steps. wd is weight_decay and, as in torch, decays every
+    parameter, biases included (a network's l2 term regularises the weights alone):
+
+    - sgd (torch.optim.SGD): g <- g + wd p;  p <- p - lr g
+    - momentum (SGD(momentum=mu)): g <- g + wd p;  buf <- mu buf + g (buf = g at the first step);
+      p <- p - lr buf
+    - nesterov (SGD(momentum=mu, nesterov=True)): as momentum, but p <- p - lr (g + mu buf)
+    - adam (torch.optim.Adam): g <- g + wd p;  m <- m + (1 - b1)(g - m);  v <- b2 v + (1 - b2) g^2;
+      p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    - adamw (torch.optim.AdamW): p <- p (1 - lr wd), then adam's update without the g + wd p term
+
+    Each operation writes into ``buffers`` (the state's, updated in place) or one scratch array."""
+    name, mu, wd, eps = settings["optimizer"], settings["momentum"], settings["weight_decay"], settings["eps"]
+    beta1, beta2 = settings["beta1"], settings["beta2"]
+    scratch = numpy.empty_like(flat)
+
+    def decay(g: Array) -> None:
+        numpy.multiply(flat, wd, out=scratch)
+        numpy.add(g, scratch, out=g)
+
+    def sgd(g: Array) -> None:
+        if wd:
+            decay(g)
+        numpy.multiply(g, settings["lr"], out=g)
+        numpy.subtract(flat, g, out=flat)
+
+    def heavy_ball(g: Array) -> None:
+        buf = buffers["momentum_buffer"]
+        if wd:
+            decay(g)
+        numpy.multiply(buf, mu, out=buf)
+        numpy.add(buf, g, out=buf)
+        if name == "nesterov":
+            numpy.multiply(buf, mu, out=scratch)
+            numpy.add(g, scratch, out=scratch)
+        else:
+            numpy.copyto(scratch, buf)
+        numpy.multiply(scratch, settings["lr"], out=scratch)
+        numpy.subtract(flat, scratch, out=flat)
+
+    def adam(g: Array) -> None:
+        m, v = buffers["exp_avg"], buffers["exp_avg_sq"]
+        lr = settings["lr"]
+        settings["step"] = t = settings["step"] + 1
+        if name == "adamw":
+            numpy.multiply(flat, 1 - lr * wd, out=flat)
+        elif wd:
+            decay(g)
+        numpy.subtract(g, m, out=scratch)
+        numpy.multiply(scratch, 1 - beta1, out=scratch)
+        numpy.add(m, scratch, out=m)
+        numpy.multiply(v, beta2, out=v)
+        numpy.multiply(g, g, out=g)
+        numpy.multiply(g, 1 - beta2, out=g)
+        numpy.add(v, g, out=v)
+        numpy.sqrt(v, out=scratch)
+        numpy.divide(scratch, math.sqrt(1 - beta2**t), out=scratch)
+        numpy.add(scratch, eps, out=scratch)
+        numpy.divide(m, scratch, out=scratch)
+        numpy.multiply(scratch, lr / (1 - beta1**t), out=scratch)
+        numpy.subtract(flat, scratch, out=flat)
+
+    return {"sgd": sgd, "momentum": heavy_ball, "nesterov": heavy_ball}.get(name, adam)
+
+
+def _schedule(schedule: str | None, step_size: int | None, gamma: float | None, t_max: int | None) -> dict[str, Any]:
+    """The schedule's settings, checked (each error names its argument); gamma defaults to 0.1."""
+    if schedule is not None and schedule not in SCHEDULES:
+        raise DataError(f"schedule must be None or one of {', '.join(SCHEDULES)}, got {schedule!r:.40}")
+    for name, value, owner in (("step_size", step_size, "step"), ("gamma", gamma, "step"), ("t_max", t_max, "cosine")):
+        if value is not None and schedule != owner:
+            raise DataError(f"{name} applies to schedule='{owner}', not to schedule={schedule!r}")
+        if name != "gamma" and value is not None and (not _is_integer(value) or value < 1):
+            raise DataError(f"{name} must be an integer of at least 1, got {value!r:.40}")
+    if schedule == "step" and step_size is None:
+        raise DataError("schedule='step' needs step_size, the epochs between two multiplications by gamma")
+    return {
+        "schedule": schedule,
+        "step_size": step_size,
+        "gamma": _number("gamma", 0.1 if gamma is None else gamma, 0.0, low_open=True),
+        "t_max": t_max,
+    }
+
+
+def _scheduled_lr(lr: float, schedule: dict[str, Any], epoch: int) -> float:
+    """The learning rate of epoch ``epoch`` (counting from 1) as torch.optim.lr_scheduler sets it
+    when stepped once after each epoch: StepLR(step_size, gamma) gives lr gamma^floor((epoch - 1) /
+    step_size); CosineAnnealingLR(T_max=t_max, eta_min=0) gives lr (1 + cos(pi (epoch - 1) / t_max)) / 2."""
+    if schedule["schedule"] == "step":
+        return float(lr * schedule["gamma"] ** ((epoch - 1) // schedule["step_size"]))
+    return lr * (1 + math.cos(math.pi * (epoch - 1) / schedule["t_max"])) / 2
+
+
+def validation_split(rows: int, fraction: float, seed: int = 0) -> tuple[Array, Array]:
+    """(training rows, validation rows), each sorted: round(fraction * rows) of the ``rows`` rows,
+    at least one and never all, held out at random; the same for the same arguments (train()'s
+    ``validation=fraction`` holds out these rows with its own seed)."""
+    held = min(max(1, round(fraction * rows)), rows - 1)
+    order = numpy.random.default_rng([seed, 1]).permutation(rows)
+    return numpy.sort(order[held:]), numpy.sort(order[:held])
+
+
+def _resumed(state: object, settings: dict[str, Any], flat: Array) -> tuple[int, dict[str, Array]]:
+    """The epochs already run and the optimizer's buffers (flat, zero to start) from ``state``, an
+    empty dict to start; settings["step"] takes the steps already run. Errors name the state's key."""
+    if not isinstance(state, dict):
+        raise DataError(f"state must be a dict (empty to start, or as train() or load() left it), got {state!r:.40}")
+    names = OPTIMIZERS[settings["optimizer"]]
+    buffers = {name: numpy.zeros_like(flat) for name in names}
+    if not state:
+        return 0, buffers
+    if state.get("optimizer") != settings["optimizer"]:
+        raise DataError(
+            f"state is the state of optimizer {state.get('optimizer')!r:.40}, not {settings['optimizer']!r}"
+        )
+    unknown = set(state) - {"optimizer", "epoch", "step", *names}
+    if unknown:
+        raise DataError(
+            f"state has keys {', '.join(sorted(map(str, unknown)))} that {settings['optimizer']} does not keep"
+        )
+    for key in ("epoch", "step"):
+        if not _is_integer(state.get(key)) or state[key] < 0:
+            raise DataError(f"state['{key}'] must be an integer of at least 0, got {state.get(key)!r:.40}")
+    for name in names:
+        try:
+            buffers[name][...] = _pack(state.get(name))  # type: ignore[arg-type]
+        except WeightsFileError as error:
+            raise DataError(f"state['{name}']: {error}") from None
+    settings["step"] = int(state["step"])
+    return int(state["epoch"]), buffers
+
+
 def train(
     X: Array,
     Y: Array,
@@ -307,6 +505,18 @@ def train(
     seed: int = 0,
     params: Params | None = None,
     callback: Callable[[int, float, Params], None] | None = None,
+    optimizer: str = "sgd",
+    momentum: float | None = None,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float | None = None,
+    schedule: str | None = None,
+    step_size: int | None = None,
+    gamma: float | None = None,
+    t_max: int | None = None,
+    validation: float | None = None,
+    patience: int | None = None,
+    state: dict[str, Any] | None = None,
 ) -> tuple[Params, dict[str, list[float]]]:
     """Gradient descent on (X, Y): ``batch_size=None`` is full-batch, 1 is per-sample SGD, any
     other size up to the number of rows mini-batch (the last batch of an epoch may be smaller).
@@ -315,48 +525,131 @@ def train(
     parameters. ``callback(epoch, loss, params)`` runs after each epoch. Returns the parameters
     and the history {"epoch": [...], "loss": [...]}, where an epoch's loss is the mean of its
     batches' losses before their updates.
+
+    ``optimizer`` is one of sgd, momentum, nesterov, adam, adamw, each exactly as torch.optim
+    defines it with PyTorch's defaults: SGD, SGD(momentum=0.9), SGD(momentum=0.9, nesterov=True)
+    (dampening 0), Adam(betas=(0.9, 0.999), eps=1e-8, weight_decay=0) and AdamW(weight_decay=0.01);
+    ``momentum``, ``betas``, ``eps`` and ``weight_decay`` change those defaults, for the optimizers
+    that take them (the update equations: :func:`_optimizer`). ``schedule`` sets the learning rate
+    of each epoch as torch's StepLR(step_size, gamma=0.1) ("step") or CosineAnnealingLR(T_max=t_max,
+    eta_min=0) ("cosine"; t_max defaults to the last epoch of the run), stepped after each epoch,
+    and adds the column "lr" to the history.
+
+    ``validation=fraction`` holds out that fraction of the rows (:func:`validation_split`, seeded
+    by ``seed``), trains on the others and adds the held-out rows' "val_loss" (the mean
+    per-sample loss) after each epoch to the history. ``patience=N``
+    stops when the validation loss has not improved for N epochs and returns the weights of the
+    epoch with the lowest validation loss, whether it stopped early or not: the history then ends
+    at the epoch it stopped after, and its column "best" is 1 at the epoch whose weights it returns.
+
+    ``state``, a dict, carries the optimizer's state between calls, as load(path, with_state=True)
+    returns it: train() continues from it (give the same arguments and seed, the returned ``params``
+    and the remaining epochs: 50 epochs then 50 more give what 100 epochs give) and leaves the new
+    state in it: {"optimizer", "epoch" and "step" run so far, and the optimizer's buffers (as
+    torch names them: momentum_buffer, or exp_avg and exp_avg_sq), each a dict like params}. An
+    empty dict starts afresh. After an early stop, the state is the last epoch's.
     Raises :class:`DataError` naming the argument that is not usable, and :class:`TrainingDiverged`
     naming the epoch when the loss becomes NaN or infinite."""
     X, Y = _checked(X, Y)
-    rows = X.shape[0]
+    settings = _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay)
+    scheduled = _schedule(schedule, step_size, gamma, t_max)
+    subset = held = numpy.arange(X.shape[0])
+    if validation is not None:
+        _number("validation", validation, 0.0, 1.0, low_open=True)
+        if X.shape[0] < 2:
+            raise DataError("validation needs at least 2 rows of X: one to train on and one to hold out")
+        subset, held = validation_split(X.shape[0], validation, seed)
+    elif patience is not None:
+        raise DataError("patience needs validation=FRACTION: it watches the validation loss")
+    if patience is not None and (not _is_integer(patience) or patience < 1):
+        raise DataError(f"patience must be None or an integer of at least 1, got {patience!r:.40}")
+    rows = len(subset)
     size = _batch_rows(epochs, lr, batch_size, seed, rows)
     flat = _pack(params) if params is not None else _pack(init_params(seed, X.dtype))
     Y = Y.astype(flat.dtype, copy=False)
-    steps: dict[int, Callable[[Array, Array], float]] = {}
-    batches_X: dict[int, Array] = {}
-    batches_Y: dict[int, Array] = {}
-    gather = shuffle and size < rows or X.dtype != flat.dtype
+    state = {} if state is None else state
+    done, buffers = _resumed(state, settings, flat)
+    if schedule == "cosine" and t_max is None:
+        scheduled["t_max"] = done + epochs
+    plain = optimizer == "sgd" and not settings["weight_decay"] and schedule is None
+    update = None if plain else _optimizer(flat, buffers, settings)
+    gather = validation is not None or shuffle and size < rows or X.dtype != flat.dtype
+    # The batches of an epoch, made once: its step (one per batch size, with its buffers) and what
+    # it reads, either slices of X and Y or the buffers a gather fills.
+    steps: dict[int, tuple[Callable[[Array, Array], float], Array, Array]] = {}
+    plan: list[tuple[Callable[[Array, Array], float], Array, Array, int, int]] = []
+    for start in range(0, rows, size):
+        stop = min(start + size, rows)
+        if stop - start not in steps:
+            gathered = [numpy.empty((stop - start, width), flat.dtype) for width in (X.shape[1], Y.shape[1])]
+            steps[stop - start] = (_make_step(flat, stop - start, lr, update), gathered[0], gathered[1])
+        step, batch_X, batch_Y = steps[stop - start]
+        if not gather:
+            batch_X, batch_Y = X[start:stop], Y[start:stop]
+        plan.append((step, batch_X, batch_Y, start, stop))
     rng = numpy.random.default_rng(seed)
+    for _ in range(done if gather and shuffle else 0):
+        rng.permutation(rows)  # the orders of the epochs a resumed run has had
     history: dict[str, list[float]] = {"epoch": [], "loss": []}
+    if schedule is not None:
+        history["lr"] = []
+    views = _views(flat)
+    if validation is not None:
+        X_held, Y_held = X[held].astype(flat.dtype, copy=False), Y[held]
+        history["val_loss"] = []
+    best, best_loss, best_epoch, last = flat.copy(), math.inf, done, done
     with numpy.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(rows) if gather and shuffle else None
+        for epoch in range(done + 1, done + epochs + 1):
+            if schedule is not None:
+                settings["lr"] = _scheduled_lr(lr, scheduled, epoch)
             total = 0.0
-            for start in range(0, rows, size):
-                stop = min(start + size, rows)
-                count = stop - start
-                if count not in steps:
-                    steps[count] = _make_step(flat, count, lr)
-                    batches_X[count] = numpy.empty((count, X.shape[1]), flat.dtype)
-                    batches_Y[count] = numpy.empty((count, Y.shape[1]), flat.dtype)
-                if not gather:
-                    total += count * steps[count](X[start:stop], Y[start:stop])
-                    continue
-                rows_of_batch = order[start:stop] if order is not None else numpy.arange(start, stop)
-                numpy.take(X, rows_of_batch, axis=0, out=batches_X[count], mode="clip")
-                numpy.take(Y, rows_of_batch, axis=0, out=batches_Y[count], mode="clip")
-                total += count * steps[count](batches_X[count], batches_Y[count])
+            if gather:
+                order = (
+                    subset
+                    if not shuffle
+                    else rng.permutation(rows)
+                    if validation is None
+                    else subset[rng.permutation(rows)]
+                )
+                for step, batch_X, batch_Y, start, stop in plan:
+                    numpy.take(X, order[start:stop], axis=0, out=batch_X, mode="clip")
+                    numpy.take(Y, order[start:stop], axis=0, out=batch_Y, mode="clip")
+                    total += (stop - start) * step(batch_X, batch_Y)
+            else:
+                for step, batch_X, batch_Y, start, stop in plan:
+                    total += (stop - start) * step(batch_X, batch_Y)
             epoch_loss = total / rows
             if not math.isfinite(epoch_loss):
                 raise TrainingDiverged(
                     f"training diverged at epoch {epoch}: the loss is {epoch_loss};"
-                    f" try a smaller learning rate than {lr}"
+                    f" try a smaller learning rate than {settings['lr']}"
                 )
+            last = epoch
             history["epoch"].append(float(epoch))
             history["loss"].append(epoch_loss)
+            if schedule is not None:
+                history["lr"].append(settings["lr"])
+            if validation is not None:
+                _, cache = forward(views, X_held)
+                history["val_loss"].append(loss_from_preactivation(cache["Z1"], Y_held))
+                if history["val_loss"][-1] < best_loss:
+                    best_loss, best_epoch = history["val_loss"][-1], epoch
+                    if patience is not None:
+                        numpy.copyto(best, flat)
             if callback is not None:
-                callback(epoch, epoch_loss, _views(flat))
-    return _views(flat), history
+                callback(epoch, epoch_loss, views)
+            if patience is not None and epoch - best_epoch >= patience:
+                break
+    if patience is not None:
+        numpy.copyto(flat, best)
+        history["best"] = [float(epoch == best_epoch) for epoch in history["epoch"]]
+    # Adam counts its steps itself (it needs t); the others' count follows from the epochs run.
+    counted = optimizer in ("adam", "adamw")
+    step_count = settings["step"] + (0 if counted else (last - done) * len(plan))
+    state.clear()
+    state.update(optimizer=optimizer, epoch=last, step=step_count)
+    state.update({name: _views(buffer) for name, buffer in buffers.items()})
+    return views, history
 
 
 def _create_beside(path: str) -> tuple[int, str]:
@@ -385,14 +678,37 @@ def _file_path(path: str | os.PathLike[str], action: str) -> str:
     return os.fspath(path)
 
 
-def save(path: str | os.PathLike[str], params: Params) -> None:
-    """Write the parameters to an .npz file atomically: a temporary file beside it, then a rename.
+def _state_arrays(state: dict[str, Any], flat: Array) -> dict[str, Any]:
+    """The arrays of an optimizer's state as save() writes them, "state.<key>" and
+    "state.<buffer>.<parameter>", once it is checked as train() checks it (WeightsFileError)."""
+    if not isinstance(state, dict):
+        raise WeightsFileError(f"save: state must be a dict as train() leaves it, got {state!r:.40}")
+    if not state:
+        return {}
+    if state.get("optimizer") not in OPTIMIZERS:
+        names = ", ".join(OPTIMIZERS)
+        raise WeightsFileError(f"save: state['optimizer'] must be one of {names}, got {state.get('optimizer')!r:.40}")
+    try:
+        _resumed(state, _optimizer_settings(state["optimizer"], 1.0, None, None, None, None), flat)
+    except DataError as error:
+        raise WeightsFileError(f"save: {error}") from None
+    arrays: dict[str, Any] = {f"state.{key}": numpy.array(state[key]) for key in ("optimizer", "epoch", "step")}
+    for buffer in OPTIMIZERS[state["optimizer"]]:
+        arrays.update({f"state.{buffer}.{name}": array for name, array in _views(_pack(state[buffer])).items()})
+    return arrays
+
+
+def save(path: str | os.PathLike[str], params: Params, state: dict[str, Any] | None = None) -> None:
+    """Write the parameters, and the optimizer's ``state`` as train() leaves it when given, to an
+    .npz file atomically: a temporary file beside it, then a rename.
     A new file gets the usual permissions (0666 less the umask), a replaced one keeps its own; a
     symbolic link is followed (the file it leads to is written); a folder, a device or a FIFO is
     refused. Every error is a :class:`WeightsFileError` naming the file."""
     name = _file_path(path, "save")
     flat = _pack(params)
     arrays: dict[str, Any] = {"spec": numpy.array(SPEC), **_views(flat)}
+    if state is not None:
+        arrays.update(_state_arrays(state, flat))
     target = os.path.realpath(name) if os.path.islink(name) else name
     if os.path.exists(target) and not os.path.isfile(target):
         raise WeightsFileError(
@@ -422,9 +738,12 @@ def save(path: str | os.PathLike[str], params: Params) -> None:
 _LONGEST_SPEC = 65536
 
 
-def _read_member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: str, shape: tuple[int, ...]) -> Array:
-    """The array ``name`` of the archive, once its .npy header declares ``shape`` and a dtype that
-    fits: a header is checked before any data is read, so a huge declared size is never allocated."""
+def _read_member(
+    path: str | os.PathLike[str], archive: zipfile.ZipFile, name: str, shape: tuple[int, ...], kind: str = "f"
+) -> Array:
+    """The array ``name`` of the archive, once its .npy header declares ``shape`` and a dtype of
+    ``kind`` ("f" finite floats, "U" a string, "i" an integer at least 0): a header is checked
+    before any data is read, so a huge declared size is never allocated."""
     with archive.open(f"{name}.npy") as member:
         version = numpy.lib.format.read_magic(member)
         if version == (1, 0):
@@ -433,22 +752,55 @@ def _read_member(path: str | os.PathLike[str], archive: zipfile.ZipFile, name: s
             declared, _, dtype = numpy.lib.format.read_array_header_2_0(member)
         else:
             raise WeightsFileError(f"{path}: {name} is in .npy format {version}, which save() does not write")
-    if name == "spec":
+    if kind == "U":
         if dtype.kind != "U" or declared != () or dtype.itemsize > 4 * _LONGEST_SPEC:
-            raise WeightsFileError(f"{path}: not a symbackprop weights file (its spec is not a string)")
+            raise WeightsFileError(f"{path}: not a symbackprop weights file (its {name} is not a string)")
+    elif kind == "i":
+        if dtype.kind not in "iu" or declared != ():
+            raise WeightsFileError(f"{path}: {name} is not an integer")
     elif dtype.kind != "f":
         raise WeightsFileError(f"{path}: {name} holds {dtype} values, not floating-point numbers")
     elif declared != shape:
         raise WeightsFileError(f"{path}: {name} has shape {declared}, expected {shape}")
     with archive.open(f"{name}.npy") as member:
         array: Array = numpy.lib.format.read_array(member, allow_pickle=False)
-    if name != "spec" and not numpy.isfinite(array).all():
+    if kind == "f" and not numpy.isfinite(array).all():
         raise WeightsFileError(f"{path}: {name} holds NaN or infinite values")
+    if kind == "i" and array < 0:
+        raise WeightsFileError(f"{path}: {name} is {array}, below 0")
     return array
 
 
-def load(path: str | os.PathLike[str]) -> Params:
-    """Parameters saved by :func:`save` for this network, packed into one flat array.
+def _read_state(path: str | os.PathLike[str], archive: zipfile.ZipFile, shapes: dict[str, Any]) -> dict[str, Any]:
+    """The optimizer's state save() wrote into the archive, {} when it holds none."""
+    members = set(archive.namelist())
+    if "state.optimizer.npy" not in members:
+        return {}
+    optimizer = str(_read_member(path, archive, "state.optimizer", (), "U"))
+    if optimizer not in OPTIMIZERS:
+        raise WeightsFileError(f"{path}: state.optimizer is {optimizer!r:.40}, not one of {', '.join(OPTIMIZERS)}")
+    state: dict[str, Any] = {"optimizer": optimizer}
+    for key in ("epoch", "step"):
+        state[key] = int(_read_member(path, archive, f"state.{key}", (), "i"))
+    for buffer in OPTIMIZERS[optimizer]:
+        missing = [name for name in PARAMETER_NAMES if f"state.{buffer}.{name}.npy" not in members]
+        if missing:
+            raise WeightsFileError(
+                f"{path}: the state of {optimizer} has no {', '.join(f'{buffer}.{n}' for n in missing)}"
+            )
+        arrays = {name: _read_member(path, archive, f"state.{buffer}.{name}", shapes[name]) for name in PARAMETER_NAMES}
+        state[buffer] = _views(_pack(arrays))
+    return state
+
+
+@overload
+def load(path: str | os.PathLike[str], with_state: Literal[False] = False) -> Params: ...
+@overload
+def load(path: str | os.PathLike[str], with_state: Literal[True]) -> tuple[Params, dict[str, Any]]: ...
+def load(path: str | os.PathLike[str], with_state: bool = False) -> Params | tuple[Params, dict[str, Any]]:
+    """Parameters saved by :func:`save` for this network, packed into one flat array; with
+    ``with_state``, the pair (parameters, the optimizer's state saved with them, or {} when there is
+    none), ready for ``train(params=..., state=...)``.
 
     Every error is a :class:`WeightsFileError` naming the file. The arrays' shapes and dtypes are
     checked from their headers before their data is read: a file declaring an absurd shape is
@@ -471,7 +823,7 @@ def load(path: str | os.PathLike[str]) -> Params:
                 members = set(archive.namelist())
                 if "spec.npy" not in members:
                     raise WeightsFileError(f"{path}: not a symbackprop weights file (it has no spec)")
-                spec = str(_read_member(path, archive, "spec", ()))
+                spec = str(_read_member(path, archive, "spec", (), "U"))
                 if spec != SPEC:
                     raise WeightsFileError(f"{path}: holds weights of '{spec}', not of '{SPEC}'")
                 missing = [name for name in PARAMETER_NAMES if f"{name}.npy" not in members]
@@ -481,6 +833,7 @@ def load(path: str | os.PathLike[str]) -> Params:
                         f"{path}: has no {', '.join(missing)}; the weights of this network are {names}"
                     )
                 params = {name: _read_member(path, archive, name, expected[name]) for name in PARAMETER_NAMES}
+                state = _read_state(path, archive, expected) if with_state else {}
     except WeightsFileError:
         raise
     except OSError as error:
@@ -489,4 +842,4 @@ def load(path: str | os.PathLike[str]) -> Params:
     # zlib.error, ValueError), an encrypted (RuntimeError) or unknown compression (NotImplementedError).
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, RuntimeError, NotImplementedError) as error:
         raise WeightsFileError(f"{path}: cannot read weights ({error})") from None
-    return _views(_pack(params))
+    return (_views(_pack(params)), state) if with_state else _views(_pack(params))

@@ -24,6 +24,7 @@ from .. import naming
 from ..derive import Derivation
 from ..printing.numpy import BatchNumPyPrinter
 from ..printing.numpy_snippets import (
+    OPTIMIZER_SOURCE,
     SUPPORT_SOURCE,
     classify_source,
     prediction_clip,
@@ -140,6 +141,8 @@ class NumpyModule(ModuleFacts):
     imports: Mapping[str, str]
     #: The modules the generated file needs, in words.
     needs: str
+    #: Source of train()'s optimizers and learning-rate schedules (not the network's math: torch.optim's).
+    optimizer_source: str = OPTIMIZER_SOURCE
 
 
 def numpy_module_context(
