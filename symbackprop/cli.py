@@ -514,7 +514,9 @@ def _check(arguments: argparse.Namespace) -> int:
     from .testing import CheckError, check_gradients, load_target
 
     with _named("--spec"):
-        network = from_cli(arguments.spec, arguments.activations, arguments.loss, arguments.activation_def)
+        network = from_cli(
+            arguments.spec, arguments.activations, arguments.loss, arguments.activation_def, arguments.l2
+        )
     names = _key_pairs(arguments.names, "--names")
     grad_names = _key_pairs(arguments.grad_names, "--grad-names")
     target = load_target(arguments.target, timeout=arguments.timeout)

@@ -165,3 +165,156 @@ def test_the_document_shows_where_the_term_enters() -> None:
     assert r"The last term is the L2 penalty, with $\lambda$ = 0.01" in latex
     assert "weight_decay" in derive(COMPACT).markdown()
     assert r"\lambda" not in derive("2 -> 3 tanh -> 1 sigmoid : bce").latex()
+
+
+# -- generated code ---------------------------------------------------------------------------
+
+#: Networks whose activations and losses torch has, and an L2 coefficient each (small to large).
+CODE_NETWORKS = [
+    "2 -> 3 tanh -> 1 sigmoid : bce + l2(0.01)",
+    "3 -> 4 relu -> 3 softmax : cce + l2(0.5)",
+    "2 -> 3 sigmoid -> 2 tanh -> 2 identity : mse + l2(3.0)",
+    "4 -> 5 tanh -> 2 identity : sse + l2(1e-4)",
+]
+
+
+def _module(spec: str, target: str = "numpy"):  # type: ignore[no-untyped-def]
+    from symbackprop.codegen import load_module
+    from symbackprop.codegen.modules import generate_module
+    from symbackprop.codegen.targets import target as code_target
+
+    return load_module(generate_module(parse_compact(spec), target=code_target(target)), f"l2_{target}")
+
+
+def _data(network: Network, rows: int = 7):  # type: ignore[no-untyped-def]
+    import numpy
+
+    rng = numpy.random.default_rng(5)
+    X = rng.normal(size=(rows, network.sizes[0]))
+    if network.loss.name == "cce":
+        Y = numpy.eye(network.sizes[-1])[rng.integers(network.sizes[-1], size=rows)]
+    elif network.loss.name == "bce":
+        Y = (rng.random((rows, network.sizes[-1])) > 0.5).astype(float)
+    else:
+        Y = rng.normal(size=(rows, network.sizes[-1]))
+    return X, Y
+
+
+@pytest.mark.parametrize("spec", CODE_NETWORKS)
+def test_numpy_gradients_with_l2_equal_central_differences(spec: str) -> None:
+    import numpy
+
+    module, network = _module(spec), parse_compact(spec)
+    X, Y = _data(network)
+    params = module.init_params(3)
+    _, grads = module.loss_and_grads(params, X, Y)
+    step = 1e-6
+    for name, value in params.items():
+        for index in numpy.ndindex(value.shape):
+            shifted = {key: array.copy() for key, array in params.items()}
+            shifted[name][index] += step
+            above = module.loss_and_grads(shifted, X, Y)[0]
+            shifted[name][index] -= 2 * step
+            below = module.loss_and_grads(shifted, X, Y)[0]
+            assert (above - below) / (2 * step) == pytest.approx(grads[name][index], rel=1e-6, abs=1e-8), (name, index)
+
+
+def _torch_loss(torch, network: Network, params, X, Y):  # type: ignore[no-untyped-def]
+    """The regularised mean loss, written with torch's own functions (none of symbackprop's code)."""
+    functions = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda z: z}
+    A = torch.as_tensor(X)
+    for k, activation in enumerate(network.activations, start=1):
+        Z = A @ params[f"W{k}"].T + params[f"b{k}"]
+        A = torch.softmax(Z, dim=1) if activation.name == "softmax" else functions[activation.name](Z)
+    Y = torch.as_tensor(Y)
+    per_sample = {
+        "bce": lambda: -(Y * torch.log(A) + (1 - Y) * torch.log(1 - A)).sum(dim=1),
+        "cce": lambda: -(Y * torch.log(A)).sum(dim=1),
+        "mse": lambda: ((A - Y) ** 2).mean(dim=1),
+        "sse": lambda: ((Y - A) ** 2).sum(dim=1),
+    }[network.loss.name]()
+    penalty = sum((params[f"W{k}"] ** 2).sum() for k in range(1, network.depth + 1))
+    return per_sample.mean() + network.l2 / 2 * penalty
+
+
+@pytest.mark.parametrize("spec", CODE_NETWORKS)
+def test_every_target_matches_torch_autograd_of_the_regularised_loss(spec: str) -> None:
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional extra: pip install 'symbackprop[torch]'")
+    network = parse_compact(spec)
+    module = _module(spec)
+    X, Y = _data(network)
+    params = module.init_params(3)
+    leaves = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
+    expected = _torch_loss(torch, network, leaves, X, Y)
+    expected.backward()
+    loss, grads = module.loss_and_grads(params, X, Y)
+    assert loss == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+    for name, leaf in leaves.items():
+        assert abs(grads[name] - leaf.grad.numpy()).max() <= 1e-12 * max(1.0, abs(grads[name]).max()), name
+    # The torch module: loss_and_grads, and the MLP's loss().backward() through the derived node.
+    torch_module = _module(spec, "torch")
+    tensors = {name: torch.tensor(value) for name, value in params.items()}
+    torch_loss, torch_grads = torch_module.loss_and_grads(tensors, torch.tensor(X), torch.tensor(Y))
+    assert float(torch_loss) == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+    mlp = torch_module.MLP(tensors)
+    mlp.loss(torch.tensor(X), torch.tensor(Y)).backward()
+    for name, leaf in leaves.items():
+        assert torch.allclose(torch_grads[name], leaf.grad, rtol=1e-12, atol=1e-12), name
+        assert torch.allclose(mlp.params()[name].grad, leaf.grad, rtol=1e-12, atol=1e-12), name
+
+
+@pytest.mark.parametrize("spec", CODE_NETWORKS[:2])
+def test_jax_loss_fn_and_loss_and_grads_carry_the_term(spec: str) -> None:
+    import numpy
+
+    jax = pytest.importorskip("jax", reason="JAX is an optional extra: pip install 'symbackprop[jax]'")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        network, numpy_module, jax_module = parse_compact(spec), _module(spec), _module(spec, "jax")
+        X, Y = _data(network)
+        params = numpy_module.init_params(3)
+        loss, grads = numpy_module.loss_and_grads(params, X, Y)
+        arrays = {name: jax.numpy.asarray(value) for name, value in params.items()}
+        jax_loss, jax_grads = jax_module.loss_and_grads(arrays, X, Y)
+        via_vjp = jax.grad(jax_module.loss_fn)(arrays, X, Y)
+        assert float(jax_module.loss_fn(arrays, X, Y)) == pytest.approx(loss, rel=1e-12)
+        assert float(jax_loss) == pytest.approx(loss, rel=1e-12)
+        for name in params:
+            numpy.testing.assert_allclose(jax_grads[name], grads[name], rtol=1e-12, atol=1e-14)
+            numpy.testing.assert_allclose(via_vjp[name], grads[name], rtol=1e-12, atol=1e-14)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.mark.parametrize("spec", CODE_NETWORKS)
+def test_the_buffered_training_step_descends_the_regularised_loss(spec: str) -> None:
+    import numpy
+
+    module, network = _module(spec), parse_compact(spec)
+    X, Y = _data(network)
+    params = module.init_params(3)
+    loss, grads = module.loss_and_grads(params, X, Y)
+    step, packed = module.make_train_step(params, X.shape[0], 0.1)
+    assert step(X, Y) == pytest.approx(loss, rel=1e-13)
+    for name in params:
+        numpy.testing.assert_allclose(packed[name], params[name] - 0.1 * grads[name], rtol=1e-13, atol=1e-15)
+    assert network.l2 == module.L2
+    assert module.l2_penalty(params) == pytest.approx(
+        network.l2 / 2 * sum(float((params[f"W{k}"] ** 2).sum()) for k in range(1, network.depth + 1)), rel=1e-14
+    )
+
+
+@pytest.mark.parametrize("spec", CODE_NETWORKS[:2])
+def test_an_optimizer_step_receives_the_mean_gradient_with_the_term(spec: str) -> None:
+    import numpy
+
+    module, network = _module(spec), parse_compact(spec)
+    X, Y = _data(network)
+    params = module.init_params(3)
+    _, grads = module.loss_and_grads(params, X, Y)
+    received = []
+    step = module._make_step(module._pack(params), X.shape[0], 0.1, update=lambda g: received.append(g.copy()))
+    step(X, Y)
+    for name, value in module._views(received[0]).items():
+        numpy.testing.assert_allclose(value, grads[name], rtol=1e-13, atol=1e-15)

@@ -32,7 +32,14 @@ from ..printing.numpy_snippets import (
     target_rows_check,
 )
 from ..verify import require_verified
-from .batch_math import batch_loss, loss_from_preactivation, numbers_out_of_sums, substitute_widths
+from .batch_math import (
+    batch_loss,
+    batch_penalty,
+    in_code,
+    loss_from_preactivation,
+    numbers_out_of_sums,
+    substitute_widths,
+)
 from .module_facts import (
     LayerFacts,
     ModuleFacts,
@@ -101,7 +108,12 @@ def _layer_code(
         delta_into=tuple(delta_into),
         output_gradient_into=tuple(output_gradient_into),
         weight_gradient_into=step_printer.batch_sum_into(
-            layer.weight_gradient, naming.gradient_array("w", k), "ones", transposed_out=transposed
+            in_code(layer.weight_gradient),
+            naming.gradient_array("w", k),
+            "ones",
+            transposed_out=transposed,
+            # The step's Δ carries `scale`; the L2 term, not summed over the batch, carries scale·m.
+            once_scale=naming.STEP_SCALE * naming.BATCH_SIZE,
         ),
         bias_gradient_into=step_printer.batch_sum_into(layer.bias_gradient, naming.gradient_array("b", k), "ones"),
         weight_offset=offset,
@@ -162,7 +174,8 @@ def numpy_module_context(
     loss = substitute_widths(derivation.equations.loss.rhs, network)
     from_z = substitute_widths(loss_from_preactivation(derivation), network)
     step_loss = from_z if loss.has(sp.log) else loss
-    step_loss_code = step_printer.doprint(batch_loss(step_loss))
+    # The step reports the loss it descends: the mean data loss and the L2 term (0 without one).
+    step_loss_code = step_printer.doprint(batch_loss(step_loss) + substitute_widths(batch_penalty(derivation), network))
     step_loss_setup = tuple(step_printer.take_pending())
     layers = _share_buffers(layers, [*step_loss_setup, step_loss_code])
     facts = module_facts(derivation, command, printer, layers)

@@ -12,7 +12,9 @@ Contract
   is a matrix product, ``A0 @ W1.T`` or ``D2 @ W2``; any other sum over units is
   ``numpy.sum(..., axis=1, keepdims=True)`` (one value per sample);
 * :meth:`BatchNumPyPrinter.batch_sum` prints a per-sample gradient (``a0[q]*delta1[p]``,
-  ``delta1[p]``) summed over the samples of the batch: ``D1.T @ A0``, ``numpy.sum(D1, axis=0)``.
+  ``delta1[p]``) summed over the samples of the batch: ``D1.T @ A0``, ``numpy.sum(D1, axis=0)``;
+  a term that reads parameters alone (the L2 term ``L2*w1[p, q]``) is the same for every sample
+  and is added once: ``D1.T @ A0 + L2*W1``.
 
 Numerically stable forms are rules keyed on the SymPy structure, so they apply wherever the
 structure occurs, whichever registry entry or derivative produced it:
@@ -122,7 +124,9 @@ class BatchNumPyPrinter(NumPyPrinter):
 
     # -- symbols -------------------------------------------------------------------------
     def _print_Indexed(self, expr: sp.Indexed) -> str:
-        if len(expr.indices) != 1:
+        # Element (p, q) (or (i, j)) of a weight matrix over its own two indices is the matrix
+        # itself, as in the L2 term λw_pq of ∂L/∂w_pq; any other use belongs in a matrix product.
+        if len(expr.indices) != 1 and expr.indices not in ((naming.P, naming.Q), (naming.I, naming.J)):
             raise NotImplementedError(f"{expr}: a weight can only appear inside a sum that forms a matrix product")
         return array_name(expr.base)
 
@@ -161,7 +165,14 @@ class BatchNumPyPrinter(NumPyPrinter):
         return None
 
     def batch_sum(self, expr: sp.Expr) -> str:
-        """A per-sample gradient summed over the samples of the batch (rows)."""
+        """A per-sample gradient summed over the samples of the batch (rows); with the 1/m of the
+        mean in Δ that is the batch mean, and a term of parameters alone (λw) is its own mean,
+        added once."""
+        summed, once = _split_once(expr)
+        text = self._batch_sum(summed)
+        return f"{text} + {self._print(once)}" if once != 0 else text
+
+    def _batch_sum(self, expr: sp.Expr) -> str:
         factors = sp.Mul.make_args(expr)
         indexed = [f for f in factors if isinstance(f, sp.Indexed)]
         if len(factors) == 1 and len(indexed) == 1:
@@ -486,14 +497,27 @@ class BatchNumPyPrinter(NumPyPrinter):
             return f"numpy.subtract({left}, {self._print(-term)}, out={out})"
         return f"numpy.add({left}, {self._print(term)}, out={out})"
 
-    def batch_sum_into(self, expr: sp.Expr, out: str, ones: str, *, transposed_out: bool = False) -> str:
+    def batch_sum_into(
+        self, expr: sp.Expr, out: str, ones: str, *, transposed_out: bool = False, once_scale: sp.Expr = sp.S.One
+    ) -> str:
         """:meth:`batch_sum` written into ``out``; a sum over rows is a product with ``ones``.
         With ``transposed_out`` (``out`` is a transposed view of a contiguous buffer) a gradient
-        ``D.T @ A`` is computed as its transpose ``A.T @ D`` straight into that buffer."""
-        text = self.batch_sum(expr)
+        ``D.T @ A`` is computed as its transpose ``A.T @ D`` straight into that buffer. A term of
+        parameters alone (λw) is multiplied by ``once_scale`` (the factor Δ carries times m, which
+        makes the gradient an update) and added in the same statement."""
+        summed, once = _split_once(expr)
+        text = self._batch_sum(summed)
         if text.startswith("numpy.sum("):
-            return f"numpy.matmul({ones}, {text[len('numpy.sum(') : -len(', axis=0)')]}, out={out})"
+            rows = text[len("numpy.sum(") : -len(", axis=0)")]
+            if once == 0:
+                return f"numpy.matmul({ones}, {rows}, out={out})"
+            return f"numpy.add({ones} @ {rows}, {self._print(once * once_scale)}, out={out})"
         left, right = text.split(" @ ")
+        if once != 0:
+            term = self._print(once * once_scale)
+            if transposed_out:
+                return f"numpy.add({right}.T @ {left.removesuffix('.T')}, ({term}).T, out={out}.T)"
+            return f"numpy.add({text}, {term}, out={out})"
         if transposed_out:
             return f"numpy.matmul({right}.T, {left.removesuffix('.T')}, out={out}.T)"
         return f"numpy.matmul({left}, {right}, out={out})"
@@ -503,6 +527,17 @@ class BatchTotal(sp.Function):
     """Σ over every sample and unit of the batch: the outer sum of a loss, before the mean."""
 
     nargs = 1
+
+
+def _split_once(gradient: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(the terms that read a per-sample quantity, the terms that read parameters alone)."""
+    once = [
+        term
+        for term in sp.Add.make_args(gradient)
+        if all((parse_name(e.base.label.name) or ("",))[0] in ("w", "b") for e in term.atoms(sp.Indexed))
+        and term.atoms(sp.Indexed)
+    ]
+    return gradient - sp.Add(*once), sp.Add(*once)
 
 
 def negated_term(term: sp.Expr) -> bool:
