@@ -625,8 +625,8 @@ def train(
     and adds the column "lr" to the history.
 
     ``validation=fraction`` holds out that fraction of the rows (:func:`validation_split`, seeded
-    by ``seed``), trains on the others and adds the held-out rows' "val_loss" (the mean
-    per-sample loss) after each epoch to the history. ``patience=N``
+    by ``seed``), trains on the others and adds the held-out rows' "val_loss" (the loss that
+    loss_and_grads gives) after each epoch to the history. ``patience=N``
     stops when the validation loss has not improved for N epochs and returns the weights of the
     epoch with the lowest validation loss, whether it stopped early or not: the history then ends
     at the epoch it stopped after, and its column "best" is 1 at the epoch whose weights it returns.

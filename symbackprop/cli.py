@@ -254,6 +254,61 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="run", help="folder for weights.npz, history.csv, history.png")
     parser.add_argument("--history-format", choices=("csv", "json"), default="csv", help="history.csv or history.json")
     parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    _add_optimizer_arguments(parser)
+
+
+def _betas(text: str) -> tuple[float, float]:
+    """--betas B1,B2 as two numbers (their ranges are train()'s to check)."""
+    parts = text.split(",")
+    try:
+        if len(parts) == 2:
+            return float(parts[0]), float(parts[1])
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected two numbers like 0.9,0.999, got {text!r}")
+
+
+def _add_optimizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The optimizer, schedule, validation and early-stopping options of ``train``: train()'s own."""
+    group = parser.add_argument_group("optimizer (as torch.optim defines each, with its defaults)")
+    group.add_argument(
+        "--optimizer",
+        choices=("sgd", "momentum", "nesterov", "adam", "adamw"),
+        default="sgd",
+        help="sgd (default), momentum and nesterov (SGD with momentum), adam, adamw",
+    )
+    group.add_argument("--momentum", type=float, metavar="MU", help="momentum and nesterov only (default: 0.9)")
+    group.add_argument("--betas", type=_betas, metavar="B1,B2", help="adam and adamw only (default: 0.9,0.999)")
+    group.add_argument("--eps", type=float, help="adam and adamw only (default: 1e-8)")
+    group.add_argument(
+        "--weight-decay",
+        type=float,
+        metavar="WD",
+        help="torch's weight_decay, on every parameter, biases included (default: 0; 0.01 for adamw)",
+    )
+    group.add_argument(
+        "--schedule", choices=("step", "cosine"), help="learning rate per epoch: StepLR or CosineAnnealingLR"
+    )
+    group.add_argument("--step-size", type=int, metavar="N", help="--schedule step: multiply by --gamma every N epochs")
+    group.add_argument("--gamma", type=float, help="--schedule step: the factor (default: 0.1)")
+    group.add_argument(
+        "--validation",
+        type=float,
+        metavar="FRACTION",
+        help="hold out this fraction of the rows (seeded by --seed); their loss and accuracy go in the history",
+    )
+    group.add_argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="with --validation: stop when the validation loss has not improved for N epochs, keep the best weights",
+    )
+
+
+def _optimizer_options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The optimizer and schedule options given on the command line, by train()'s names."""
+    names = ("optimizer", "momentum", "betas", "eps", "weight_decay", "schedule", "step_size", "gamma")
+    return {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
 
 
 def _train(arguments: argparse.Namespace) -> int:
@@ -277,6 +332,9 @@ def _train(arguments: argparse.Namespace) -> int:
         history_format=arguments.history_format,
         progress=not arguments.quiet,
         data=f"--data: {arguments.data}",
+        validation=arguments.validation,
+        patience=arguments.patience,
+        **_optimizer_options(arguments),
     )
     for kind, path in result.files.items():
         print(f"{kind}: {path}")

@@ -10,9 +10,14 @@ Contract
 * :func:`prepare_targets` checks the targets against the loss: labels in {0, 1} for bce; one-hot
   rows for cce, or class indices 0..n-1, which are one-hot encoded; numbers for the others. A bad
   value is reported with its data row (1-based, the header not counted).
-* :func:`run_training` generates the module in memory, trains it and writes ``weights.npz``,
-  ``history.csv`` (or ``history.json``) and ``history.png`` (loss and accuracy per epoch) into
-  the output folder, each atomically: a Ctrl-C leaves each of them whole or absent, and a run that
+* :func:`run_training` generates the module in memory, trains it and writes ``weights.npz`` (with
+  the optimizer's state), ``history.csv`` (or ``history.json``) and ``history.png`` (loss and
+  accuracy per epoch, and the held-out rows' with ``validation``; the learning rate with a
+  schedule) into the output folder, each atomically. ``validation`` and ``patience`` and the
+  other options of the generated ``train()`` (optimizer, momentum, betas, eps, weight_decay,
+  schedule, step_size, gamma) pass through to it; with ``validation`` the accuracy is the
+  training rows', and a run that patience stops says so, naming the epoch whose weights it kept.
+  Files are written a Ctrl-C leaves each of them whole or absent, and a run that
   fails removes the output folder again when it made it and it is still empty. Data whose loss
   is not finite at the initial weights (values too large) is refused before training, naming the
   data; NumPy's floating-point warnings never reach stderr (divergence is detected from the
@@ -30,6 +35,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -164,6 +170,8 @@ class TrainingResult:
     files: dict[str, Path]
     accuracy_before: float | None
     accuracy_after: float | None
+    #: The epoch whose weights a run with ``patience`` kept (the lowest validation loss), else None.
+    best_epoch: int | None = None
 
 
 def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
@@ -186,7 +194,8 @@ HISTORY_WRITERS: dict[str, Callable[[Path, dict[str, list[float]]], None]] = {
 
 
 def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
-    """Loss (and accuracy, when known) per epoch as a PNG, written atomically."""
+    """Loss, and accuracy and learning rate when known, per epoch as a PNG, written atomically: the
+    held-out rows' beside the training rows', and the epoch whose weights were kept marked."""
     # An interrupt in the middle of matplotlib's C extensions' initialisation crashes the
     # interpreter at exit ("Fatal Python error: PyThreadState_Get"): it waits for the import.
     with interrupts_deferred():
@@ -195,12 +204,19 @@ def write_plot(path: Path, history: dict[str, list[float]], title: str) -> None:
         matplotlib.use("Agg")
         from matplotlib import pyplot
 
-    panels = [name for name in ("loss", "accuracy") if name in history]
+    panels = [name for name in ("loss", "accuracy", "lr") if name in history]
     figure, axes = pyplot.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+    kept = [epoch for epoch, best in zip(history["epoch"], history.get("best", []), strict=False) if best]
     for axis, name in zip(axes[0], panels, strict=True):
-        axis.plot(history["epoch"], history[name])
+        held_out = f"val_{name}" in history
+        axis.plot(history["epoch"], history[name], label="training" if held_out else None)
+        if held_out:
+            axis.plot(history["epoch"], history[f"val_{name}"], label="validation")
+            axis.legend()
+        for epoch in kept:
+            axis.axvline(epoch, color="grey", linestyle=":", linewidth=1)
         axis.set_xlabel("epoch")
-        axis.set_ylabel(name)
+        axis.set_ylabel("learning rate" if name == "lr" else name)
         axis.grid(alpha=0.3)
     figure.suptitle(title)
     figure.tight_layout()
@@ -231,9 +247,14 @@ def run_training(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     data: str = "",
+    validation: float | None = None,
+    patience: int | None = None,
+    **train_options: Any,
 ) -> TrainingResult:
     """Train the generated module of ``network`` on (X, Y) and write its outputs into ``out``;
-    ``data`` names X and Y in errors (the command line: ``--data FILE``)."""
+    ``data`` names X and Y in errors (the command line: ``--data FILE``). ``validation``,
+    ``patience`` and ``train_options`` (optimizer, momentum, betas, eps, weight_decay, schedule,
+    step_size, gamma) are the generated train()'s; an error in one names its option (--momentum)."""
     if epochs < 1:
         raise TrainingError(f"--epochs: must be at least 1, got {epochs}")
     if batch_size is not None and batch_size < 1:
@@ -269,36 +290,67 @@ def run_training(
         accuracy_before = module.accuracy(params, X, Y) if classifier else None
         accuracies: list[float] = []
         bar = _progress(epochs, progress, echo)
+        # The rows train() trains on and holds out: the same split, from the same function and seed.
+        kept, held = (
+            module.validation_split(X.shape[0], validation, seed)
+            if isinstance(validation, float) and 0 < validation < 1 and X.shape[0] > 1
+            else (slice(None), None)
+        )
 
         def report(epoch: int, loss: float, current: dict[str, Any]) -> None:
             line = f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss_text(loss)}"
             if classifier:
-                accuracies.append(module.accuracy(current, X, Y))
+                accuracies.append(module.accuracy(current, X[kept], Y[kept]))
                 line += f"  accuracy {accuracies[-1]:.3f}"
+            if held is not None:
+                # What train() records as val_loss: the loss loss_and_grads gives (its L2 term included).
+                line += f"  val_loss {loss_text(module.loss_and_grads(current, X[held], Y[held])[0])}"
+                if classifier:
+                    line += f"  val_accuracy {module.accuracy(current, X[held], Y[held]):.3f}"
             bar.update(1)
             bar.set_postfix_str(line.split("  ", 1)[1])
             if epoch % report_every == 0 or epoch == epochs:
                 bar.write(line)
 
+        state: dict[str, Any] = {}
         try:
-            params, history = module.train(
-                X, Y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, params=params, callback=report
+            params, trained = module.train(
+                X,
+                Y,
+                epochs=epochs,
+                lr=lr,
+                batch_size=batch_size,
+                seed=seed,
+                params=params,
+                callback=report,
+                validation=validation,
+                patience=patience,
+                state=state,
+                **train_options,
             )
         except module.TrainingDiverged as error:
             raise TrainingError(f"{error} (--lr)") from None
         except ValueError as error:
-            raise TrainingError(f"{data or 'data'}: {error}") from None
+            raise TrainingError(f"{_option_of(str(error)) or data or 'data'}: {error}") from None
         finally:
             bar.close()
-        history = dict(history)
-        if classifier:
-            history["accuracy"] = accuracies
+        # The training rows' columns first, then the held-out rows', the learning rate and the best epoch.
+        history = {
+            "epoch": trained["epoch"],
+            "loss": trained["loss"],
+            **({"accuracy": accuracies} if classifier else {}),
+        }
+        history.update(trained)
+        best = history.get("best", [])
+        best_epoch = next((int(epoch) for epoch, flag in zip(history["epoch"], best, strict=False) if flag), None)
+        if patience is not None:
+            echo(_stopping_line(history, epochs, patience, best_epoch))
         files = {
             "weights": folder / "weights.npz",
             "history": folder / f"history.{history_format}",
             "plot": folder / "history.png",
         }
-        _save_weights(module, files["weights"], params)
+        _save_weights(module, files["weights"], params, state)
         HISTORY_WRITERS[history_format](files["history"], history)
         write_plot(files["plot"], history, network.compact)
         return TrainingResult(
@@ -306,15 +358,42 @@ def run_training(
             history=history,
             files=files,
             accuracy_before=accuracy_before,
-            accuracy_after=accuracies[-1] if accuracies else None,
+            accuracy_after=module.accuracy(params, X[kept], Y[kept]) if classifier else None,
+            best_epoch=best_epoch,
         )
 
 
-def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray]) -> None:
+#: The generated train()'s arguments that are command-line options of ``train`` (--batch-size).
+_TRAIN_OPTIONS = frozenset(
+    ("epochs", "lr", "batch_size", "seed", "optimizer", "momentum", "betas", "eps", "weight_decay")
+    + ("schedule", "step_size", "gamma", "validation", "patience")
+)
+
+
+def _option_of(message: str) -> str:
+    """The option behind a message of the generated train() that starts with its argument's name."""
+    name = re.match(r"\w+", message)
+    return f"--{name[0].replace('_', '-')}" if name and name[0] in _TRAIN_OPTIONS else ""
+
+
+def _stopping_line(history: dict[str, list[float]], epochs: int, patience: int, best_epoch: int | None) -> str:
+    """What a run with patience did: stopped early or ran every epoch, and which weights it kept."""
+    last = int(history["epoch"][-1])
+    if best_epoch is None:
+        kept = "kept the initial weights: the validation loss was never finite"
+    else:
+        best = history["val_loss"][history["epoch"].index(best_epoch)]
+        kept = f"kept the weights of epoch {best_epoch} (validation loss {loss_text(best)})"
+    if last < epochs:
+        return f"stopped early after epoch {last}: the validation loss did not improve for {patience} epochs; {kept}"
+    return f"ran all {epochs} epochs; {kept}"
+
+
+def _save_weights(module: Any, path: Path, params: dict[str, numpy.ndarray], state: dict[str, Any]) -> None:
     try:
         # The module's save() writes a temporary file and renames it: an interrupt waits for it.
         with interrupts_deferred():
-            module.save(path, params)
+            module.save(path, params, state=state)
     except module.WeightsFileError as error:
         raise TrainingError(str(error)) from None
 

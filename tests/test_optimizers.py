@@ -304,3 +304,12 @@ def test_saved_state_is_checked_on_save_and_load(mlp, tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(mlp.WeightsFileError, match="the state of momentum has no momentum_buffer.b1"):
         mlp.load(tmp_path / "bad.npz", with_state=True)
+
+
+def test_validation_loss_of_a_regularised_network_includes_its_l2_term():
+    module = load_module(generate_module(Network([3, 4, 2], ["tanh", "identity"], "mse", l2=0.3)))
+    X, Y = regression()
+    params, history = module.train(X, Y, epochs=3, lr=0.05, optimizer="adamw", validation=0.25)
+    _, held = module.validation_split(40, 0.25, 0)
+    assert history["val_loss"][-1] == module.loss_and_grads(params, X[held], Y[held])[0]
+    assert module.l2_penalty(params) > 0.01 * history["val_loss"][-1]

@@ -422,6 +422,26 @@ def points_csv(tmp_path, rows: int = 40, header: str = "x1,x2,y") -> str:  # typ
         ("y", ["--data", "."], "--data: . is a folder, not a CSV file"),
         ("y", ["--data", "/dev/zero"], "--data: /dev/zero is a character device, not a CSV file"),
         ("y", ["--data", "absent.csv"], "--data: absent.csv: no such file"),
+        ("y", ["--optimizer", "adam", "--momentum", "0.5"], "--momentum: momentum applies to the optimizer 'momentum'"),
+        ("y", ["--optimizer", "nesterov", "--momentum", "1"], "--momentum: momentum must be a finite number above 0"),
+        ("y", ["--optimizer", "adamw", "--betas", "0.9,1"], "--betas: betas[1] must be a finite number at least 0"),
+        ("y", ["--betas", "0.9"], "train: argument --betas: expected two numbers like 0.9,0.999, got '0.9'"),
+        ("y", ["--optimizer", "adam", "--eps", "0"], "--eps: eps must be a finite number above 0"),
+        ("y", ["--weight-decay", "-1"], "--weight-decay: weight_decay must be a finite number at least 0"),
+        ("y", ["--schedule", "step"], "--schedule: schedule='step' needs step_size"),
+        ("y", ["--gamma", "0.5"], "--gamma: gamma applies to schedule='step'"),
+        ("y", ["--validation", "1.5"], "--validation: validation must be a finite number above 0 and below 1"),
+        ("y", ["--patience", "3"], "--patience: patience needs validation=FRACTION"),
+        (
+            "y",
+            ["--validation", "0.5", "--patience", "0"],
+            "--patience: patience must be None or an integer of at least 1",
+        ),
+        (
+            "y",
+            ["--validation", "0.5", "--batch-size", "30"],
+            "--batch-size: batch_size must be None (full batch) or an",
+        ),
     ],
 )
 def test_train_errors_name_the_option(tmp_path, capsys, target, extra, message):
@@ -650,3 +670,29 @@ def test_load_csv_takes_one_target_name_as_a_str(tmp_path, targets, columns):
 def test_load_csv_refuses_targets_that_are_no_names(tmp_path, targets):
     with pytest.raises(TrainingError, match="--target: expected column names"):
         load_csv(points_csv(tmp_path), targets)
+
+
+def test_train_command_with_an_optimizer_validation_and_patience(tmp_path, capsys):
+    """--optimizer adam --validation --patience: held-out columns in the history, the stop said and
+    marked, the weights of the best epoch kept, the optimizer's state saved with them."""
+    rng = np.random.default_rng(1)
+    noise = [f"{a:.6f},{b:.6f},{c}" for a, b, c in zip(*rng.normal(size=(2, 60)), rng.integers(0, 2, 60), strict=True)]
+    csv = write_csv(tmp_path / "noise.csv", "x1,x2,y", noise)  # random labels: held-out loss soon stops improving
+    extra = ["--optimizer", "adam", "--validation", "0.25", "--patience", "3", "--epochs", "400", "--lr", "0.05"]
+    extra += ["--schedule", "step", "--step-size", "50", "--history-format", "json"]
+    assert main(train_arguments(csv, tmp_path / "run", *extra)) == 0
+    output = capsys.readouterr().out
+    assert "val_loss" in output and "val_accuracy" in output
+    history = json.loads((tmp_path / "run" / "history.json").read_text(encoding="utf-8"))
+    assert list(history) == ["epoch", "loss", "accuracy", "lr", "val_loss", "val_accuracy", "best"]
+    last, best = int(history["epoch"][-1]), int(history["epoch"][history["best"].index(1.0)])
+    assert last == best + 3 < 400
+    assert f"stopped early after epoch {last}: the validation loss did not improve for 3 epochs;" in output
+    assert f"kept the weights of epoch {best}" in output
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+    module = load_module(generate_module(Network([2, 4, 1], ["relu", "sigmoid"], "bce")))
+    params, state = module.load(tmp_path / "run" / "weights.npz", with_state=True)
+    assert state["optimizer"] == "adam" and state["epoch"] == state["step"] == last  # full batch: a step an epoch
+    X, Y, _ = load_csv(csv, "y")
+    _, held = module.validation_split(60, 0.25, 0)
+    assert module.loss_and_grads(params, X[held], Y[held])[0] == pytest.approx(history["val_loss"][best - 1], rel=1e-9)
