@@ -42,6 +42,11 @@ REFERENCE_NETWORKS: tuple[tuple[str, Network, str], ...] = (
         "the small all-sigmoid classifier with seven inputs and binary cross-entropy",
     ),
     (
+        "mlp_2_8_1_bce_l2.py",
+        Network([2, 8, 1], ["relu", "sigmoid"], "bce", l2=0.001),
+        "a binary classifier with L2 regularisation, λ = 0.001: BP4 becomes δaᵀ + λW",
+    ),
+    (
         "softmax_4_16_3_cce.py",
         Network([4, 16, 3], ["tanh", "softmax"], "cce"),
         "a softmax classifier for three classes (iris-sized inputs) with categorical cross-entropy",
