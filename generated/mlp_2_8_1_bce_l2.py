@@ -616,8 +616,8 @@ def train(
     and adds the column "lr" to the history.
 
     ``validation=fraction`` holds out that fraction of the rows (:func:`validation_split`, seeded
-    by ``seed``), trains on the others and adds the held-out rows' "val_loss" (the mean
-    per-sample loss) and "val_accuracy" after each epoch to the history. ``patience=N``
+    by ``seed``), trains on the others and adds the held-out rows' "val_loss" (the loss that
+    loss_and_grads gives) and "val_accuracy" after each epoch to the history. ``patience=N``
     stops when the validation loss has not improved for N epochs and returns the weights of the
     epoch with the lowest validation loss, whether it stopped early or not: the history then ends
     at the epoch it stopped after, and its column "best" is 1 at the epoch whose weights it returns.
@@ -712,7 +712,7 @@ def train(
                 history["lr"].append(settings["lr"])
             if validation is not None:
                 _, cache = forward(views, X_held)
-                history["val_loss"].append(loss_from_preactivation(cache["Z2"], Y_held))
+                history["val_loss"].append(loss_from_preactivation(cache["Z2"], Y_held) + l2_penalty(views))
                 history["val_accuracy"].append(accuracy(views, X_held, Y_held))
                 if history["val_loss"][-1] < best_loss:
                     best_loss, best_epoch = history["val_loss"][-1], epoch
