@@ -264,7 +264,7 @@ NETWORK = ["2-1", "--activations", "sigmoid", "--loss", "bce"]
         (["train", *NETWORK, "--history-format", "xml"], "train: argument --history-format: invalid choice: 'xml'"),
         (["verify", *NETWORK, "--seed", "abc"], "verify: argument --seed: invalid int value: 'abc'"),
         (["verify", *NETWORK, "--rules", "nope"], "verify: argument --rules: invalid choice: 'nope'"),
-        (["check", "m:f", "--spec", "2-1", "--dtype", "float16"], "check: argument --dtype: invalid choice"),
+        (["check", "m:f", "--spec", "2-1", "--dtype", "float8"], "check: argument --dtype: invalid choice"),
         (["latex", *NETWORK, "--fragment", "--standalone"], "latex: argument --standalone: not allowed with"),
         (["derive", *NETWORK, "--frobnicate"], "derive: unrecognized arguments: --frobnicate"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),

@@ -318,3 +318,56 @@ def test_an_optimizer_step_receives_the_mean_gradient_with_the_term(spec: str) -
     step(X, Y)
     for name, value in module._views(received[0]).items():
         numpy.testing.assert_allclose(value, grads[name], rtol=1e-13, atol=1e-15)
+
+
+L2_NETWORK = Network([2, 3, 1], ["tanh", "sigmoid"], "bce", l2=0.1)
+
+
+def _hand_written(slip: str):  # type: ignore[no-untyped-def]
+    """Back-propagation of L2_NETWORK written out by hand, with one slip of its L2 term."""
+    import numpy as np
+
+    lam = 0.1
+
+    def grads(params, X, Y):  # type: ignore[no-untyped-def]
+        m = X.shape[0]
+        A1 = np.tanh(X @ params["W1"].T + params["b1"])
+        A2 = 1 / (1 + np.exp(-(A1 @ params["W2"].T + params["b2"])))
+        D2 = (A2 - Y) / m
+        D1 = (D2 @ params["W2"]) * (1 - A1**2)
+        factor = {"none": 1.0, "l2_missing": 0.0, "l2_double": 2.0, "l2_over_m": 1 / m}.get(slip, 1.0)
+        bias = lam if slip == "l2_on_bias" else 0.0
+        return {
+            "dW1": D1.T @ X + factor * lam * params["W1"],
+            "db1": D1.sum(0) + bias * params["b1"],
+            "dW2": D2.T @ A1 + factor * lam * params["W2"],
+            "db2": D2.sum(0) + bias * params["b2"],
+        }
+
+    return grads
+
+
+def test_the_checker_passes_a_correct_l2_gradient() -> None:
+    from symbackprop.testing import check_gradients
+
+    assert check_gradients(L2_NETWORK, _hand_written("none")).ok
+
+
+@pytest.mark.parametrize("slip", ["l2_missing", "l2_double", "l2_over_m", "l2_on_bias"])
+def test_the_checker_names_a_slip_of_the_l2_term(slip: str) -> None:
+    from symbackprop.testing import check_gradients
+
+    report = check_gradients(L2_NETWORK, _hand_written(slip))
+    assert not report.ok
+    failing = [row for row in report.rows if row.verdict == "fail"]
+    assert failing and all(row.mistake == slip for row in failing), report.table()
+
+
+def test_a_lambda_too_small_to_show_a_missing_term_is_said() -> None:
+    from symbackprop.testing import check_gradients
+
+    tiny = Network([2, 3, 1], ["tanh", "sigmoid"], "bce", l2=1e-12)
+    report = check_gradients(tiny, _hand_written("l2_missing"))
+    assert report.ok  # λW is far below the tolerance: nothing can tell the term is missing
+    assert any("λ = 1e-12 is too small" in note for note in report.notes), report.table()
+    assert not any("too small" in note for note in check_gradients(L2_NETWORK, _hand_written("none")).notes)

@@ -213,6 +213,7 @@ def _checked(
     tolerance, notes = tolerance_for(precision.name, first.grads, returned)
     notes += list(dict.fromkeys(note for outcome in outcomes for note in outcome.notes))
     notes += guessed + stray_gradients_note(outcomes, reference.parameter_names())
+    notes += _hidden_l2_note(net, probe, correct[0], tolerance)
     forward_rows = _forward_rows(reference, probe, layout, outcomes, tolerance)
     loss_rows, detected = _loss_rows(reference, probe, outcomes, tolerance, reduction)
     reduction_used = reduction or detected or "mean"
@@ -397,6 +398,25 @@ def _no_gradients_report(
         rows=tuple(rows),
         findings=(reason,),
     )
+
+
+def _hidden_l2_note(network: Network, probe: Probe, correct: Params, tolerance: Tolerance) -> list[str]:
+    """A note where the network's λ is so small against its gradients that a missing (or wrong)
+    L2 term λW would pass: the weights' gradients cannot tell it."""
+    if not network.l2:
+        return []
+    hidden = []
+    for name, gradient in correct.items():
+        if name.startswith("W"):
+            term = network.l2 * float(numpy.max(numpy.abs(probe.params[name])))
+            if term <= tolerance.passes * float(numpy.max(numpy.abs(gradient))):
+                hidden.append(name)
+    if not hidden:
+        return []
+    return [
+        f"λ = {network.l2:g} is too small against the gradients of {', '.join(hidden)} for a missing or wrong L2"
+        f" term to show (λ|W| is within the pass tolerance {tolerance.passes:.1e}): check with a larger λ to test it"
+    ]
 
 
 def _runs(probe: Probe, correct: Sequence[Params], outcomes: Sequence[Outcome], reduction: str) -> list[Run]:

@@ -54,6 +54,10 @@ CATALOGUE: Mapping[str, str] = {
     "earlier_activation": "∂L/∂W⁽ᵏ⁾ uses a⁽ᵏ⁻²⁾ where a⁽ᵏ⁻¹⁾ belongs",
     "diagonal_jacobian": "a softmax layer was treated as elementwise: only its Jacobian's diagonal was used",
     "wrong_derivative": "a layer computes another f′: a slipped formula, another activation's, or another parameter's",
+    "l2_missing": "∂L/∂W lacks the L2 term λW",
+    "l2_double": "the L2 term is 2λW, the derivative of λ‖W‖² where (λ/2)‖W‖² is the term",
+    "l2_over_m": "the L2 term is λW/m: divided by the batch size, which the term is not",
+    "l2_on_bias": "the bias is regularised too (λb added to ∂L/∂b); biases carry no L2 term",
     # Found by direct comparison rather than by a mutant:
     "forward_without_output_activation": "the forward pass returns z⁽ᴸ⁾: the output activation is not applied",
     "changed_parameters": "the code changed the parameters while computing the gradients",
@@ -163,6 +167,8 @@ def _all_mutants(
         if name.startswith("W"):
             yield per_parameter("transposed", name, "{name} is the transpose of the correct gradient", lambda g, m: g.T)
 
+    yield from _l2_mutants(reference, params, corrects, caches)
+
     for k in range(1, L + 1):
         activation = derivation.layer(k).activation
         elementwise = activation.jacobian.diagonal
@@ -195,7 +201,7 @@ def _all_mutants(
                 "earlier_activation",
                 k,
                 f"dW{k} uses a{k - 2} where a{k - 1} belongs (the input of layer {k - 1}, not of layer {k})",
-                {("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, upstream, c.A[k - 2])},
+                {("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, upstream, c.A[k - 2], p)},
             )
         if k < L and reference.network.sizes[k] == reference.network.sizes[k + 1]:
             yield _next_layer_delta(k, rerun)
@@ -276,6 +282,40 @@ def _all_mutants(
     )
 
 
+def _l2_mutants(
+    reference: Reference, params: Mapping[str, Array], corrects: Sequence[Params], caches: Sequence[Cache]
+) -> Iterator[Mutant]:
+    """The slips of an L2 term λ(W): left out, doubled, divided by m, and put on the biases too."""
+    l2 = reference.network.l2
+    if not l2:
+        return
+    slips: dict[str, tuple[str, Callable[[Array, int], Array]]] = {
+        "l2_missing": ("{name} lacks the L2 term λ{weight}: the regularisation was left out", lambda term, m: -term),
+        "l2_double": (
+            "{name} has 2λ{weight} where λ{weight} belongs: the derivative of λ‖{weight}‖², not (λ/2)‖{weight}‖²",
+            lambda term, m: term,
+        ),
+        "l2_over_m": (
+            "{name} has λ{weight}/m where λ{weight} belongs: the L2 term is not divided by m",
+            lambda term, m: term / m - term,
+        ),
+    }
+    for name in reference.parameter_names():
+        term = l2 * numpy.asarray(params[name], dtype=numpy.float64)
+        kinds = (
+            slips.items()
+            if name.startswith("W")
+            else [("l2_on_bias", ("{name} has λ{weight} added: biases carry no L2 term", lambda term, m: term))]
+        )
+        for kind, (description, change) in kinds:
+            grads = tuple(
+                {**correct, name: correct[name] + change(term, cache.size)}
+                for correct, cache in zip(corrects, caches, strict=True)
+            )
+            text = description.replace("{weight}", name)
+            yield Mutant(kind, int(name[1:]), text, grads, through_delta=False)
+
+
 def _next_layer_delta(k: int, rerun: Callable[[str, int, str, Mapping[tuple[str, int], Step]], Mutant]) -> Mutant:
     """dW⁽ᵏ⁾ and db⁽ᵏ⁾ from δ⁽ᵏ⁺¹⁾ (a loop index one off), where the widths allow it."""
     above: dict[str, Array] = {}
@@ -290,7 +330,7 @@ def _next_layer_delta(k: int, rerun: Callable[[str, int, str, Mapping[tuple[str,
         f"dW{k} and db{k} were computed from δ{k + 1}, the next layer's δ, where δ{k} belongs (one layer off)",
         {
             ("weight", k + 1): remember,
-            ("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, above["delta"], c.A[k - 1]),
+            ("weight", k): lambda r, c, p, k, correct, upstream: r.weight_gradient(k, above["delta"], c.A[k - 1], p),
             ("bias", k): lambda r, c, p, k, correct, upstream: r.bias_gradient(k, above["delta"]),
         },
     )

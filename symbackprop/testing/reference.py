@@ -129,8 +129,11 @@ class Reference:
         return Cache(Z=Z, A=A, Y=batch.Y)
 
     def loss(self, params: Mapping[str, Array], batch: Batch) -> float:
+        """The mean batch loss, with the network's L2 term where it carries one."""
         _, cache = self.module.forward(dict(params), batch.X)
-        return float(self.module.loss_from_preactivation(cache[naming.array("z", self.depth)], batch.Y))
+        data = float(self.module.loss_from_preactivation(cache[naming.array("z", self.depth)], batch.Y))
+        penalty = getattr(self.module, "l2_penalty", None)
+        return data if penalty is None else data + float(penalty(dict(params)))
 
     def gradients(self, params: Mapping[str, Array], batch: Batch) -> Params:
         """The exact gradient of the mean batch loss: the generated module's ``backward``."""
@@ -174,10 +177,12 @@ class Reference:
         value = self._evaluate(_elementwise_code(expr, k), **{names.z: cache.Z[k], names.a: cache.A[k]})
         return numpy.broadcast_to(value, cache.Z[k].shape)
 
-    def weight_gradient(self, k: int, delta: Array, before: Array) -> Array:
-        """∂L/∂W⁽ᵏ⁾ from a δ⁽ᵏ⁾ and the layer's input, by the module's printed code."""
+    def weight_gradient(self, k: int, delta: Array, before: Array, params: Mapping[str, Array]) -> Array:
+        """∂L/∂W⁽ᵏ⁾ from a δ⁽ᵏ⁾ and the layer's input, by the module's printed code (which reads
+        W⁽ᵏ⁾ itself where the network carries an L2 term)."""
         names = naming.layer_arrays(k)
-        return self._evaluate(self.weight_code[k - 1], **{names.delta: delta, naming.array("a", k - 1): before})
+        arrays = {names.delta: delta, naming.array("a", k - 1): before, names.weight: params[names.weight]}
+        return self._evaluate(self.weight_code[k - 1], **arrays)
 
     def bias_gradient(self, k: int, delta: Array) -> Array:
         """∂L/∂b⁽ᵏ⁾ from a δ⁽ᵏ⁾, by the module's printed code."""
@@ -203,7 +208,7 @@ class Reference:
         delta = step("delta", L, self.output_delta(cache), self.loss_gradient(cache))
         for k in range(L, 0, -1):
             names = naming.layer_arrays(k)
-            grads[names.weight] = step("weight", k, self.weight_gradient(k, delta, cache.A[k - 1]), delta)
+            grads[names.weight] = step("weight", k, self.weight_gradient(k, delta, cache.A[k - 1], params), delta)
             grads[names.bias] = step("bias", k, self.bias_gradient(k, delta), delta)
             if k > 1:
                 arrays = {names.delta: delta, names.weight: params[names.weight]}
