@@ -93,6 +93,13 @@ class Rule:
     #: The activations of the layer the rule is for (``None``: every one). A later rule of a set
     #: for the same target takes precedence, so "BP1 (softmax)" replaces BP1 for softmax only.
     activations: tuple[str, ...] | None = None
+    #: What the formula gains where the network carries an L2 term (" + λWˡ"); ``build`` reads
+    #: ``view.l2``, which is 0 without one.
+    l2_term: str = ""
+
+    def formula_for(self, regularised: bool) -> str:
+        """The formula as it reads for a network with (or without) an L2 term."""
+        return self.formula + self.l2_term if regularised else self.formula
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -144,8 +151,9 @@ TEXTBOOK = RuleSet(
         Rule(
             LABELS["weight"],
             "weight",
-            "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ + λWˡ",
+            "∂L/∂Wˡ = δˡ (aˡ⁻¹)ᵀ",
             lambda v, k: v.delta(k) * v.a(k - 1).T + v.l2 * v.W(k),
+            l2_term=" + λWˡ",
         ),
     ),
 )
@@ -157,8 +165,9 @@ TUTORIAL_MISTAKES = TEXTBOOK.replacing(
     Rule(
         f"{LABELS['weight']} (a_k for a_k-1)",
         "weight",
-        "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ + λWₖ",
+        "∂L/∂Wₖ = (∂L/∂zₖ)ᵀ·aₖ",
         lambda v, k: v.delta(k) * v.a(k).T + v.l2 * v.W(k),
+        l2_term=" + λWₖ",
     ),
     name="tutorial mistakes",
 )

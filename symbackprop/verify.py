@@ -216,7 +216,7 @@ def _verify(derivation: Derivation, rules: RuleSet, *, seed: int) -> Verificatio
                     target=target,
                     quantity=quantity,
                     rule=rule.name,
-                    formula=rule.formula,
+                    formula=rule.formula_for(bool(derivation.network.l2)),
                     symbolic=symbolic.check(rule, k),
                     composed=concrete.check(rule, k),
                 )

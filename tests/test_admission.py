@@ -15,12 +15,14 @@ import sympy as sp
 from custom_activations import CORPUS
 
 from symbackprop import Network, SpecError
+from symbackprop.cachedir import CACHE_SWITCH_VARIABLE
 from symbackprop.cli import main
 from symbackprop.codegen import generate_module, load_module
 from symbackprop.exprparse import X
 from symbackprop.registry import custom_activation
 from symbackprop.spec import from_cli
 from symbackprop.testing import check_gradients
+from symbackprop.testing.reference import reference_for
 from symbackprop.verify import UnverifiedDerivationError, require_verified
 
 #: Expressions that must be refused: too large, too deep, too high a degree, not real or not
@@ -166,6 +168,10 @@ def wrong_output_form(monkeypatch: pytest.MonkeyPatch) -> None:
         return 2 * original(*arguments)
 
     monkeypatch.setattr(derive_module, "_output_form", doubled)
+    # The slip is made in memory, where the checker's cache key (the package's files) cannot see
+    # it: no reference of this run or of an earlier one may stand in for the slipped derivation.
+    monkeypatch.setenv(CACHE_SWITCH_VARIABLE, "0")
+    reference_for.cache_clear()
 
 
 def test_a_derivation_that_does_not_verify_is_named_and_refused(wrong_output_form: None) -> None:

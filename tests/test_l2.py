@@ -353,7 +353,11 @@ def test_the_checker_passes_a_correct_l2_gradient() -> None:
     assert check_gradients(L2_NETWORK, _hand_written("none")).ok
 
 
-@pytest.mark.parametrize("slip", ["l2_missing", "l2_double", "l2_over_m", "l2_on_bias"])
+#: The slips of an L2 term that _hand_written makes, each named by the catalogue entry of its name.
+L2_SLIPS = ("l2_missing", "l2_double", "l2_over_m", "l2_on_bias")
+
+
+@pytest.mark.parametrize("slip", L2_SLIPS)
 def test_the_checker_names_a_slip_of_the_l2_term(slip: str) -> None:
     from symbackprop.testing import check_gradients
 
