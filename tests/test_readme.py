@@ -9,8 +9,9 @@ in the command's output, in order. Each ``python`` block runs on its own, in a f
 process started in that folder (as a reader pasting that one block into a new session there):
 it imports what it uses and names no variable of another block; it may read a file an earlier
 command wrote. A block that imports an optional framework (torch, jax) this machine lacks is not
-run, and the test then skips naming it, after running every other block. A command whose program (``pdftoppm``) or option (``--pdf``)
-needs a tool this machine lacks skips the test, naming the tool; CI installs them.
+run, and the test then skips naming it, after running every other block. A command whose program
+(``pdftoppm``) or option (``--pdf``) needs a tool this machine lacks skips the test, naming the
+tool; CI installs them.
 
 The two set-up commands install the package, which CI has already done in a fresh environment:
 for them the test checks that ``.ci/run`` runs the same installation and the same test command.
