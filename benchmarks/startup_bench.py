@@ -3,7 +3,7 @@
 Every pytest run in an environment where symbackprop is installed loads its plugin (the
 ``pytest11`` entry point), so the plugin must import nothing heavy until its fixture or option is
 used. Measured here, each against a peer in the same run, as the median over ``--repeats`` pairs
-run one after the other (so that a change of load hits both sides of a pair alike):
+run one after the other, in alternating order (so that a change of load hits both sides alike):
 
 * one trivial test with the plugin, against the same run with ``-p no:symbackprop``;
 * ``import symbackprop`` and ``import symbackprop.testing``, against an empty interpreter;
@@ -34,8 +34,15 @@ def seconds(command: list[str], folder: str) -> float:
 
 
 def paired(first: list[str], second: list[str], folder: str, repeats: int) -> tuple[float, float, float]:
-    """Medians of the two commands' times and of their paired differences."""
-    pairs = [(seconds(first, folder), seconds(second, folder)) for _ in range(repeats)]
+    """Medians of the two commands' times and of their paired differences; the order within a
+    pair alternates, so that whatever the first run of a pair pays is shared alike."""
+    pairs = []
+    for repeat in range(repeats):
+        if repeat % 2:
+            later, earlier = seconds(second, folder), seconds(first, folder)
+            pairs.append((earlier, later))
+        else:
+            pairs.append((seconds(first, folder), seconds(second, folder)))
     return (
         statistics.median(a for a, _ in pairs),
         statistics.median(b for _, b in pairs),
