@@ -209,6 +209,33 @@ def test_wheat_seeds_classifier_reaches_high_test_accuracy(tmp_path):
     assert (tmp_path / "wheat-seeds-output" / "weights.npz").is_file()
 
 
+def test_optimizers_without_data_says_where_to_get_it(tmp_path):
+    result = run_example("optimizers.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "optimizers.py: error: no data given (--data PATH)" in result.stderr
+    assert "run: python examples/optimizers.py --data" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not SEEDS_DATA.exists(), reason=f"the seeds data set is not at {SEEDS_DATA} (not shipped)")
+def test_optimizers_tabulates_six_runs_and_plots_their_validation_curves(tmp_path):
+    output = succeeded(run_example("optimizers.py", "--data", str(SEEDS_DATA), "--epochs", "10", cwd=tmp_path))
+    assert "98 to train on, 42 held out" in output
+    rows = [line for line in output.splitlines() if line.startswith("| ") and not line.startswith("| run ")]
+    names = [row.split(" | ")[0].removeprefix("| ") for row in rows]
+    assert names == [
+        f"{optimizer}{l2}"
+        for optimizer in ("sgd, lr 0.1", "momentum, lr 0.02", "adam, lr 0.01")
+        for l2 in ("", ", L2 λ=0.05")
+    ]
+    for row in rows:  # a finite loss and an accuracy, whatever their values
+        loss, accuracy = (float(cell) for cell in row.strip("| ").split(" | ")[1:])
+        assert loss > 0 and 0 <= accuracy <= 1
+    assert (tmp_path / "optimizers-output" / "validation.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
 @pytest.mark.slow
 def test_tour_notebook_executes(tmp_path):
     nbformat = pytest.importorskip("nbformat", reason="the test extra installs nbformat")
