@@ -17,7 +17,8 @@ since ``-o mine.py`` may name hand-written code; ``latex`` replaces its output a
 a document having no such marker to tell its own files from others.
 
 ``symbackprop`` alone prints the help (status 0), ``symbackprop --version`` the release, without
-importing SymPy: this module imports the pipeline inside the functions that use it.
+importing SymPy: this module imports the pipeline inside the functions that use it. The parser
+itself and the option values that are not a network are :mod:`symbackprop.cli_options`.
 
 Ctrl-C ends a command with one ``symbackprop: interrupted`` line and status 130. Each output is
 then whole or absent, with no temporary file left (:mod:`symbackprop.files` holds the interrupt
@@ -27,16 +28,23 @@ back while a file is renamed into place, and while C extensions are imported).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import math
 import os
-import re
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .cli_options import (
+    Parser,
+    UsageError,
+    add_optimizer_arguments,
+    key_pairs,
+    named,
+    optimizer_options,
+    refuse_dashed_values,
+    seconds,
+)
 from .errors import SymbackpropError
 from .version import __version__
 
@@ -56,52 +64,6 @@ VERSION_LINE = f"symbackprop {__version__}"
 RULE_SET_NAMES = ("textbook", "tutorial-mistakes")
 #: The forms ``check`` prints its report in.
 REPORT_FORMATS = ("text", "markdown", "latex")
-
-
-class UsageError(SymbackpropError):
-    """The command line itself is malformed: an unknown option or command, a value of the wrong type."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, ``<command>: <argparse's message>``, raised as
-    :class:`UsageError` (argparse would print its usage block, then exit)."""
-
-    def error(self, message: str) -> NoReturn:
-        command = self.prog.removeprefix("symbackprop").strip()
-        where = f"{command}: " if command else ""
-        raise UsageError(f"{where}{message} (see symbackprop {command + ' ' if command else ''}--help)")
-
-
-#: What argparse reads as a negative number rather than an option (its own rule).
-_NEGATIVE_NUMBER = re.compile(r"-\d+|-\d*\.\d+")
-
-
-def _refuse_dashed_values(words: Sequence[str]) -> None:
-    """A word like ``-2-1`` or ``-1e-3`` is read by argparse as an unknown option, which it reports
-    as a missing argument; say what happened instead."""
-    previous = ""
-    for word in words:
-        if word == "--":
-            return
-        if re.match(r"-\d", word) and not _NEGATIVE_NUMBER.fullmatch(word):
-            if previous.startswith("--"):
-                remedy = f"write {previous}={word}"
-            else:
-                remedy = "layer widths are positive integers joined by '-', like 2-4-1"
-            raise UsageError(f"'{word}' starts with '-', so it is read as an option; {remedy}")
-        previous = word
-
-
-@contextlib.contextmanager
-def _named(option: str) -> Iterator[None]:
-    """Errors raised in the body start with ``option``, unless they name an option already."""
-    try:
-        yield
-    except SymbackpropError as error:
-        message = str(error)
-        if message.startswith("-"):
-            raise
-        raise SymbackpropError(f"{option}: {message}") from None
 
 
 class Command(NamedTuple):
@@ -254,61 +216,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="run", help="folder for weights.npz, history.csv, history.png")
     parser.add_argument("--history-format", choices=("csv", "json"), default="csv", help="history.csv or history.json")
     parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
-    _add_optimizer_arguments(parser)
-
-
-def _betas(text: str) -> tuple[float, float]:
-    """--betas B1,B2 as two numbers (their ranges are train()'s to check)."""
-    parts = text.split(",")
-    try:
-        if len(parts) == 2:
-            return float(parts[0]), float(parts[1])
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"expected two numbers like 0.9,0.999, got {text!r}")
-
-
-def _add_optimizer_arguments(parser: argparse.ArgumentParser) -> None:
-    """The optimizer, schedule, validation and early-stopping options of ``train``: train()'s own."""
-    group = parser.add_argument_group("optimizer (as torch.optim defines each, with its defaults)")
-    group.add_argument(
-        "--optimizer",
-        choices=("sgd", "momentum", "nesterov", "adam", "adamw"),
-        default="sgd",
-        help="sgd (default), momentum and nesterov (SGD with momentum), adam, adamw",
-    )
-    group.add_argument("--momentum", type=float, metavar="MU", help="momentum and nesterov only (default: 0.9)")
-    group.add_argument("--betas", type=_betas, metavar="B1,B2", help="adam and adamw only (default: 0.9,0.999)")
-    group.add_argument("--eps", type=float, help="adam and adamw only (default: 1e-8)")
-    group.add_argument(
-        "--weight-decay",
-        type=float,
-        metavar="WD",
-        help="torch's weight_decay, on every parameter, biases included (default: 0; 0.01 for adamw)",
-    )
-    group.add_argument(
-        "--schedule", choices=("step", "cosine"), help="learning rate per epoch: StepLR or CosineAnnealingLR"
-    )
-    group.add_argument("--step-size", type=int, metavar="N", help="--schedule step: multiply by --gamma every N epochs")
-    group.add_argument("--gamma", type=float, help="--schedule step: the factor (default: 0.1)")
-    group.add_argument(
-        "--validation",
-        type=float,
-        metavar="FRACTION",
-        help="hold out this fraction of the rows (seeded by --seed); their loss and accuracy go in the history",
-    )
-    group.add_argument(
-        "--patience",
-        type=int,
-        metavar="N",
-        help="with --validation: stop when the validation loss has not improved for N epochs, keep the best weights",
-    )
-
-
-def _optimizer_options(arguments: argparse.Namespace) -> dict[str, Any]:
-    """The optimizer and schedule options given on the command line, by train()'s names."""
-    names = ("optimizer", "momentum", "betas", "eps", "weight_decay", "schedule", "step_size", "gamma")
-    return {name: getattr(arguments, name) for name in names if getattr(arguments, name) is not None}
+    add_optimizer_arguments(parser)
 
 
 def _train(arguments: argparse.Namespace) -> int:
@@ -334,7 +242,7 @@ def _train(arguments: argparse.Namespace) -> int:
         data=f"--data: {arguments.data}",
         validation=arguments.validation,
         patience=arguments.patience,
-        **_optimizer_options(arguments),
+        **optimizer_options(arguments),
     )
     for kind, path in result.files.items():
         print(f"{kind}: {path}")
@@ -434,7 +342,7 @@ def _latex(arguments: argparse.Namespace) -> int:
     from .document import LatexError, compile_pdf, render_latex, render_markdown, write_document
     from .document.options import resolve_sections
 
-    with _named("--sections"):
+    with named("--sections"):
         sections = resolve_sections(arguments.sections)
     if arguments.output is not None:
         _output_file(arguments.output)
@@ -502,7 +410,7 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the probe's parameters and data")
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"the longest your code may take to import or per call (default {DEFAULT_TIMEOUT:g}; 'none': no limit)",
@@ -517,25 +425,6 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--latex", dest="format", action="store_const", const="latex", help="the same as --format latex"
     )
-
-
-def _key_pairs(text: str | None, option: str) -> dict[str, str] | None:
-    """``"W1=w1,b1=bias1"`` as ``{"W1": "w1", "b1": "bias1"}``: each name once, each key once,
-    spaces around them stripped."""
-    if text is None:
-        return None
-    pairs: dict[str, str] = {}
-    for item in text.split(","):
-        name, equals, key = (part.strip() for part in item.partition("="))
-        if not equals or not name or not key or "=" in key:
-            raise SymbackpropError(f"{option}: '{item}' is not NAME=KEY (like W1=w_hidden)")
-        if name in pairs:
-            raise SymbackpropError(f"{option}: {name} is given twice; give each parameter once")
-        if key in pairs.values():
-            first = next(given for given, value in pairs.items() if value == key)
-            raise SymbackpropError(f"{option}: both {first} and {name} are given the key '{key}'")
-        pairs[name] = key
-    return pairs
 
 
 #: The check_gradients keywords that the checker's errors start with, and the options they come from.
@@ -554,29 +443,16 @@ _CHECK_OPTIONS = (
 )
 
 
-def _seconds(text: str) -> float | None:
-    """A --timeout value: a positive number of seconds, or none."""
-    if text.strip().lower() == "none":
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (or none)") from None
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds (or none)")
-    return seconds
-
-
 def _check(arguments: argparse.Namespace) -> int:
     from .spec import from_cli
     from .testing import CheckError, check_gradients, load_target
 
-    with _named("--spec"):
+    with named("--spec"):
         network = from_cli(
             arguments.spec, arguments.activations, arguments.loss, arguments.activation_def, arguments.l2
         )
-    names = _key_pairs(arguments.names, "--names")
-    grad_names = _key_pairs(arguments.grad_names, "--grad-names")
+    names = key_pairs(arguments.names, "--names")
+    grad_names = key_pairs(arguments.grad_names, "--grad-names")
     target = load_target(arguments.target, timeout=arguments.timeout)
     try:
         report = check_gradients(
@@ -636,7 +512,7 @@ COMMANDS: list[Command] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="symbackprop",
         description="Derive back-propagation symbolically, verify it, print it and generate code.",
     )
@@ -682,7 +558,7 @@ def _run(words: list[str]) -> int:
         if not words:
             parser.print_help()
             return 0
-        _refuse_dashed_values(words)
+        refuse_dashed_values(words)
         # parse_args would report leftover words from the top parser, without the sub-command.
         arguments, extras = parser.parse_known_args(words)
         if extras:
