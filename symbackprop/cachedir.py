@@ -38,13 +38,17 @@ def cache_folder() -> Path:
 
 
 def private_folder(name: str) -> Path | None:
-    """A folder of the cache, created private (0700) when missing; None when caching is off or the
-    folder cannot be made (caching must never fail the work it speeds up)."""
+    """A folder of the cache, created private (0700) when missing; None when caching is off, or the
+    folder cannot be made, or another user owns it or may write in it (caching must never fail the
+    work it speeds up, nor run what someone else put there)."""
     if not enabled():
         return None
     folder = cache_folder() / name
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = folder.stat()
     except OSError:
         return None
-    return folder if folder.is_dir() else None
+    # What is kept here is run as code: a folder that another user owns or may write is not used.
+    foreign = hasattr(os, "getuid") and status.st_uid != os.getuid()
+    return None if foreign or status.st_mode & 0o022 or not folder.is_dir() else folder

@@ -488,7 +488,7 @@ COMMANDS: list[Command] = [
     Command("latex", "write the step-by-step derivation as LaTeX (and PDF) or Markdown", _add_latex_arguments, _latex),
     Command(
         "generate",
-        "write the NumPy module of a network (forward, backward, trainer)",
+        "write the NumPy, PyTorch or JAX module of a network (forward, derived backward, trainer)",
         _add_generate_arguments,
         _generate,
     ),

@@ -227,3 +227,14 @@ def test_the_checker_with_a_warm_cache_imports_no_printer_and_no_template_engine
     loaded = _modules_after(warm)
     assert "jinja2" not in loaded
     assert not loaded & {"symbackprop.derive", "symbackprop.printing.numpy", "symbackprop.codegen.numpy_module"}
+
+
+def test_a_cache_folder_others_may_write_in_is_not_used(cache_dir: Path) -> None:
+    folder = cache_dir / reference_cache.REFERENCES
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    build = CountingBuilder()
+    cached_reference(NETWORK, build)
+    cached_reference(NETWORK, build)
+    assert build.calls == 2
+    assert list(folder.iterdir()) == []

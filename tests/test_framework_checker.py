@@ -246,3 +246,27 @@ def test_the_command_line_checks_torch_code_in_the_precision_asked(tmp_path, mon
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"torch {dtype} code, judged in {dtype}" in out
+
+
+def test_a_device_is_read_from_its_name_and_one_the_machine_lacks_is_refused_naming_it(tmp_path, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from symbackprop.cli import main
+
+    (tmp_path / "torch_grads.py").write_text(TORCH_GRADS)
+    monkeypatch.chdir(tmp_path)
+    spec = ["--spec", "2-3-1", "--activations", "tanh,sigmoid", "--loss", "bce"]
+    assert main(["check", "torch_grads.py:grads", *spec, "--device", "cpu"]) == 0
+    capsys.readouterr()
+    if not torch.cuda.is_available():
+        assert main(["check", "torch_grads.py:grads", *spec, "--device", "cuda:0"]) == 2
+        assert capsys.readouterr().err.startswith("symbackprop: error: --device: 'cuda:0' is not a torch device")
+
+
+def test_a_jax_device_name_is_one_of_jax_devices():
+    jax = pytest.importorskip("jax")
+    from symbackprop.testing.frameworks import _jax_device
+
+    assert _jax_device(jax, "cpu") == jax.devices("cpu")[0]
+    assert _jax_device(jax, "cpu:0") == jax.devices("cpu")[0]
+    with pytest.raises(CheckError, match=r"'tpu:7' is not a JAX device this machine has \(it has cpu:0"):
+        _jax_device(jax, "tpu:7")

@@ -156,6 +156,7 @@ class Tensors:
 
             self._module: Any = torch
             self._dtype: Any = getattr(torch, precision.name)
+            self.device = None if device is None else _torch_device(torch, device)
         else:
             import jax
             import jax.numpy as jnp
@@ -167,10 +168,12 @@ class Tensors:
                 )
             self._module = jax
             self._dtype = getattr(jnp, precision.name)
+            self.device = None if device is None else _jax_device(jax, device)
 
     def describe(self) -> str:
         """``torch float32`` or ``torch float32 on cuda:0``: the framework, precision and device."""
-        device = "" if self.device is None or str(self.device) in ("cpu", "TFRT_CPU_0") else f" on {self.device}"
+        cpu = self.device is None or getattr(self.device, "type", getattr(self.device, "platform", "")) == "cpu"
+        device = "" if cpu else f" on {self.device}"
         return f"{self.framework} {self.precision.name}{device}"
 
     def tensor(self, array: numpy.ndarray, integer: bool = False) -> Any:
@@ -218,3 +221,32 @@ def probe_in(reference: Reference, probe: Probe, precision: Precision) -> Probe:
         float(numpy.min(numpy.abs(z))) for batch in (first, second) for z in reference.forward(params, batch).Z[1:]
     )
     return Probe(params=params, batches=(first, second), margin=margin, dtype=probe.dtype)
+
+
+def _torch_device(torch: Any, device: Any) -> Any:
+    """``device`` (a name such as ``cuda:0``, or a ``torch.device``) as a torch device this machine
+    has, or a :class:`CheckError` naming it: the checker's own tensors go there first."""
+    try:
+        chosen = torch.device(device)
+        torch.empty(0, device=chosen)
+    except (RuntimeError, TypeError, AssertionError) as error:
+        raise CheckError(f"device: {device!r} is not a torch device this machine has ({error})") from None
+    return chosen
+
+
+def _jax_device(jax: Any, device: Any) -> Any:
+    """``device`` (a ``jax.Device``, or a name such as ``cpu``, ``cpu:0`` or ``gpu:1``) as one of
+    ``jax.devices()``, or a :class:`CheckError` listing them."""
+    if not isinstance(device, str):
+        return device
+    platform, _, index = device.strip().lower().partition(":")
+    platform = {"cuda": "gpu"}.get(platform, platform)
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError:
+        devices = []
+    number = int(index) if index.isdigit() else 0 if not index else -1
+    if 0 <= number < len(devices):
+        return devices[number]
+    known = ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())
+    raise CheckError(f"device: {device!r} is not a JAX device this machine has (it has {known})")

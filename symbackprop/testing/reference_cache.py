@@ -22,7 +22,8 @@ Contract
   writes, is rebuilt and replaced, its bytecode with it. The cache never fails a check: a folder
   that cannot be created or written only means the entry is built again next time.
 * The entry holds code that the checker executes, so it has the trust of the user's own files:
-  the folder is the user's, created private (0700).
+  the folder is the user's, created private (0700), and one that another user owns or may
+  write in is not used (:func:`symbackprop.cachedir.private_folder`).
 """
 
 from __future__ import annotations
