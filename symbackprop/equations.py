@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from .naming import (
+    L2,
     LOSS,
     I,
     J,
@@ -46,9 +47,6 @@ from .registry import Activation
 
 if TYPE_CHECKING:
     from .spec import Network
-
-#: λ, the coefficient of the L2 term (a network's ``l2``).
-L2 = sp.Symbol("lambda", nonnegative=True)
 
 # The symbols the equations are written in, also reachable from here (eq.weight(2)[eq.I, eq.J]).
 __all__ = [

@@ -55,6 +55,11 @@ BATCH_SIZE = sp.Symbol("m", integer=True, positive=True)
 BATCH_LOSS = sp.Symbol("J", real=True)
 #: −lr/m, the factor a training step folds into the output δ, so that gradients are updates.
 STEP_SCALE = sp.Symbol("scale", real=True)
+#: λ, the coefficient of the L2 term (a network's ``l2``); as messages and text show it; and as
+#: generated code names it, the module constant that holds the network's l2.
+L2 = sp.Symbol("lambda", nonnegative=True)
+L2_DISPLAYED = sp.Symbol("λ", nonnegative=True)
+L2_CONSTANT = sp.Symbol("L2", nonnegative=True)
 
 #: The kinds of per-layer quantities, as :func:`parse_name` returns them.
 KINDS = ("w", "b", "z", "a", "delta", "dLda")

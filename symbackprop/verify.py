@@ -38,9 +38,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import naming
 from .contract import canonical, contract_deltas, is_zero
 from .derive import _apply_target_facts
-from .equations import L2
 from .errors import SpecError, SymbackpropError
-from .naming import N_OUT, YHAT, X, Y
+from .naming import L2, N_OUT, YHAT, X, Y
 from .printing.text import layer_superscript, plain
 from .rules import TEXTBOOK, MatrixLike, Rule, RuleSet, layer_targets
 

@@ -4,9 +4,9 @@ loss written in the output layer's pre-activation.
 Contract: plain functions from SymPy expressions to SymPy expressions, shared by every code target.
 The batch loss is the mean of the per-sample losses, so 1/m multiplies the output δ once; the L2
 term (λ/2) Σₖ ‖W⁽ᵏ⁾‖² holds no sample, so it is added to that mean once (:func:`batch_penalty`),
-and λ is the module constant :data:`L2_CONSTANT` in generated code (:func:`in_code`); the
-loss used for training is the registry's loss with the output activation substituted and its
-logarithms expanded (:func:`loss_from_preactivation`), which the printers' stable rules make
+and λ is the module constant :data:`~symbackprop.naming.L2_CONSTANT` in generated code
+(:func:`in_code`); the loss used for training is the registry's loss with the output activation
+substituted and its logarithms expanded (:func:`loss_from_preactivation`), which the printers' stable rules make
 stable. A test proves it equal to the registry's loss.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from .. import naming
-from ..equations import L2
+from ..naming import L2
 from ..printing.numpy import BatchTotal
 
 if TYPE_CHECKING:
@@ -57,13 +57,9 @@ def loss_from_preactivation(derivation: Derivation) -> sp.Expr:
     )
 
 
-#: λ in generated code: the module constant that holds the network's l2.
-L2_CONSTANT = sp.Symbol("L2", nonnegative=True)
-
-
 def in_code(expr: sp.Expr) -> sp.Expr:
-    """expr with λ written as the generated module's constant :data:`L2_CONSTANT`."""
-    return expr.xreplace({L2: L2_CONSTANT})
+    """expr with λ written as the generated module's constant :data:`~symbackprop.naming.L2_CONSTANT`."""
+    return expr.xreplace({L2: naming.L2_CONSTANT})
 
 
 def batch_penalty(derivation: Derivation) -> sp.Expr:

@@ -20,8 +20,8 @@ import sympy as sp
 
 from .. import naming
 from ..contract import contract_deltas
-from ..equations import L2, squared_weights
-from ..naming import A
+from ..equations import squared_weights
+from ..naming import L2, A
 from ..printing.latex import layer_function_derivative
 from ..printing.linebreak import FormulaWriter
 from .equality import equal

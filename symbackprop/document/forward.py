@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from .. import naming
-from ..equations import L2
-from ..naming import BATCH_LOSS, BATCH_SIZE, X
+from ..naming import BATCH_LOSS, BATCH_SIZE, L2, X
 from ..printing.latex import batch_matrix, layer_function
 from ..printing.linebreak import FormulaWriter
 from .symbols import column_vector

@@ -37,8 +37,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .. import naming
-from ..equations import L2
-from ..naming import BATCH_LOSS, BATCH_SIZE, parse_name
+from ..naming import BATCH_LOSS, BATCH_SIZE, L2, parse_name
 
 _FUNCTION_NAME = re.compile(r"^(f|fprime)(\d+)$")
 _BATCH_NAME = re.compile(r"^batch_(a|z|delta|fprime|dLda)(\d+)$")

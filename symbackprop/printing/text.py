@@ -24,8 +24,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from .. import naming
-from ..equations import L2
-from ..naming import parse_name
+from ..naming import L2, parse_name
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -53,11 +52,11 @@ def _base_name(name: str, superscripts: bool) -> str:
 
 def _for_display(expr: sp.Basic) -> sp.Basic:
     bases = {b for b in expr.atoms(sp.IndexedBase)}
-    return expr.xreplace({L2: _DISPLAYED_L2, **{b: sp.IndexedBase(_base_name(b.label.name, True)) for b in bases}})
+    return expr.xreplace(
+        {L2: naming.L2_DISPLAYED, **{b: sp.IndexedBase(_base_name(b.label.name, True)) for b in bases}}
+    )
 
 
-#: λ as messages show it.
-_DISPLAYED_L2 = sp.Symbol("λ", nonnegative=True)
 _SUBSCRIPT_LETTERS = str.maketrans("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _RELATIONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 _WIDTH = re.compile(r"^n_\d+$")
@@ -252,7 +251,7 @@ def _strictness(inequality: sp.Rel) -> str:
 
 def _has_l2(expr: sp.Basic) -> bool:
     """Whether expr holds λ, the L2 coefficient (as the equations write it, or as displayed)."""
-    return expr.has(L2, _DISPLAYED_L2)
+    return expr.has(L2, naming.L2_DISPLAYED)
 
 
 def _factor_kind(factor: sp.Basic) -> int:
