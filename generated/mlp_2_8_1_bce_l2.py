@@ -18,6 +18,7 @@ every layer's weights, not the biases, and not divided by m, so dL/dW<k> gains L
 loss_from_preactivation() give the data term alone, l2_penalty(params) the L2 term; loss_and_grads,
 backward and the training step include it. With plain SGD this is torch.optim.SGD's weight_decay=L2
 on the weights only.
+
 Underflow to zero is the intended result of the stable forms (exp of a large negative number), so
 the functions here ignore underflow and only underflow (the training step leaves that to train()).
 
