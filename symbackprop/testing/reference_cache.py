@@ -32,7 +32,6 @@ import hashlib
 import importlib.util
 import json
 import py_compile
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -40,7 +39,7 @@ from functools import cache
 from pathlib import Path
 
 from ..cachedir import cache_folder, private_folder
-from ..codegen.loading import load_module
+from ..codegen.loading import load_file, load_module
 from ..errors import GenerationError
 from ..files import write_atomic
 from ..spec import Network
@@ -125,7 +124,7 @@ def cached_reference(network: Network, build: Builder) -> tuple[types.ModuleType
     steps_path, module_path = entry_paths(network)
     try:
         code = ReferenceCode.from_json(steps_path.read_text(encoding="utf-8"))
-        return _import_file(module_path), code
+        return load_file(module_path, MODULE_NAME), code
     except Exception:  # absent, unreadable or corrupt in any way: rebuilt below, and replaced
         pass
     source, code = build(network)
@@ -137,18 +136,3 @@ def cached_reference(network: Network, build: Builder) -> tuple[types.ModuleType
     except (OSError, GenerationError, py_compile.PyCompileError):
         pass  # a cache that cannot be written costs time, never a check
     return load_module(source, MODULE_NAME), code
-
-
-def _import_file(path: Path) -> types.ModuleType:
-    """The module at path, through the import system (which keeps its bytecode)."""
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path}: not a module")
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses and typing look a module up in sys.modules while it executes.
-    sys.modules[MODULE_NAME] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(MODULE_NAME, None)
-    return module
